@@ -1,0 +1,8 @@
+import type { ConnectorType } from '../src/connector/contract.js';
+
+/**
+ * Every connector type grantline knows. Adding a connector is adding its folder and one line here.
+ */
+export const connectorTypes = {} satisfies Record<string, ConnectorType>;
+
+export type ConnectorTypeId = keyof typeof connectorTypes;

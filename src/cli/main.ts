@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/**
+ * The `grantline` command. Each subcommand lives in `src/cli/commands/<name>.ts` and exports
+ * `run(argv): Promise<number>` (the exit code). Add one line to `commands` to add a subcommand.
+ */
+type Command = { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<number> }> };
+
+const commands: Record<string, Command> = {
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return ['usage: grantline <command> [options]', '', 'commands:', ...lines, '', 'grantline <command> --help for its options'].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`grantline: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const mod = await command.load();
+  return mod.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`grantline: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

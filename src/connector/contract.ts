@@ -1,0 +1,159 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type {
+  EntitlementRequest,
+  GrantDecision,
+  IsoDateTime,
+  Reason,
+  Rejection,
+  Revocation,
+  SourceIdentity,
+  TicketSource,
+  FulfillmentResult,
+} from '../model/index.js';
+
+/** One inbound HTTP delivery as the core's HTTP layer received it. Header names are lower-case. */
+export interface Delivery {
+  readonly rawBody: Buffer;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly receivedAt: Date;
+}
+
+/**
+ * Result of checking a delivery's authenticity. Expected outcomes are data, not throws.
+ * `valid` is the only value that lets a delivery in.
+ */
+export type VerifyResult = 'valid' | 'missing_signature' | 'bad_signature' | 'stale' | 'unauthorized';
+
+/** What a verified delivery is about. `relevant: false` (say, a project we do not watch) is acknowledged and dropped. */
+export type Identification =
+  | {
+      readonly ok: true;
+      readonly ticketId: string;
+      readonly ticketKey: string | null;
+      /** Unique per delivery and stable across the source's retries: the dedup key. */
+      readonly deliveryId: string;
+      readonly eventType: string;
+      readonly relevant: boolean;
+    }
+  | { readonly ok: false; readonly reason: string };
+
+/** The authoritative state of a ticket, read from the source API. `raw` is hashed into custody. */
+export interface TicketSnapshot {
+  readonly ticketId: string;
+  readonly ticketKey: string;
+  readonly fetchedAt: IsoDateTime;
+  /** Everything the mapping reads, JSON-serializable. Its SHA-256 goes into custody as `snapshotSha256`. */
+  readonly raw: unknown;
+}
+
+/** A ticket that cannot become a request, with every reason (free text, unmapped value, missing field). */
+export interface MappingFailure {
+  readonly source: TicketSource;
+  readonly requester: { principalId: string | null; sourceIdentity: SourceIdentity } | null;
+  readonly reasons: readonly Reason[];
+  readonly freeText: string;
+  readonly lastModifiedAt: IsoDateTime;
+  /** Whether the source considers the ticket open for a decision (a closed ticket gets no write-back). */
+  readonly actionable: boolean;
+}
+
+export type MapResult =
+  | { readonly ok: true; readonly request: EntitlementRequest }
+  | { readonly ok: false; readonly failure: MappingFailure };
+
+/** What grantline writes on a ticket. Each carries an idempotency key the connector must honour. */
+export type WriteBack =
+  | { readonly kind: 'decision'; readonly decision: GrantDecision | Rejection }
+  | { readonly kind: 'revocation'; readonly revocation: Revocation }
+  | { readonly kind: 'fulfillment'; readonly result: FulfillmentResult }
+  | { readonly kind: 'review-opened'; readonly grantId: string; readonly reviewTicketKey: string; readonly reviewUrl: string }
+  | { readonly kind: 'note'; readonly text: string };
+
+export interface WriteBackResult {
+  /** False when a note with the same idempotency key was already on the ticket. */
+  readonly written: boolean;
+  /** The source's id of the comment or work note. */
+  readonly recordId: string;
+}
+
+/** A post-event review ticket opened for a break-glass grant. */
+export interface ReviewTicket {
+  readonly ticketId: string;
+  readonly ticketKey: string;
+  readonly url: string;
+}
+
+export interface ReviewState {
+  readonly closed: boolean;
+  /** `approved` / `rejected` etc. as the reviewer concluded; null while open. */
+  readonly outcome: string | null;
+  readonly closedAt: IsoDateTime | null;
+}
+
+export interface PollPage {
+  readonly tickets: readonly { ticketId: string; ticketKey: string; updatedAt: IsoDateTime }[];
+  /** Opaque watermark to store and hand back on the next call; resumes exactly after what was returned. */
+  readonly watermark: string;
+}
+
+/** Resolves a source identity to a directory principal id, or null. Synchronous, in-memory. */
+export interface PrincipalResolver {
+  resolve(identity: SourceIdentity): string | null;
+}
+
+/** Everything the core gives a connector. Connectors get nothing else from `src`. */
+export interface ConnectorDeps {
+  readonly connectorId: string;
+  readonly logger: Logger;
+  readonly directory: PrincipalResolver;
+}
+
+/**
+ * One configured connector instance (say, `jira-main`). Several instances of one type run side by
+ * side with their own config. Only `fetchTicket`, `writeBack`, `openReview`, `reviewState` and `poll`
+ * do I/O, and only against the configured base URL; URLs inside payloads are never fetched.
+ */
+export interface Connector {
+  readonly id: string;
+  readonly type: string;
+  /** Base URL every call goes to; used in `TicketSource.instanceUrl`. */
+  readonly instanceUrl: string;
+  /** Checks the delivery's authenticity over the raw bytes. No I/O, no parsing before the check. */
+  verify(delivery: Delivery): VerifyResult;
+  /** Reads ticket id and delivery id out of a verified delivery. Pure. */
+  identify(delivery: Delivery): Identification;
+  /** Re-reads the ticket from the source API. Throws `SourceUnavailableError` and friends. */
+  fetchTicket(ticketId: string): Promise<TicketSnapshot>;
+  /** Maps a snapshot to a canonical request or a structured failure. Pure. */
+  map(snapshot: TicketSnapshot): MapResult;
+  /** Writes on the ticket; a second call with the same key writes nothing. */
+  writeBack(ticketId: string, item: WriteBack, idempotencyKey: string): Promise<WriteBackResult>;
+  /** Opens a post-event review ticket for a break-glass grant, linked to the original ticket. */
+  openReview(ticketId: string, grant: GrantDecision): Promise<ReviewTicket>;
+  reviewState(review: ReviewTicket): Promise<ReviewState>;
+  /** Tickets changed after the watermark (null: from `since`), oldest first. */
+  poll(watermark: string | null, since: Date): Promise<PollPage>;
+  /** Status names the connector is configured to treat as cancelled/withdrawn/declined. */
+  isCancelled(snapshot: TicketSnapshot): boolean;
+}
+
+/**
+ * A connector type: one registration object. The core parses `configSchema` for every configured
+ * instance before it calls `create`, and reports every bad field with its path.
+ */
+export interface ConnectorType<S extends z.ZodType = z.ZodType> {
+  readonly type: string;
+  readonly configSchema: S;
+  create(config: z.infer<S>, deps: ConnectorDeps): Connector;
+}
+
+const TYPE_ID = /^[a-z][a-z0-9-]{1,31}$/;
+
+/** Declares a connector type. The id is checked at load time. */
+export function defineConnector<S extends z.ZodType>(definition: ConnectorType<S>): ConnectorType<S> {
+  if (!TYPE_ID.test(definition.type)) {
+    throw new Error(`connector type id "${definition.type}" must match ${TYPE_ID}`);
+  }
+  return Object.freeze({ ...definition });
+}

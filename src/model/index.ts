@@ -1,0 +1,3 @@
+export * from './common.js';
+export * from './request.js';
+export * from './decision.js';
