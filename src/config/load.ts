@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { ConnectorType } from '../connector/contract.js';
+import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
+import { resolveReferences } from './references.js';
+import { configSchema, type GrantlineConfig } from './schema.js';
+
+/** Environment variables, as `process.env` has them. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Default config file when neither `--config` nor `GRANTLINE_CONFIG` names one. */
+export const DEFAULT_CONFIG_FILE = 'grantline.yaml';
+
+/** `--config PATH`, else `GRANTLINE_CONFIG`, else `./grantline.yaml`; resolved against `cwd`. */
+export function resolveConfigPath(flag: string | undefined, env: Env = process.env, cwd: string = process.cwd()): string {
+  const chosen = flag ?? (env.GRANTLINE_CONFIG !== undefined && env.GRANTLINE_CONFIG !== '' ? env.GRANTLINE_CONFIG : DEFAULT_CONFIG_FILE);
+  return resolve(cwd, chosen);
+}
+
+export interface ParseConfigOptions {
+  /** Directory `${file:…}` references and relative paths are resolved against. */
+  readonly baseDir: string;
+  readonly env?: Env;
+  /** Name shown in the error message. */
+  readonly source?: string;
+  readonly connectorTypes?: Readonly<Record<string, ConnectorType>>;
+  readonly hostname?: string;
+}
+
+/**
+ * Validates an already-parsed YAML tree: resolves `${env:}`/`${file:}` references, applies the
+ * `KAFKA_BROKERS` override, and checks everything with one schema. Throws one `ConfigError`
+ * listing every bad field.
+ */
+export function parseConfig(raw: unknown, options: ParseConfigOptions): GrantlineConfig {
+  const env = options.env ?? process.env;
+  const source = options.source ?? '(config)';
+  const { value, failures } = resolveReferences(raw ?? {}, { env, baseDir: options.baseDir });
+  const tree = withBrokerOverride(value, env);
+
+  const issues: ConfigIssue[] = failures.map((f) => ({ path: formatPath(f.path), problem: f.problem }));
+  const failedPaths = issues.map((i) => i.path);
+  const result = configSchema(options).safeParse(tree);
+  if (result.success && issues.length === 0) return result.data;
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) issues.push({ path: formatPath([...issue.path, key]), problem: 'unknown field' });
+        continue;
+      }
+      const path = formatPath(issue.path);
+      // A field whose reference failed is already reported; "expected a string" would only repeat it.
+      if (failedPaths.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`))) continue;
+      issues.push({ path, problem: describeIssue(issue) });
+    }
+  }
+  throw new ConfigError(source, issues);
+}
+
+/**
+ * Reads, parses and validates a config file. `env` is a parameter so tests pass their own map.
+ * Throws `ConfigError` for an unreadable file, bad YAML and every invalid field.
+ */
+export function loadConfig(path: string, env: Env = process.env, options: Omit<ParseConfigOptions, 'baseDir' | 'env' | 'source'> = {}): GrantlineConfig {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(path, [{ path: '(file)', problem: `cannot read config file (${code})` }]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      path,
+      // Only the first line: the rest is an excerpt of the file, which could hold an inline secret.
+      doc.errors.map((e) => ({ path: '(yaml)', problem: e.message.split('\n')[0] ?? e.code })),
+    );
+  }
+  return parseConfig(doc.toJS(), { ...options, baseDir: dirname(file), env, source: path });
+}
+
+function withBrokerOverride(tree: unknown, env: Env): unknown {
+  const brokers = env.KAFKA_BROKERS;
+  if (brokers === undefined || brokers.trim() === '') return tree;
+  const list = brokers.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const root = tree !== null && typeof tree === 'object' && !Array.isArray(tree) ? (tree as Record<string, unknown>) : {};
+  const kafka = root.kafka !== null && typeof root.kafka === 'object' && !Array.isArray(root.kafka) ? (root.kafka as Record<string, unknown>) : {};
+  return { ...root, kafka: { ...kafka, brokers: list } };
+}
+
+function describeIssue(issue: { message: string }): string {
+  if (issue.message.endsWith('received undefined')) return 'required';
+  return issue.message;
+}

@@ -1,0 +1,193 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { hostname } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { connectorTypes as registeredConnectorTypes } from '../../connectors/registry.js';
+import type { ConnectorType } from '../connector/contract.js';
+import { SecretString } from '../connector/secret.js';
+
+/** Options that make the schema depend on where the file is and what is registered. */
+export interface ConfigSchemaOptions {
+  /** Directory relative paths (`catalog.path`, ...) are resolved against: the config file's directory. */
+  readonly baseDir: string;
+  /** Connector types to validate `connectors[]` entries against. Default: `connectors/registry.ts`. */
+  readonly connectorTypes?: Readonly<Record<string, ConnectorType>>;
+  /** Default for `service.instanceId`. Default: the machine's hostname. */
+  readonly hostname?: string;
+}
+
+// A YAML value that came from `${env:…}` is a string; numbers written as digits are accepted for it.
+const integer = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
+    z.number({ error: 'expected a whole number' }).int('expected a whole number').min(min).max(max),
+  );
+
+const boolean = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+
+const BROKER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):\d{1,5}$/;
+// Connector ids appear in URLs (`/webhooks/:connectorId`) and in Kafka keys.
+const CONNECTOR_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+const nonEmpty = z.string({ error: 'expected a string' }).trim().min(1, 'must not be empty');
+
+function isEd25519PrivatePem(pem: string): boolean {
+  if (!pem.includes('-----BEGIN PRIVATE KEY-----')) return false; // PKCS#8 only
+  try {
+    return createPrivateKey({ key: pem, format: 'pem' }).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
+}
+
+function isEd25519PublicPem(pem: string): boolean {
+  try {
+    return createPublicKey({ key: pem, format: 'pem' }).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
+}
+
+const SigningKey = z.strictObject({
+  kid: nonEmpty,
+  // Checked before it becomes a Secret, so the message can say what is wrong without the value.
+  privateKeyPem: z
+    .string({ error: 'expected an Ed25519 PKCS#8 PEM private key (use ${file:PATH})' })
+    .refine(isEd25519PrivatePem, 'not an Ed25519 private key in PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----")')
+    .pipe(SecretString),
+});
+
+const RetiredPublicKey = z.strictObject({
+  kid: nonEmpty,
+  publicKeyPem: z.string().refine(isEd25519PublicPem, 'not an Ed25519 public key in PEM'),
+});
+
+const Signing = z
+  .strictObject({
+    activeKid: nonEmpty,
+    keys: z.array(SigningKey).min(1, 'at least one signing key is needed'),
+    retiredPublicKeys: z.array(RetiredPublicKey).default([]),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.keys.some((k) => k.kid === s.activeKid)) {
+      ctx.addIssue({ code: 'custom', path: ['activeKid'], message: `no key in signing.keys has kid "${s.activeKid}"` });
+    }
+    const seen = new Set<string>();
+    const all = [...s.keys.map((k, i) => ['keys', i] as const), ...s.retiredPublicKeys.map((k, i) => ['retiredPublicKeys', i] as const)];
+    for (const [list, i] of all) {
+      const kid = list === 'keys' ? s.keys[i]?.kid : s.retiredPublicKeys[i]?.kid;
+      if (kid === undefined) continue;
+      if (seen.has(kid)) ctx.addIssue({ code: 'custom', path: [list, i, 'kid'], message: `kid "${kid}" is used more than once` });
+      seen.add(kid);
+    }
+  });
+
+/** Log levels pino knows, plus `silent`. */
+export const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+export type LogLevel = z.infer<typeof LogLevel>;
+
+/**
+ * Builds the one schema a grantline config file is validated with. It is a function because
+ * relative paths depend on where the file is and connector entries on what is registered.
+ */
+export function configSchema(options: ConfigSchemaOptions) {
+  const types: Readonly<Record<string, ConnectorType>> = options.connectorTypes ?? registeredConnectorTypes;
+  const knownTypes = Object.keys(types).sort();
+  const filePath = nonEmpty.transform((p) => (isAbsolute(p) ? p : resolve(options.baseDir, p)));
+
+  const ConnectorEntry = z
+    .looseObject({
+      id: z.string({ error: 'expected a string' }).regex(CONNECTOR_ID, 'must be lower-case letters, digits, "-" or "_" (it is used in URLs)'),
+      type: z.string({ error: 'expected a string' }),
+    })
+    .transform((entry, ctx) => {
+      const { id, type, ...rest } = entry;
+      const connectorType = Object.hasOwn(types, type) ? types[type] : undefined;
+      if (connectorType === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['type'],
+          message: `unknown connector type "${type}"; known types: ${knownTypes.length ? knownTypes.join(', ') : '(none registered)'}`,
+        });
+        // The parse has failed already; keeping the id lets the duplicate-id check still see it.
+        return { id, type, config: undefined as unknown };
+      }
+      // Validate before anything is built (the connector's own schema, its own paths).
+      const parsed = connectorType.configSchema.safeParse(rest);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+        return { id, type, config: undefined as unknown };
+      }
+      return { id, type, config: parsed.data as unknown };
+    });
+
+  return z.strictObject({
+    service: z
+      .strictObject({
+        name: nonEmpty.default('grantline'),
+        instanceId: nonEmpty.default(options.hostname ?? hostname()),
+        /** How long a graceful stop may take (drain HTTP, stop consumers) before the process gives up. */
+        shutdownTimeoutMs: integer(0, 600_000).default(10_000),
+      })
+      .prefault({}),
+    kafka: z.strictObject({
+      brokers: z.array(z.string({ error: 'expected host:port' }).regex(BROKER, 'expected host:port')).min(1, 'at least one broker is needed'),
+      clientId: nonEmpty.default('grantline'),
+      topicPrefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'only letters, digits, ".", "_" and "-"').default(''),
+      partitions: integer(1, 10_000).default(3),
+      replicationFactor: integer(1, 100).default(1),
+      ssl: boolean.default(false),
+      sasl: z
+        .strictObject({
+          mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+          username: nonEmpty,
+          password: SecretString,
+        })
+        .optional(),
+    }),
+    http: z
+      .strictObject({
+        host: nonEmpty.default('127.0.0.1'),
+        port: integer(0, 65_535).default(8080),
+        bodyLimitBytes: integer(1, 64 * 1024 * 1024).default(1024 * 1024),
+      })
+      .prefault({}),
+    catalog: z.strictObject({ path: filePath }),
+    directory: z.strictObject({ path: filePath }),
+    signing: Signing,
+    policy: z.strictObject({ version: nonEmpty }),
+    connectors: z
+      .array(ConnectorEntry)
+      .default([])
+      .superRefine(
+        (entries, ctx) => {
+          const seen = new Map<string, number>();
+          entries.forEach((entry: unknown, i) => {
+            // Runs even when some entries failed (`when` below), so an entry may be partial here.
+            const id = entry !== null && typeof entry === 'object' ? (entry as { id?: unknown }).id : undefined;
+            if (typeof id !== 'string') return;
+            const first = seen.get(id);
+            if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate id "${id}" (also connectors[${first}])` });
+            else seen.set(id, i);
+          });
+        },
+        // Report duplicate ids together with every other problem, not only once the rest is fixed.
+        { when: () => true },
+      ),
+    log: z.strictObject({ level: LogLevel.default('info') }).prefault({}),
+    // Tuning for the pipeline loops; open so the pipeline work can add knobs without a schema change here.
+    pipeline: z
+      .looseObject({
+        batchSize: integer(1, 10_000).default(100),
+        maxAttempts: integer(1, 100).default(5),
+        retryBackoffMs: integer(0, 3_600_000).default(1_000),
+        pollIntervalMs: integer(1_000, 86_400_000).default(60_000),
+      })
+      .prefault({}),
+  });
+}
+
+/** A validated grantline config. Secrets in it are `Secret` values; printing it shows `[redacted]`. */
+export type GrantlineConfig = z.infer<ReturnType<typeof configSchema>>;
+/** One validated `connectors[]` entry; `config` is the output of its type's `configSchema`. */
+export type ConnectorInstanceConfig = GrantlineConfig['connectors'][number];
