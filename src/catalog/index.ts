@@ -1,0 +1,7 @@
+export * from './catalog.js';
+export * from './directory.js';
+export * from './duration.js';
+export * from './errors.js';
+export * from './check.js';
+export { contentVersion } from './hash.js';
+export { loadCatalog, loadDirectory } from './load.js';

@@ -1,0 +1,3 @@
+export { decide, DEFAULT_POLICY_VERSION, type DecideOptions } from './decide.js';
+export { evaluateApprovals, describeRequirement, STRUCTURED_EVIDENCE, type ApprovalContext, type ApprovalOutcome } from './approvals.js';
+export { grantIdFor, rejectionIdFor } from './ids.js';
