@@ -1,8 +1,11 @@
 import type { ConnectorType } from '../src/connector/contract.js';
+import { serviceNowConnector } from './servicenow/index.js';
 
 /**
  * Every connector type grantline knows. Adding a connector is adding its folder and one line here.
  */
-export const connectorTypes = {} satisfies Record<string, ConnectorType>;
+export const connectorTypes = {
+  servicenow: serviceNowConnector,
+} satisfies Record<string, ConnectorType>;
 
 export type ConnectorTypeId = keyof typeof connectorTypes;

@@ -1,0 +1,53 @@
+import { defineConnector, type Connector, type ConnectorDeps, type TicketSnapshot } from '../../src/connector/contract.js';
+import { ServiceNowClient } from './client.js';
+import { ServiceNowConfig } from './config.js';
+import { fetchRequestedItem } from './fetch.js';
+import { identifyDelivery } from './identify.js';
+import { mapRequestedItem } from './map.js';
+import { pollChanges } from './poll.js';
+import { ServiceNowRaw } from './records.js';
+import { openReviewRecord, readReviewState } from './review.js';
+import { verifyDelivery } from './verify.js';
+import { renderWriteBack, writeWorkNote } from './writeback.js';
+
+export { ServiceNowConfig, type ServiceNowConfigInput } from './config.js';
+export { computeSignature, signedPayload } from './verify.js';
+
+/** Builds one ServiceNow connector instance from parsed config. */
+export function createServiceNowConnector(config: ServiceNowConfig, deps: ConnectorDeps): Connector {
+  const client = new ServiceNowClient(config);
+  const instanceUrl = config.instanceUrl;
+  const auditRequestFields = config.mapping.auditRequestFields;
+  const isCancelled = (snapshot: TicketSnapshot): boolean => {
+    const parsed = ServiceNowRaw.safeParse(snapshot.raw);
+    return parsed.success && config.statuses.cancelled.includes(parsed.data.ritm.state.value);
+  };
+  return {
+    id: deps.connectorId,
+    type: 'servicenow',
+    instanceUrl,
+    verify: (delivery) => verifyDelivery(config.webhook, delivery),
+    identify: (delivery) => identifyDelivery(delivery),
+    fetchTicket: (ticketId) => fetchRequestedItem(client, ticketId, { auditRequestFields }),
+    map: (snapshot) =>
+      mapRequestedItem(snapshot, {
+        connectorId: deps.connectorId,
+        instanceUrl,
+        mapping: config.mapping,
+        statuses: config.statuses,
+        directory: deps.directory,
+      }),
+    writeBack: (ticketId, item, idempotencyKey) => writeWorkNote(client, ticketId, renderWriteBack(item, idempotencyKey), idempotencyKey),
+    openReview: (ticketId, grant) => openReviewRecord(client, instanceUrl, config.reviews, ticketId, grant),
+    reviewState: (review) => readReviewState(client, config.reviews, review),
+    poll: (watermark, since) => pollChanges(client, config.poll, watermark, since),
+    isCancelled,
+  };
+}
+
+/** The ServiceNow connector type: catalog requests (RITMs), native approvals, signed outbound calls. */
+export const serviceNowConnector = defineConnector({
+  type: 'servicenow',
+  configSchema: ServiceNowConfig,
+  create: (config, deps) => createServiceNowConnector(config, deps),
+});

@@ -1,0 +1,275 @@
+import { createHash } from 'node:crypto';
+import type { MapResult, MappingFailure, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
+import {
+  SubjectType,
+  type Approval,
+  type EntitlementRequest,
+  type Reason,
+  type SourceIdentity,
+  type Subject,
+  type TicketSource,
+} from '../../src/model/index.js';
+import type { ServiceNowConfig } from './config.js';
+import { AUDITED_RITM_FIELDS } from './fetch.js';
+import { ServiceNowRaw, snTimeToIso } from './records.js';
+
+/** Everything `mapRequestedItem` reads besides the snapshot. */
+export interface MapContext {
+  readonly connectorId: string;
+  readonly instanceUrl: string;
+  readonly mapping: ServiceNowConfig['mapping'];
+  readonly statuses: ServiceNowConfig['statuses'];
+  readonly directory: PrincipalResolver;
+}
+
+const SYS_ID = /^[0-9a-f]{32}$/;
+/** Text people write when they mean "approved" in a comment. Such comments are reported, never counted. */
+const APPROVAL_LIKE = /\b(approved?|approving|lgtm|ok(?:ay)? to (?:grant|go|proceed)|go ahead|granted|sign(?:ed)? off)\b|(^|\s)\+1(\s|$)/i;
+/** Our own work notes carry this marker; they are never approval-like comments. */
+const OWN_MARKER = '[grantline:';
+const TRUE_VALUES = new Set(['true', 'yes', 'y', '1', 'on']);
+
+/** The ServiceNow form URL of a record, for people. */
+export function recordUrl(instanceUrl: string, table: string, sysId: string): string {
+  return `${instanceUrl}/${table}.do?sys_id=${sysId}`;
+}
+
+/**
+ * Maps a RITM snapshot to a canonical request, or to a failure with every reason. Pure.
+ *
+ * - Requester: `opened_by` (who submitted the request and is accountable for it; a person ordering
+ *   on someone's behalf is still the requester for self-approval checks); `requested_for` only
+ *   when `opened_by` is empty. The access goes to the `subject` variable, not to either of them.
+ * - Approvals: only `sysapproval_approver` records of this RITM in state `approved`/`rejected`.
+ * - `lastModifiedAt`: the latest of the RITM's creation, any catalog variable's update, and any
+ *   audited change of `cat_item`/`opened_by`/`requested_for`. The RITM's own `sys_updated_on` is
+ *   not used: approvals, work notes and stage changes bump it without changing the request.
+ */
+export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): MapResult {
+  const raw = ServiceNowRaw.parse(snapshot.raw);
+  const { ritm } = raw;
+  const ticketId = ritm.sys_id.value || snapshot.ticketId;
+  const ticketKey = ritm.number.value || snapshot.ticketKey;
+  const source: TicketSource = {
+    system: 'servicenow',
+    connectorId: ctx.connectorId,
+    instanceUrl: ctx.instanceUrl,
+    ticketId,
+    ticketKey,
+    url: recordUrl(ctx.instanceUrl, 'sc_req_item', ticketId),
+  };
+  const freeText = [ritm.short_description.value.trim(), ritm.description.value.trim()].filter((s) => s !== '').join('\n\n');
+  const status = {
+    name: ritm.state.display || ritm.state.value,
+    actionable: ritm.active.value !== 'false' && !ctx.statuses.notActionable.includes(ritm.state.value),
+  };
+
+  const requesterId = ritm.opened_by.value || ritm.requested_for.value;
+  const requester =
+    requesterId === ''
+      ? null
+      : (() => {
+          const sourceIdentity: SourceIdentity = { kind: 'servicenow-sys-id', value: requesterId };
+          return { principalId: ctx.directory.resolve(sourceIdentity), sourceIdentity };
+        })();
+
+  // Variables: the latest row per name wins (a re-saved variable may leave an older option row).
+  const variables = new Map<string, { value: string; updatedAt: string | null }>();
+  const modTimes: string[] = [];
+  for (const row of raw.variables) {
+    if (row.request_item.value !== '' && row.request_item.value !== ticketId) continue;
+    const name = row['sc_item_option.item_option_new.name'].value;
+    const updatedAt = snTimeToIso(row['sc_item_option.sys_updated_on'].value);
+    if (updatedAt !== null) modTimes.push(updatedAt);
+    if (name === '') continue;
+    const prev = variables.get(name);
+    if (prev === undefined || (updatedAt ?? '') >= (prev.updatedAt ?? '')) {
+      variables.set(name, { value: row['sc_item_option.value'].value.trim(), updatedAt });
+    }
+  }
+  const created = snTimeToIso(ritm.sys_created_on.value);
+  if (created !== null) modTimes.push(created);
+  for (const entry of raw.audit) {
+    if (entry.documentkey.value !== ticketId) continue;
+    if (!(AUDITED_RITM_FIELDS as readonly string[]).includes(entry.fieldname.value)) continue;
+    const at = snTimeToIso(entry.sys_created_on.value);
+    if (at !== null) modTimes.push(at);
+  }
+  const lastModifiedAt = latest(modTimes) ?? snTimeToIso(ritm.sys_updated_on.value) ?? snapshot.fetchedAt;
+
+  const fail = (reasons: Reason[]): MapResult => {
+    const failure: MappingFailure = { source, requester, reasons, freeText, lastModifiedAt, actionable: status.actionable };
+    return { ok: false, failure };
+  };
+
+  const catItem = ritm.cat_item.value;
+  const anyValue = [...variables.values()].some((v) => v.value !== '');
+  if (ctx.mapping.otherAccessItems.includes(catItem) || !anyValue) {
+    const why = anyValue
+      ? `"${ritm.cat_item.display || catItem}" is the generic other-access form`
+      : 'the request has no catalog variables filled in';
+    return fail([
+      {
+        code: 'FREE_TEXT_REQUEST',
+        message: `This request is free text (${why}). Order the catalog item for the access you need so it names the entitlement, subject, resource, environment and duration.`,
+        field: 'entitlementId',
+      },
+    ]);
+  }
+
+  const reasons: Reason[] = [];
+  if (requester === null) {
+    reasons.push({ code: 'REQUESTER_UNKNOWN', message: 'The request has neither opened_by nor requested_for.', field: 'requester' });
+  }
+  const entitlementId = ctx.mapping.catalogItems[catItem] ?? null;
+  if (entitlementId === null) {
+    reasons.push({
+      code: 'UNMAPPED_ENTITLEMENT',
+      message: `Catalog item "${ritm.cat_item.display || catItem || '(none)'}" is not mapped to an entitlement in grantline's configuration.`,
+      field: 'entitlementId',
+    });
+  }
+
+  const names = ctx.mapping.variables;
+  const required = (field: string, variable: string): string | null => {
+    const v = variables.get(variable)?.value ?? '';
+    if (v !== '') return v;
+    reasons.push({ code: 'MISSING_FIELD', message: `The catalog variable "${variable}" (${field}) is empty.`, field });
+    return null;
+  };
+  const subjectValue = required('subject', names.subject);
+  const resource = required('resource', names.resource);
+  const environment = required('environment', names.environment);
+  const justificationText = required('justification', names.justification);
+
+  let subjectType: SubjectType = 'human';
+  if (names.subjectType !== undefined) {
+    const v = required('subject.type', names.subjectType);
+    if (v !== null) {
+      const parsed = SubjectType.safeParse(v);
+      if (parsed.success) subjectType = parsed.data;
+      else {
+        reasons.push({
+          code: 'MISSING_FIELD',
+          message: `The catalog variable "${names.subjectType}" is "${v.slice(0, 40)}", not one of ${SubjectType.options.join(', ')}.`,
+          field: 'subject.type',
+        });
+      }
+    }
+  }
+
+  let ttlSeconds: number | undefined;
+  const ttlVariable = names.ttlSeconds ?? names.ttlHours;
+  if (ttlVariable !== undefined) {
+    const v = variables.get(ttlVariable)?.value ?? '';
+    if (v !== '') {
+      const n = /^\d+(\.\d+)?$/.test(v) ? Number(v) : Number.NaN;
+      const seconds = names.ttlSeconds !== undefined ? n : Math.round(n * 3600);
+      if (Number.isSafeInteger(seconds) && seconds > 0) ttlSeconds = seconds;
+      else {
+        reasons.push({
+          code: 'MISSING_FIELD',
+          message: `The catalog variable "${ttlVariable}" is "${v.slice(0, 40)}", not a positive ${names.ttlSeconds !== undefined ? 'whole number of seconds' : 'number of hours'}.`,
+          field: 'ttlSeconds',
+        });
+      }
+    }
+  }
+  const breakGlass = names.breakGlass !== undefined && TRUE_VALUES.has((variables.get(names.breakGlass)?.value ?? '').toLowerCase());
+
+  if (reasons.length > 0 || requester === null || subjectValue === null) return fail(reasons);
+
+  const subject: Subject = { type: subjectType, id: resolveSubject(subjectValue, subjectType, ctx.directory) };
+
+  const approvals: Approval[] = [];
+  for (const a of raw.approvals) {
+    const target = a.sysapproval.value || a.document_id.value;
+    if (target !== ticketId) continue;
+    const decision = a.state.value === 'approved' ? 'approved' : a.state.value === 'rejected' ? 'rejected' : null;
+    const approver = a.approver.value;
+    const decidedAt = snTimeToIso(a.sys_updated_on.value);
+    if (decision === null || approver === '' || decidedAt === null || a.sys_id.value === '') continue;
+    const approverSource: SourceIdentity = { kind: 'servicenow-sys-id', value: approver };
+    approvals.push({
+      approverPrincipalId: ctx.directory.resolve(approverSource),
+      approverSource,
+      decision,
+      decidedAt,
+      evidence: { kind: 'sysapproval_approver', recordId: a.sys_id.value },
+    });
+  }
+
+  const userByName = new Map(raw.users.map((u) => [u.user_name.value, u.sys_id.value]));
+  const approvalLikeComments: EntitlementRequest['approvalLikeComments'] = [];
+  for (const j of raw.journal) {
+    if (j.element_id.value !== ticketId) continue;
+    if (j.element.value !== 'comments' && j.element.value !== 'work_notes') continue;
+    const text = j.value.value;
+    if (text.includes(OWN_MARKER) || !APPROVAL_LIKE.test(text)) continue;
+    const author = userByName.get(j.sys_created_by.value);
+    const at = snTimeToIso(j.sys_created_on.value);
+    // An author we cannot name as a sys_user (e.g. `system`) cannot be a structured approver either.
+    if (author === undefined || author === '' || at === null || j.sys_id.value === '') continue;
+    approvalLikeComments.push({ authorSource: { kind: 'servicenow-sys-id', value: author }, commentId: j.sys_id.value, at });
+  }
+
+  const entitlement = entitlementId as string;
+  const fingerprint = {
+    catItem,
+    entitlementId: entitlement,
+    requester: requester.sourceIdentity.value,
+    subject,
+    resource,
+    environment,
+    ttlSeconds: ttlSeconds ?? null,
+    breakGlass,
+  };
+  const request: EntitlementRequest = {
+    requestId: requestIdOf(ctx.connectorId, ticketId, fingerprint),
+    source,
+    requester,
+    subject,
+    entitlementId: entitlement,
+    resource,
+    environment,
+    justification: { text: justificationText ?? '' },
+    ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+    breakGlass,
+    approvals,
+    approvalLikeComments,
+    status,
+    lastModifiedAt,
+    freeText,
+  };
+  return { ok: true, request };
+}
+
+/** Deterministic request id: SHA-256 over connector id, ticket id and the request-defining fields. */
+export function requestIdOf(connectorId: string, ticketId: string, fingerprint: Record<string, unknown>): string {
+  const canonical = stableJson(fingerprint);
+  const fp = createHash('sha256').update(canonical, 'utf8').digest('hex');
+  return `req_${createHash('sha256').update(`${connectorId}\n${ticketId}\n${fp}`, 'utf8').digest('hex').slice(0, 40)}`;
+}
+
+/** A human subject named by a `sys_user` reference resolves through the directory; anything else is taken as the directory id. */
+function resolveSubject(value: string, type: SubjectType, directory: PrincipalResolver): string {
+  if (type === 'human' && SYS_ID.test(value)) return directory.resolve({ kind: 'servicenow-sys-id', value }) ?? value;
+  return value;
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function latest(isoTimes: readonly string[]): string | null {
+  let best: string | null = null;
+  for (const t of isoTimes) if (best === null || Date.parse(t) > Date.parse(best)) best = t;
+  return best;
+}
