@@ -1,0 +1,29 @@
+/**
+ * grantline's Kafka access layer: the only module that imports kafkajs. Everything else imports
+ * from here, so delivery guarantees (idempotence, acks=-1, read_committed, no auto-created topics)
+ * are decided in one place.
+ */
+export { createKafka, SERVICE_RETRY } from './client.js';
+export type { KafkaSettings } from './client.js';
+export { createProducer } from './producer.js';
+export type { GrantlineProducer, GrantlineTransaction, ProducerOptions } from './producer.js';
+export { createConsumer } from './consumer.js';
+export type { ConsumerOptions } from './consumer.js';
+export { topicNames, grantlineTopicSpecs, ensureTopics, TopicConfigMismatchError } from './topics.js';
+export type { TopicNames, TopicSpec, EnsureTopicsResult } from './topics.js';
+export { checkKafka } from './health.js';
+export type { KafkaCheck } from './health.js';
+export type {
+  Admin,
+  Consumer,
+  EachBatchPayload,
+  EachMessagePayload,
+  IHeaders,
+  Kafka,
+  KafkaMessage,
+  Message,
+  Producer,
+  RecordMetadata,
+  TopicMessages,
+  TopicOffsets,
+} from 'kafkajs';

@@ -1,0 +1,190 @@
+import { ConfigResourceTypes } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
+import { GrantlineError } from '../connector/errors.js';
+
+// Kafka's own rule for topic names (Topic.java: legal characters, at most 249 of them).
+const TOPIC_CHARS = /^[A-Za-z0-9._-]*$/;
+const MAX_TOPIC_LENGTH = 249;
+
+/** Every topic grantline reads or writes, with the configured prefix already applied. */
+export type TopicNames = {
+  /** Raw verified deliveries, keyed by ticket. */
+  ticketEvents: string;
+  /** Grants and their revocations for one fulfillment channel (`pam`, `secrets`, ...). */
+  grants: (channel: string) => string;
+  rejected: string;
+  /** Append-only custody evidence: never compacted, never expired. */
+  custody: string;
+  fulfillmentResults: string;
+  lifecycle: string;
+  dlq: string;
+  /** Compacted processor state. */
+  decisionState: string;
+  /** Compacted lifecycle state of live grants. */
+  grantState: string;
+  /** Compacted per-ticket decision state (pipeline processor). */
+  ticketState: string;
+  /** Pending write-backs to source tickets (pipeline processor). */
+  writeback: string;
+};
+
+function checkTopicName(name: string): string {
+  if (name.length === 0 || name.length > MAX_TOPIC_LENGTH || !TOPIC_CHARS.test(name) || name === '.' || name === '..') {
+    throw new Error(`not a valid Kafka topic name: ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+/**
+ * Topic names under a prefix. The prefix may only hold letters, digits, `.`, `_` and `-`; so may a
+ * grant channel. Throws on anything else: a bad name is a config bug, not data.
+ */
+export function topicNames(prefix: string): TopicNames {
+  if (!TOPIC_CHARS.test(prefix)) {
+    throw new Error(`topic prefix may only hold letters, digits, ".", "_" and "-": ${JSON.stringify(prefix)}`);
+  }
+  const t = (name: string): string => checkTopicName(`${prefix}${name}`);
+  return {
+    ticketEvents: t('grantline.ticket-events.v1'),
+    grants: (channel: string) => {
+      if (!/^[A-Za-z0-9_-]+$/.test(channel)) {
+        throw new Error(`grant channel may only hold letters, digits, "_" and "-": ${JSON.stringify(channel)}`);
+      }
+      return t(`access.grants.${channel}.v1`);
+    },
+    rejected: t('access.requests.rejected.v1'),
+    custody: t('access.custody.v1'),
+    fulfillmentResults: t('access.fulfillment.results.v1'),
+    lifecycle: t('identity.lifecycle.v1'),
+    dlq: t('grantline.dlq.v1'),
+    decisionState: t('grantline.decision-state.v1'),
+    grantState: t('grantline.grant-state.v1'),
+    ticketState: t('grantline.ticket-state.v1'),
+    writeback: t('grantline.writeback.v1'),
+  };
+}
+
+/** A topic that must exist, and the properties it must have. */
+export type TopicSpec = {
+  topic: string;
+  /** Partitions when created; the broker default (`num.partitions`) when absent. */
+  partitions?: number;
+  /** `cleanup.policy=compact` when true, `delete` otherwise (set explicitly, never left to the broker default). */
+  compacted?: boolean;
+  /** `retention.ms`; -1 keeps messages forever. Broker default when absent. */
+  retentionMs?: number;
+};
+
+/**
+ * The topics of a grantline deployment: `partitions` each, one grant topic per channel, the state
+ * topics compacted and the custody topic kept forever and never compacted.
+ */
+export function grantlineTopicSpecs(names: TopicNames, channels: readonly string[], partitions: number): TopicSpec[] {
+  return [
+    { topic: names.ticketEvents, partitions },
+    ...channels.map((channel) => ({ topic: names.grants(channel), partitions })),
+    { topic: names.rejected, partitions },
+    { topic: names.custody, partitions, compacted: false, retentionMs: -1 },
+    { topic: names.fulfillmentResults, partitions },
+    { topic: names.lifecycle, partitions },
+    { topic: names.dlq, partitions },
+    { topic: names.decisionState, partitions, compacted: true },
+    { topic: names.grantState, partitions, compacted: true },
+    { topic: names.ticketState, partitions, compacted: true },
+    { topic: names.writeback, partitions },
+  ];
+}
+
+/**
+ * An existing topic's configuration contradicts what grantline needs from it (a compacted custody
+ * topic would delete evidence). Retrying cannot help; an operator has to fix the topic.
+ */
+export class TopicConfigMismatchError extends GrantlineError {
+  readonly topic: string;
+  constructor(topic: string, detail: string) {
+    super(`topic ${topic}: ${detail}`, { retriable: false });
+    this.topic = topic;
+  }
+}
+
+export type EnsureTopicsResult = { created: string[]; existing: string[] };
+
+function configEntries(spec: TopicSpec): { name: string; value: string }[] {
+  const entries = [{ name: 'cleanup.policy', value: spec.compacted === true ? 'compact' : 'delete' }];
+  if (spec.retentionMs !== undefined) entries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
+  return entries;
+}
+
+async function verifyExisting(admin: Admin, specs: TopicSpec[]): Promise<void> {
+  if (specs.length === 0) return;
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: specs.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic, configNames: ['cleanup.policy', 'retention.ms'] })),
+  });
+  for (const spec of specs) {
+    const resource = described.resources.find((r) => r.resourceName === spec.topic);
+    const value = (name: string): string | undefined => resource?.configEntries.find((e) => e.configName === name)?.configValue;
+    const policy = (value('cleanup.policy') ?? '').split(',').map((p) => p.trim());
+    const compacted = policy.includes('compact');
+    if (compacted !== (spec.compacted === true)) {
+      throw new TopicConfigMismatchError(spec.topic, `cleanup.policy is "${policy.join(',')}", expected ${spec.compacted === true ? 'compact' : 'delete'}`);
+    }
+    if (spec.retentionMs !== undefined && value('retention.ms') !== String(spec.retentionMs)) {
+      throw new TopicConfigMismatchError(spec.topic, `retention.ms is ${value('retention.ms') ?? 'unknown'}, expected ${spec.retentionMs}`);
+    }
+  }
+}
+
+const LEADER_WAIT_MS = 30_000;
+
+async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  for (;;) {
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      if (meta.length === topics.length && meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      // Right after creation the broker may still answer UNKNOWN_TOPIC_OR_PARTITION or
+      // LEADER_NOT_AVAILABLE; anything not retriable is a real failure.
+      if (!(err instanceof Error && (err as { retriable?: boolean }).retriable === true)) throw err;
+    }
+    if (Date.now() >= deadline) throw new Error(`no partition leaders for ${topics.join(', ')} after ${LEADER_WAIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Creates the topics that are missing and waits until their partitions have leaders. Topics that
+ * exist are left as they are, but their cleanup policy (and retention, where the spec names one)
+ * must match the spec, or `TopicConfigMismatchError` is thrown. Safe to call on every start and
+ * from several instances at once. kafkajs errors pass through with their `retriable` flag.
+ */
+export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<EnsureTopicsResult> {
+  for (const spec of specs) checkTopicName(spec.topic);
+  if (new Set(specs.map((s) => s.topic)).size !== specs.length) {
+    throw new Error('ensureTopics: a topic is named twice');
+  }
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const present = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !present.has(s.topic));
+    if (missing.length > 0) {
+      const topics: ITopicConfig[] = missing.map((s) => ({
+        topic: s.topic,
+        ...(s.partitions === undefined ? {} : { numPartitions: s.partitions }),
+        configEntries: configEntries(s),
+      }));
+      // kafkajs answers false instead of waiting for leaders when another instance created some of
+      // them in between, so the leaders are awaited here in every case.
+      await admin.createTopics({ topics, waitForLeaders: true });
+      await waitForLeaders(admin, missing.map((s) => s.topic));
+    }
+    const existing = specs.filter((s) => present.has(s.topic));
+    // Verified whoever created them: a racing instance may have used other settings.
+    await verifyExisting(admin, specs);
+    return { created: missing.map((s) => s.topic), existing: existing.map((s) => s.topic) };
+  } finally {
+    await admin.disconnect();
+  }
+}
