@@ -6,6 +6,10 @@
 type Command = { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<number> }> };
 
 const commands: Record<string, Command> = {
+  serve: { summary: 'run grantline (HTTP, health, metrics and the selected roles) until SIGTERM', load: () => import('./commands/serve.js') },
+  verify: { summary: 'check a grant, rejection or revocation: signature, custody chain, expiry', load: () => import('./commands/verify.js') },
+  keygen: { summary: 'create an Ed25519 signing key and print its config and public JWK', load: () => import('./commands/keygen.js') },
+  evaluate: { summary: 'decide one entitlement request against catalog and directory; print the grant or rejection', load: () => import('./commands/evaluate.js') },
 };
 
 function usage(): string {
