@@ -95,6 +95,8 @@ export interface PollPage {
   readonly tickets: readonly { ticketId: string; ticketKey: string; updatedAt: IsoDateTime }[];
   /** Opaque watermark to store and hand back on the next call; resumes exactly after what was returned. */
   readonly watermark: string;
+  /** True when more changed tickets are waiting: call again with `watermark` at once. Absent means unknown (poll again until a page is empty). */
+  readonly hasMore?: boolean;
 }
 
 /** Resolves a source identity to a directory principal id, or null. Synchronous, in-memory. */

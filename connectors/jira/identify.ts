@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import type { Delivery, Identification } from '../../src/connector/contract.js';
+import { WebhookBody } from './vendor.js';
+
+/** Events that can change a request's state. Others (deletions, worklogs, ...) are acknowledged and dropped. */
+const RELEVANT_EVENTS = new Set(['jira:issue_created', 'jira:issue_updated', 'comment_created', 'comment_updated']);
+
+/** `.../rest/api/2/issue/10013/comment/10082`: the issue id inside a comment's `self`. Parsed, never fetched. */
+const COMMENT_SELF = /\/rest\/api\/[0-9]+\/issue\/([0-9]+)\/comment\/[0-9]+$/;
+
+const ISSUE_KEY = /^([A-Z][A-Z0-9_]+)-[0-9]+$/;
+
+/**
+ * Reads the ticket and a dedup id from a verified Jira delivery. The ticket is `issue.id`; a Data
+ * Center `comment_created` carries no `issue`, so the id comes from the path of `comment.self`
+ * (only the path is read; the URL is never called). The delivery id is `X-Atlassian-Webhook-Identifier`,
+ * or `sha256:<hex of the body>` for Data Center, which does not send it (a retry has the same body).
+ */
+export function identifyJiraDelivery(projects: readonly string[], delivery: Delivery): Identification {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(delivery.rawBody.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'body is not JSON' };
+  }
+  const body = WebhookBody.safeParse(parsed);
+  if (!body.success) return { ok: false, reason: 'body is not a Jira webhook event' };
+  const event = body.data.webhookEvent ?? 'unknown';
+  const headerId = delivery.headers['x-atlassian-webhook-identifier'];
+  const deliveryId =
+    headerId !== undefined && headerId !== ''
+      ? headerId
+      : `sha256:${createHash('sha256').update(delivery.rawBody).digest('hex')}`;
+
+  let ticketId: string | null = null;
+  let ticketKey: string | null = null;
+  let project: string | null = null;
+  if (body.data.issue !== undefined) {
+    ticketId = body.data.issue.id;
+    ticketKey = body.data.issue.key ?? null;
+    project = body.data.issue.fields?.project?.key ?? (ticketKey === null ? null : (ISSUE_KEY.exec(ticketKey)?.[1] ?? null));
+  } else if (body.data.comment?.self !== undefined) {
+    ticketId = COMMENT_SELF.exec(safePath(body.data.comment.self))?.[1] ?? null;
+  }
+  if (ticketId === null || !/^[0-9]+$/.test(ticketId)) {
+    return { ok: false, reason: `${event} delivery names no issue id` };
+  }
+  // A Data Center comment event names no project: relevant, and the re-read issue is authoritative.
+  const relevant = RELEVANT_EVENTS.has(event) && (project === null || projects.includes(project));
+  return { ok: true, ticketId, ticketKey, deliveryId, eventType: event, relevant };
+}
+
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
+  }
+}
