@@ -62,11 +62,11 @@ export function describeRequirement(ctx: ApprovalContext): string {
   const { entry } = ctx;
   let text =
     entry.approvers.kind === 'groups'
-      ? entry.approvers.groups.map((g) => `${g.min} from ${g.group}`).join(' and ')
-      : `${entry.approvers.minDistinct} distinct from ${entry.approvers.pool.join(' or ')}`;
+      ? entry.approvers.groups.map((g) => `${g.min} approver${g.min === 1 ? '' : 's'} from ${g.group}`).join(' and ')
+      : `${entry.approvers.minDistinct} approver${entry.approvers.minDistinct === 1 ? '' : 's'} from ${entry.approvers.pool.join(' or ')}`;
   const total = slotsFor(ctx).length;
   const base = entry.approvers.kind === 'groups' ? entry.approvers.groups.reduce((n, g) => n + g.min, 0) : entry.approvers.minDistinct;
-  if (total > base) text += `, and ${total} distinct approvers in all because a non-human identity is getting production access`;
+  if (total > base) text += `, ${total} in all because a non-human identity is getting production access`;
   if (entry.managerMayApprove && ctx.subject?.type === 'human') text += " (the subject's manager may also approve)";
   return text;
 }
@@ -214,7 +214,7 @@ export function evaluateApprovals(ctx: ApprovalContext, request: EntitlementRequ
   if (filled < slots.length) {
     reasons.push({
       code: 'INSUFFICIENT_APPROVALS',
-      message: `${ctx.entry.id} needs ${describeRequirement(ctx)}; ${filled === 0 ? 'no approval counts yet' : `only ${filled} of ${slots.length} required approver${slots.length === 1 ? '' : 's'} counted (${approvers.join(', ')})`}. Ask the missing approvers to approve in the ticket's approval step.`,
+      message: `${ctx.entry.id} needs distinct approvers: ${describeRequirement(ctx)}; ${filled === 0 ? 'no approval counts yet' : `only ${filled} of ${slots.length} required approver${slots.length === 1 ? '' : 's'} counted (${approvers.join(', ')})`}. Ask the missing approvers to approve in the ticket's approval step.`,
       field: 'approvals',
     });
     reasons.push(...explanations);

@@ -123,9 +123,10 @@ function checkEntry(request: EntitlementRequest, catalog: Catalog, reasons: Reas
 }
 
 function checkTarget(request: EntitlementRequest, entry: CatalogEntry | null, subject: ResolvedSubject | null, reasons: Reason[]): void {
-  if (request.resource === null) {
+  // A free-text ticket's fix is choosing an entitlement, which names the resource; no second reason.
+  if (request.resource === null && request.entitlementId !== null) {
     reasons.push({ code: 'MISSING_FIELD', message: 'The ticket does not name the resource. Fill in the resource field.', field: 'resource' });
-  } else if (entry !== null && request.resource !== entry.resource) {
+  } else if (request.resource !== null && entry !== null && request.resource !== entry.resource) {
     reasons.push({
       code: 'UNMAPPED_ENTITLEMENT',
       message: `${entry.id} grants access to ${entry.resource}, but the ticket asks for ${request.resource}. Choose the entitlement for ${request.resource}, or correct the resource.`,
