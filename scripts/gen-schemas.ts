@@ -1,0 +1,131 @@
+/**
+ * `npm run schemas`: writes the JSON Schema (draft 2020-12) of every published message type into
+ * `schemas/`, generated from the zod schemas in `src/model`. Adapter authors read these files, not
+ * our TypeScript; `test/unit/schemas.test.ts` fails when they are stale.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, Rejection, Revocation } from '../src/model/index.js';
+
+/** Base of every schema's `$id`. */
+export const SCHEMA_BASE_URL = 'https://grantline.dev/schemas/';
+
+interface Published {
+  readonly file: string;
+  readonly title: string;
+  readonly version: number;
+  readonly description: string;
+  readonly schema: z.ZodType;
+  /** `input` where defaults make fields optional for whoever writes the message. */
+  readonly io: 'input' | 'output';
+}
+
+const PUBLISHED: readonly Published[] = [
+  {
+    file: 'grant.v1.json',
+    title: 'Grant',
+    version: 1,
+    description:
+      'A signed grant on access.grants.<channel>.v1 (CloudEvent type grant.issued). Verify `signature`, a detached EdDSA JWS over the RFC 8785 canonical JSON of the message without `signature`, against the grantline JWKS before acting on it.',
+    schema: Grant,
+    io: 'output',
+  },
+  {
+    file: 'rejection.v1.json',
+    title: 'Rejection',
+    version: 1,
+    description: 'A refused request on access.requests.rejected.v1, with every failing rule as a stable reason code.',
+    schema: Rejection,
+    io: 'output',
+  },
+  {
+    file: 'revocation.v1.json',
+    title: 'Revocation',
+    version: 1,
+    description: "The end of a grant (CloudEvent type grant.revoked), on the grant's own topic and key.",
+    schema: Revocation,
+    io: 'output',
+  },
+  {
+    file: 'custody-event.v1.json',
+    title: 'CustodyEvent',
+    version: 1,
+    description: 'One hash-chained chain-of-custody entry on access.custody.v1.',
+    schema: CustodyEvent,
+    io: 'output',
+  },
+  {
+    file: 'fulfillment-result.v1.json',
+    title: 'FulfillmentResult',
+    version: 1,
+    description: "An adapter's report on access.fulfillment.results.v1.",
+    schema: FulfillmentResult,
+    io: 'output',
+  },
+  {
+    file: 'entitlement-request.v1.json',
+    title: 'EntitlementRequest',
+    version: 1,
+    description: 'The canonical entitlement request a connector maps a ticket to; what `grantline evaluate --request` reads.',
+    schema: EntitlementRequest,
+    io: 'input',
+  },
+];
+
+/**
+ * Every published schema by file name. Objects allow unknown properties, so adding an optional field
+ * is not a breaking change; removing or renaming one needs a v2 file. `version` is a grantline annotation keyword: validators in
+ * strict mode (ajv) need it declared, e.g. `ajv.addKeyword('version')`.
+ */
+export function buildSchemas(): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const p of PUBLISHED) {
+    const generated = z.toJSONSchema(p.schema, {
+      target: 'draft-2020-12',
+      io: p.io,
+      unrepresentable: 'throw',
+      // Within v1 we may ADD optional fields; a consumer validating against this file must not
+      // refuse them. zod's output mode would forbid extra keys on every (stripping) object.
+      override: ({ zodSchema, jsonSchema }) => {
+        if (zodSchema._zod.def.type === 'object' && jsonSchema.additionalProperties === false) {
+          delete jsonSchema.additionalProperties;
+        }
+      },
+    }) as Record<string, unknown>;
+    const { $schema, ...body } = generated;
+    out[p.file] = {
+      $schema: $schema ?? 'https://json-schema.org/draft/2020-12/schema',
+      $id: `${SCHEMA_BASE_URL}${p.file}`,
+      title: p.title,
+      version: p.version,
+      description: p.description,
+      ...body,
+    };
+  }
+  return out;
+}
+
+/** The exact text written for one schema (the staleness test compares these). */
+export function renderSchema(schema: Record<string, unknown>): string {
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
+
+/** The repository's `schemas/` directory. */
+export const SCHEMAS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'schemas');
+
+async function main(): Promise<void> {
+  await mkdir(SCHEMAS_DIR, { recursive: true });
+  for (const [file, schema] of Object.entries(buildSchemas())) {
+    await writeFile(resolve(SCHEMAS_DIR, file), renderSchema(schema), 'utf8');
+    console.log(`wrote schemas/${file}`);
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
