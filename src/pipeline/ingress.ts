@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Connector, Delivery, VerifyResult } from '../connector/contract.js';
+import type { GrantlineProducer } from '../kafka/index.js';
+import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
+import { ticketKey, type DeliveryEvent } from './events.js';
+import type { PipelineMetrics } from './metrics.js';
+
+/** What the HTTP layer answers. Expected outcomes are data; only a bug throws. */
+export type IngestResult =
+  | { status: 202; body: { status: 'accepted' | 'ignored'; deliveryId: string; ticketId?: string; reason?: string } }
+  | { status: 400; body: { error: { code: 'unidentifiable'; message: string } } }
+  | { status: 401; body: { error: { code: Exclude<VerifyResult, 'valid'>; message: string } } }
+  | { status: 404; body: { error: { code: 'unknown_connector'; message: string } } }
+  | { status: 503; body: { error: { code: 'unavailable'; message: string } }; retryAfterSeconds: number };
+
+const REFUSALS: Record<Exclude<VerifyResult, 'valid'>, string> = {
+  missing_signature: 'the delivery carries no signature or credentials',
+  bad_signature: 'the delivery signature does not match its body',
+  stale: 'the delivery is outside the accepted time window (replayed or delayed)',
+  unauthorized: 'the delivery credentials are not accepted',
+};
+
+export interface IngressOptions {
+  readonly connectors: ReadonlyMap<string, Connector>;
+  readonly producer: GrantlineProducer;
+  readonly topic: string;
+  readonly logger: Logger;
+  readonly metrics: PipelineMetrics;
+  /** How long to wait for Kafka to take the event before answering 503. */
+  readonly produceTimeoutMs: number;
+}
+
+export function sha256Hex(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Webhook ingress: verify with the connector, identify the ticket, write the verified delivery to
+ * `grantline.ticket-events.v1` (acks=all, idempotent producer) and only then answer 202. When Kafka
+ * cannot take it, 503 so that the source retries: never a 2xx for an event that is not stored.
+ */
+export class Ingress {
+  constructor(private readonly options: IngressOptions) {}
+
+  async ingest(connectorId: string, delivery: Delivery): Promise<IngestResult> {
+    const { connectors, metrics } = this.options;
+    const log = this.options.logger.child({ connector: connectorId });
+    const connector = connectors.get(connectorId);
+    if (!connector) {
+      metrics.webhooks.inc({ connector: 'unknown', outcome: 'unknown_connector' });
+      return { status: 404, body: { error: { code: 'unknown_connector', message: `no connector is configured with id "${connectorId}"` } } };
+    }
+    const verdict = connector.verify(delivery);
+    if (verdict !== 'valid') {
+      metrics.webhooks.inc({ connector: connectorId, outcome: verdict });
+      log.warn({ verdict }, 'webhook delivery refused');
+      return { status: 401, body: { error: { code: verdict, message: REFUSALS[verdict] } } };
+    }
+    const id = connector.identify(delivery);
+    if (!id.ok) {
+      metrics.webhooks.inc({ connector: connectorId, outcome: 'unidentifiable' });
+      log.warn({ reason: id.reason }, 'verified delivery names no ticket');
+      return { status: 400, body: { error: { code: 'unidentifiable', message: id.reason } } };
+    }
+    const dlog = log.child({ ticket: id.ticketKey ?? id.ticketId, deliveryId: id.deliveryId });
+    if (!id.relevant) {
+      metrics.webhooks.inc({ connector: connectorId, outcome: 'ignored' });
+      dlog.debug({ eventType: id.eventType }, 'delivery acknowledged and ignored');
+      return { status: 202, body: { status: 'ignored', deliveryId: id.deliveryId, ticketId: id.ticketId, reason: `event ${id.eventType} is not watched` } };
+    }
+    const event: DeliveryEvent = {
+      kind: 'delivery',
+      deliveryId: id.deliveryId,
+      connectorId,
+      ticketId: id.ticketId,
+      ticketKey: id.ticketKey,
+      eventType: id.eventType,
+      via: 'webhook',
+      receivedAt: delivery.receivedAt.toISOString(),
+      payloadSha256: sha256Hex(delivery.rawBody),
+      signatureVerified: true,
+      payload: delivery.rawBody.toString('utf8'),
+    };
+    const started = process.hrtime.bigint();
+    try {
+      await withTimeout(this.publish([event]), this.options.produceTimeoutMs, 'writing the delivery to Kafka');
+    } catch (error) {
+      metrics.webhooks.inc({ connector: connectorId, outcome: 'unavailable' });
+      dlog.error({ error: error instanceof Error ? error.message : String(error) }, 'delivery not stored; answering 503 so the source retries');
+      return { status: 503, body: { error: { code: 'unavailable', message: 'the event could not be stored; retry later' } }, retryAfterSeconds: 5 };
+    }
+    metrics.ingressLatency.observe({ connector: connectorId }, Number(process.hrtime.bigint() - started) / 1e9);
+    metrics.webhooks.inc({ connector: connectorId, outcome: 'accepted' });
+    return { status: 202, body: { status: 'accepted', deliveryId: id.deliveryId, ticketId: id.ticketId } };
+  }
+
+  /** Writes ticket events (from webhooks or the poller) keyed by ticket. */
+  async publish(events: readonly DeliveryEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.options.producer.send(
+      this.options.topic,
+      events.map((event) =>
+        encodeCloudEvent(
+          ticketKey(event.connectorId, event.ticketId),
+          {
+            id: event.deliveryId,
+            source: `urn:grantline:${event.connectorId}`,
+            type: CE_TYPES.ticketEvent,
+            time: event.receivedAt,
+            subject: event.ticketKey ?? event.ticketId,
+          },
+          event,
+        ),
+      ),
+    );
+  }
+}

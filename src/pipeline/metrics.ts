@@ -1,0 +1,70 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The pipeline's Prometheus metrics, registered once per process on the app's registry. */
+export function createPipelineMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    webhooks: new Counter({
+      name: 'grantline_webhook_deliveries_total',
+      help: 'Webhook deliveries by connector and outcome (accepted, ignored, bad_signature, ..., unavailable).',
+      labelNames: ['connector', 'outcome'] as const,
+      registers,
+    }),
+    ingressLatency: new Histogram({
+      name: 'grantline_ingress_seconds',
+      help: 'Time from request to durable write in Kafka for accepted deliveries.',
+      labelNames: ['connector'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    decisions: new Counter({
+      name: 'grantline_decisions_total',
+      help: 'Decisions and revocations published, by connector and outcome.',
+      labelNames: ['connector', 'outcome'] as const,
+      registers,
+    }),
+    sourceFetches: new Counter({
+      name: 'grantline_source_fetches_total',
+      help: 'Authoritative ticket fetches from source APIs, by connector and result.',
+      labelNames: ['connector', 'result'] as const,
+      registers,
+    }),
+    batches: new Histogram({
+      name: 'grantline_processor_batch_seconds',
+      help: 'Processor batch duration (fetch, decide, transaction).',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    dlq: new Counter({
+      name: 'grantline_dlq_total',
+      help: 'Events sent to the dead-letter queue, by stage.',
+      labelNames: ['stage'] as const,
+      registers,
+    }),
+    pausedPartitions: new Gauge({
+      name: 'grantline_paused_partitions',
+      help: 'Partitions paused while a source API is unavailable or rate limiting.',
+      labelNames: ['stage'] as const,
+      registers,
+    }),
+    writebacks: new Counter({
+      name: 'grantline_writebacks_total',
+      help: 'Ticket write-backs by connector and result (written, already_present, failed).',
+      labelNames: ['connector', 'result'] as const,
+      registers,
+    }),
+    lifecycle: new Counter({
+      name: 'grantline_lifecycle_events_total',
+      help: 'Lifecycle actions: revocations requested by trigger, overdue alerts, escalations.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    trackedGrants: new Gauge({
+      name: 'grantline_tracked_grants',
+      help: 'Grants in the lifecycle state (active or awaiting revocation confirmation).',
+      registers,
+    }),
+  };
+}
+
+export type PipelineMetrics = ReturnType<typeof createPipelineMetrics>;

@@ -1,0 +1,322 @@
+import type { Logger } from 'pino';
+import type { TicketSnapshot } from '../connector/contract.js';
+import { GrantlineError, SourceUnavailableError } from '../connector/errors.js';
+import { createConsumer, createProducer, type Consumer, type EachBatchPayload, type GrantlineProducer, type Kafka } from '../kafka/index.js';
+import { PartitionBackoff } from './backoff.js';
+import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
+import { TicketEvent, ticketKey, type TicketState } from './events.js';
+import type { PipelineMetrics } from './metrics.js';
+import type { ProcessorPorts } from './ports.js';
+import type { StateView } from './state-view.js';
+import { processTicket, type Output } from './ticket.js';
+
+export interface ProcessorOptions {
+  readonly kafka: Kafka;
+  readonly ports: ProcessorPorts;
+  readonly view: StateView;
+  readonly logger: Logger;
+  readonly metrics: PipelineMetrics;
+  readonly groupId: string;
+  /** Stable per instance, so a restarted processor fences its predecessor's open transaction. */
+  readonly transactionalId: string;
+  /** Attempts before an event that keeps failing for a non-retriable reason goes to the DLQ. */
+  readonly maxAttempts: number;
+  /** Source fetches in flight at once within a batch. */
+  readonly fetchConcurrency: number;
+  readonly backoff: { initialMs: number; maxMs: number };
+  readonly now?: () => Date;
+}
+
+interface Parsed {
+  readonly offset: string;
+  readonly key: string;
+  readonly event: TicketEvent;
+}
+
+interface Group {
+  readonly connectorId: string;
+  readonly ticketId: string;
+  readonly key: string;
+  readonly items: Parsed[];
+}
+
+type FetchOutcome =
+  | { kind: 'ok'; snapshot: TicketSnapshot }
+  | { kind: 'none' }
+  | { kind: 'blocked'; error: unknown; retryAfterMs: number | undefined }
+  | { kind: 'dead'; error: unknown };
+
+/** Error text for logs and the DLQ: class and message, never a request config that may hold credentials. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= items.length) return;
+      results[i] = await fn(items[i] as T);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/**
+ * The processor role: consumes verified ticket events, re-reads each ticket once per batch from its
+ * source, maps and decides, and publishes grants, rejections, revocations, custody, write-back tasks,
+ * the new ticket state and the consumed offsets in ONE Kafka transaction per batch.
+ *
+ * A source outage or rate limit pauses the partition at the first event that needs the source and
+ * resumes it with backoff; everything before that point is committed. An event that cannot be read,
+ * or that fails for a non-retriable reason `maxAttempts` times, goes to the DLQ with its reason.
+ */
+export class Processor {
+  private consumer: Consumer | null = null;
+  private producer: GrantlineProducer | null = null;
+  private needsCatchUp = true;
+  private readonly attempts = new Map<string, number>();
+  private readonly backoff: PartitionBackoff;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: ProcessorOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.backoff = new PartitionBackoff('processor', options.backoff, options.metrics);
+  }
+
+  async start(): Promise<void> {
+    const { kafka, groupId, transactionalId, ports } = this.options;
+    this.producer = createProducer(kafka, { transactionalId });
+    await this.producer.connect();
+    const consumer = createConsumer(kafka, { groupId, readCommitted: true });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      // New partitions may have been written by another instance: re-read their state first.
+      this.needsCatchUp = true;
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [ports.topics.ticketEvents], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.backoff.clear();
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+    this.consumer = null;
+    this.producer = null;
+  }
+
+  private parse(message: EachBatchPayload['batch']['messages'][number]): { ok: true; parsed: Parsed } | { ok: false; reason: string } {
+    const key = message.key?.toString('utf8');
+    if (!key) return { ok: false, reason: 'message has no key' };
+    if (message.value === null) return { ok: false, reason: 'message has no value' };
+    let json: unknown;
+    try {
+      json = JSON.parse(message.value.toString('utf8'));
+    } catch (err) {
+      return { ok: false, reason: `value is not JSON: ${(err as Error).message}` };
+    }
+    const result = TicketEvent.safeParse(json);
+    if (!result.success) {
+      return { ok: false, reason: `not a ticket event: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}` };
+    }
+    const event = result.data;
+    if (key !== ticketKey(event.connectorId, event.ticketId)) {
+      return { ok: false, reason: `key ${key} does not match the event's ticket ${ticketKey(event.connectorId, event.ticketId)}` };
+    }
+    return { ok: true, parsed: { offset: message.offset, key, event } };
+  }
+
+  private dlqOutput(stage: string, reason: string, original: { key: string | null; value: string | null; topic: string; partition: number; offset: string }): Output {
+    this.options.metrics.dlq.inc({ stage });
+    const at = this.now().toISOString();
+    return {
+      topic: this.options.ports.topics.dlq,
+      message: encodeCloudEvent(
+        original.key ?? `${original.topic}:${original.partition}`,
+        { id: `${original.topic}:${original.partition}:${original.offset}`, source: 'urn:grantline:processor', type: CE_TYPES.dlq, time: at },
+        { stage, reason, at, original },
+      ),
+    };
+  }
+
+  private async fetchFor(group: Group, state: TicketState | undefined, partition: number): Promise<FetchOutcome> {
+    const fresh = group.items.some((i) => i.event.kind === 'delivery' && !(state?.recentDeliveryIds ?? []).includes(i.event.deliveryId));
+    if (!fresh) return { kind: 'none' };
+    const connector = this.options.ports.connector(group.connectorId);
+    if (!connector) return { kind: 'dead', error: new GrantlineError(`connector ${group.connectorId} is not configured`, { retriable: false }) };
+    try {
+      const snapshot = await connector.fetchTicket(group.ticketId);
+      this.options.metrics.sourceFetches.inc({ connector: group.connectorId, result: 'ok' });
+      return { kind: 'ok', snapshot };
+    } catch (error) {
+      this.options.metrics.sourceFetches.inc({ connector: group.connectorId, result: 'error' });
+      if (error instanceof GrantlineError && error.retriable) {
+        return { kind: 'blocked', error, retryAfterMs: error instanceof SourceUnavailableError ? error.retryAfterMs : undefined };
+      }
+      // Not known to be retriable: retry a few times (it may be a passing fault), then DLQ.
+      const first = group.items[0];
+      const attemptKey = `${partition}:${first?.offset ?? ''}`;
+      const attempts = (this.attempts.get(attemptKey) ?? 0) + 1;
+      this.attempts.set(attemptKey, attempts);
+      if (attempts >= this.options.maxAttempts) {
+        this.attempts.delete(attemptKey);
+        return { kind: 'dead', error };
+      }
+      return { kind: 'blocked', error, retryAfterMs: undefined };
+    }
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, isRunning, isStale, heartbeat } = payload;
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const started = process.hrtime.bigint();
+    const { ports, view, logger } = this.options;
+    const log = logger.child({ topic: batch.topic, partition: batch.partition });
+    if (this.needsCatchUp) {
+      await view.catchUp();
+      this.needsCatchUp = false;
+    }
+
+    const outputs: Output[] = [];
+    const groups = new Map<string, Group>();
+    for (const message of batch.messages) {
+      const parsed = this.parse(message);
+      if (!parsed.ok) {
+        log.warn({ offset: message.offset, reason: parsed.reason }, 'poison event sent to the DLQ');
+        outputs.push(
+          this.dlqOutput('processor.parse', parsed.reason, {
+            key: message.key?.toString('utf8') ?? null,
+            value: message.value?.toString('utf8') ?? null,
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: message.offset,
+          }),
+        );
+        continue;
+      }
+      const { event } = parsed.parsed;
+      let group = groups.get(parsed.parsed.key);
+      if (!group) {
+        group = { connectorId: event.connectorId, ticketId: event.ticketId, key: parsed.parsed.key, items: [] };
+        groups.set(parsed.parsed.key, group);
+      }
+      group.items.push(parsed.parsed);
+    }
+
+    // One fetch per ticket per batch, several tickets at once: fetches are the scarce resource.
+    const groupList = [...groups.values()];
+    const fetched = await mapLimit(groupList, this.options.fetchConcurrency, (g) => this.fetchFor(g, view.get(g.key), batch.partition));
+    await heartbeat();
+
+    let cutoff: bigint | null = null;
+    let retryAfterMs: number | undefined;
+    groupList.forEach((group, i) => {
+      const outcome = fetched[i];
+      if (outcome?.kind !== 'blocked') return;
+      const first = BigInt(group.items[0]?.offset ?? '0');
+      if (cutoff === null || first < cutoff) cutoff = first;
+      retryAfterMs = Math.max(retryAfterMs ?? 0, outcome.retryAfterMs ?? 0) || retryAfterMs;
+      log.warn({ ticket: group.key, error: describeError(outcome.error) }, 'source unavailable; partition paused');
+    });
+
+    const now = this.now();
+    const states: { key: string; state: TicketState }[] = [];
+    let lastProcessed: bigint | null = null;
+    groupList.forEach((group, i) => {
+      const outcome = fetched[i];
+      const items = cutoff === null ? group.items : group.items.filter((item) => BigInt(item.offset) < (cutoff as bigint));
+      if (items.length === 0) return;
+      let events = items.map((item) => item.event);
+      if (outcome?.kind === 'dead') {
+        for (const item of items.filter((it) => it.event.kind === 'delivery')) {
+          log.error({ ticket: group.key, offset: item.offset, error: describeError(outcome.error) }, 'event failed repeatedly; sent to the DLQ');
+          outputs.push(
+            this.dlqOutput('processor.fetch', describeError(outcome.error), {
+              key: group.key,
+              value: JSON.stringify(item.event),
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: item.offset,
+            }),
+          );
+        }
+        events = events.filter((e) => e.kind !== 'delivery');
+      }
+      const result = processTicket(
+        {
+          connectorId: group.connectorId,
+          ticketId: group.ticketId,
+          state: view.get(group.key) ?? null,
+          events,
+          snapshot: outcome?.kind === 'ok' ? outcome.snapshot : null,
+          now,
+        },
+        ports,
+      );
+      outputs.push(...result.outputs);
+      if (result.state.version !== (view.get(group.key)?.version ?? -1) ) states.push({ key: group.key, state: result.state });
+      const c = result.counts;
+      if (c.granted) this.options.metrics.decisions.inc({ connector: group.connectorId, outcome: 'granted' }, c.granted);
+      if (c.rejected) this.options.metrics.decisions.inc({ connector: group.connectorId, outcome: 'rejected' }, c.rejected);
+      if (c.revoked) this.options.metrics.decisions.inc({ connector: group.connectorId, outcome: 'revoked' }, c.revoked);
+    });
+    for (const message of batch.messages) {
+      const offset = BigInt(message.offset);
+      if (cutoff !== null && offset >= cutoff) break;
+      lastProcessed = offset;
+    }
+
+    if (lastProcessed !== null) {
+      await this.commit(batch.topic, batch.partition, outputs, states, lastProcessed + 1n);
+      for (const { key, state } of states) view.apply(key, state);
+      payload.resolveOffset(lastProcessed.toString());
+    }
+
+    if (cutoff !== null) {
+      if (this.consumer) this.backoff.pause(this.consumer, payload, (cutoff as bigint).toString(), retryAfterMs);
+    } else {
+      this.backoff.succeeded(batch.partition);
+    }
+    this.options.metrics.batches.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  private async commit(topic: string, partition: number, outputs: Output[], states: { key: string; state: TicketState }[], nextOffset: bigint): Promise<void> {
+    const producer = this.producer;
+    if (!producer) throw new Error('processor is not started');
+    const byTopic = new Map<string, Output['message'][]>();
+    for (const out of outputs) {
+      const list = byTopic.get(out.topic) ?? [];
+      list.push(out.message);
+      byTopic.set(out.topic, list);
+    }
+    const stateTopic = this.options.ports.topics.ticketState;
+    const stateMessages = states.map(({ key, state }) => ({ key, value: JSON.stringify(state), headers: {} }));
+    if (stateMessages.length > 0) byTopic.set(stateTopic, [...(byTopic.get(stateTopic) ?? []), ...stateMessages]);
+
+    const tx = await producer.transaction();
+    try {
+      if (byTopic.size > 0) {
+        await tx.sendBatch([...byTopic.entries()].map(([t, messages]) => ({ topic: t, messages })));
+      }
+      await tx.sendOffsets({
+        consumerGroupId: this.options.groupId,
+        topics: [{ topic, partitions: [{ partition, offset: nextOffset.toString() }] }],
+      });
+      await tx.commit();
+    } catch (error) {
+      await tx.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+}

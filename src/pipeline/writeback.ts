@@ -1,0 +1,163 @@
+import type { Logger } from 'pino';
+import type { Connector, WriteBack } from '../connector/contract.js';
+import { GrantlineError, SourceUnavailableError } from '../connector/errors.js';
+import type { GrantDecision } from '../model/index.js';
+import { createConsumer, type Consumer, type EachBatchPayload, type GrantlineProducer, type Kafka } from '../kafka/index.js';
+import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
+import type { RecordCommand} from './events.js';
+import { WritebackTask, ticketKey } from './events.js';
+import type { PipelineMetrics } from './metrics.js';
+import { PartitionBackoff } from './backoff.js';
+import { describeError } from './processor.js';
+
+export interface WritebackOptions {
+  readonly kafka: Kafka;
+  readonly connectors: ReadonlyMap<string, Connector>;
+  /** Idempotent (non-transactional) producer for commands and the DLQ. */
+  readonly producer: GrantlineProducer;
+  readonly topics: { writeback: string; ticketEvents: string; dlq: string };
+  readonly groupId: string;
+  readonly logger: Logger;
+  readonly metrics: PipelineMetrics;
+  readonly maxAttempts: number;
+  readonly backoff: { initialMs: number; maxMs: number };
+  readonly now?: () => Date;
+}
+
+/**
+ * Writes decisions, revocations and fulfillment outcomes back on tickets, and opens break-glass
+ * review tickets. Tasks come from the processor's transactions, so a crash never loses one; the
+ * connector's idempotency key makes a repeated task write nothing. What was written is reported to
+ * the ticket's processor as a custody record.
+ */
+export class WritebackWorker {
+  private consumer: Consumer | null = null;
+  private readonly attempts = new Map<string, number>();
+  private readonly backoff: PartitionBackoff;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: WritebackOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.backoff = new PartitionBackoff('writeback', options.backoff, options.metrics);
+  }
+
+  async start(): Promise<void> {
+    const consumer = createConsumer(this.options.kafka, { groupId: this.options.groupId, readCommitted: true });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.options.topics.writeback], fromBeginning: true });
+    await consumer.run({ eachBatchAutoResolve: false, eachBatch: (payload) => this.handleBatch(payload) });
+  }
+
+  async stop(): Promise<void> {
+    this.backoff.clear();
+    await this.consumer?.disconnect();
+    this.consumer = null;
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    for (const message of batch.messages) {
+      if (!payload.isRunning() || payload.isStale()) return;
+      const raw = message.value?.toString('utf8') ?? '';
+      let task: WritebackTask | null = null;
+      try {
+        const parsed = WritebackTask.safeParse(JSON.parse(raw));
+        if (parsed.success) task = parsed.data;
+      } catch {
+        task = null;
+      }
+      if (task === null) {
+        await this.toDlq('writeback.parse', 'not a write-back task', raw, batch.partition, message.offset);
+        payload.resolveOffset(message.offset);
+        continue;
+      }
+      const outcome = await this.perform(task);
+      if (outcome.kind === 'retry') {
+        if (this.consumer) this.backoff.pause(this.consumer, payload, message.offset, outcome.retryAfterMs);
+        await payload.commitOffsetsIfNecessary();
+        return;
+      }
+      if (outcome.kind === 'dead') {
+        await this.toDlq('writeback.perform', outcome.reason, raw, batch.partition, message.offset);
+      }
+      payload.resolveOffset(message.offset);
+      this.backoff.succeeded(batch.partition);
+      await payload.heartbeat();
+    }
+    await payload.commitOffsetsIfNecessary();
+  }
+
+  private async perform(task: WritebackTask): Promise<{ kind: 'done' } | { kind: 'retry'; retryAfterMs: number | undefined } | { kind: 'dead'; reason: string }> {
+    const { connectors, metrics, logger } = this.options;
+    const log = logger.child({ connector: task.connectorId, ticket: task.ticketId, task: task.taskId });
+    const connector = connectors.get(task.connectorId);
+    if (!connector) return { kind: 'dead', reason: `connector ${task.connectorId} is not configured` };
+    try {
+      const commands: RecordCommand[] = [];
+      const at = this.now().toISOString();
+      if (task.item.kind === 'open-review') {
+        const grant = task.item.decision as GrantDecision;
+        const review = await connector.openReview(task.ticketId, grant);
+        const note = await connector.writeBack(
+          task.ticketId,
+          { kind: 'review-opened', grantId: grant.grantId, reviewTicketKey: review.ticketKey, reviewUrl: review.url },
+          `review-note:${grant.grantId}`,
+        );
+        commands.push(this.command(task, 'review.opened', at, { ticketId: review.ticketId, ticketKey: review.ticketKey, url: review.url, noteRecordId: note.recordId }));
+      } else {
+        const result = await connector.writeBack(task.ticketId, task.item as unknown as WriteBack, task.idempotencyKey);
+        metrics.writebacks.inc({ connector: task.connectorId, result: result.written ? 'written' : 'already_present' });
+        commands.push(this.command(task, 'ticket.written-back', at, { kind: String(task.item.kind), recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
+      }
+      await this.options.producer.send(
+        this.options.topics.ticketEvents,
+        commands.map((c) =>
+          encodeCloudEvent(ticketKey(c.connectorId, c.ticketId), { id: c.commandId, source: 'urn:grantline:writeback', type: CE_TYPES.ticketEvent, time: at }, c),
+        ),
+      );
+      return { kind: 'done' };
+    } catch (error) {
+      metrics.writebacks.inc({ connector: task.connectorId, result: 'failed' });
+      if (error instanceof GrantlineError && error.retriable) {
+        log.warn({ error: describeError(error) }, 'write-back failed; will retry');
+        return { kind: 'retry', retryAfterMs: error instanceof SourceUnavailableError ? error.retryAfterMs : undefined };
+      }
+      const attempts = (this.attempts.get(task.taskId) ?? 0) + 1;
+      this.attempts.set(task.taskId, attempts);
+      log.error({ error: describeError(error), attempts }, 'write-back failed');
+      if (attempts >= this.options.maxAttempts) {
+        this.attempts.delete(task.taskId);
+        return { kind: 'dead', reason: describeError(error) };
+      }
+      return { kind: 'retry', retryAfterMs: undefined };
+    }
+  }
+
+  private command(task: WritebackTask, custodyKind: RecordCommand['custodyKind'], at: string, data: Record<string, unknown>): RecordCommand {
+    return {
+      kind: 'record',
+      commandId: `${custodyKind}:${task.taskId}`,
+      connectorId: task.connectorId,
+      ticketId: task.ticketId,
+      grantId: task.grantId,
+      requestId: task.requestId,
+      custodyKind,
+      actor: 'grantline/writeback',
+      at,
+      data,
+    };
+  }
+
+  private async toDlq(stage: string, reason: string, value: string, partition: number, offset: string): Promise<void> {
+    this.options.metrics.dlq.inc({ stage });
+    const at = this.now().toISOString();
+    await this.options.producer.send(this.options.topics.dlq, [
+      encodeCloudEvent(
+        `${this.options.topics.writeback}:${partition}`,
+        { id: `${this.options.topics.writeback}:${partition}:${offset}`, source: 'urn:grantline:writeback', type: CE_TYPES.dlq, time: at },
+        { stage, reason, at, original: { topic: this.options.topics.writeback, partition, offset, value } },
+      ),
+    ]);
+  }
+}

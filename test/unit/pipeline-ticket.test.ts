@@ -1,0 +1,315 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { Connector, MapResult, TicketSnapshot } from '../../src/connector/contract.js';
+import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, verifyChain, verifyMessage } from '../../src/custody/index.js';
+import type { CustodyEvent, Decision, EntitlementRequest, GrantDecision, Rejection } from '../../src/model/index.js';
+import type { DeliveryEvent, RevokeCommand, TicketState } from '../../src/pipeline/events.js';
+import type { ProcessorPorts } from '../../src/pipeline/ports.js';
+import { processTicket, type Output } from '../../src/pipeline/ticket.js';
+
+const { privateKey } = generateKeyPairSync('ed25519');
+const keys = loadSigningKeys({ activeKid: 'k1', keys: [{ kid: 'k1', privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }] });
+const jwks = publicJwks(keys);
+const NOW = new Date('2026-11-29T12:00:00.000Z');
+const source = {
+  system: 'fake',
+  connectorId: 'fake-main',
+  instanceUrl: 'http://127.0.0.1:1',
+  ticketId: '10001',
+  ticketKey: 'ACC-1',
+  url: 'http://127.0.0.1:1/browse/ACC-1',
+};
+
+function makeRequest(overrides: Partial<EntitlementRequest> = {}): EntitlementRequest {
+  return {
+    requestId: 'rq_1',
+    source,
+    requester: { principalId: 'alice', sourceIdentity: { kind: 'jira-account-id', value: 'acc-alice' } },
+    subject: { type: 'service_account', id: 'svc-orders' },
+    entitlementId: 'db-orders-prod-readwrite',
+    resource: 'orders-db',
+    environment: 'prod',
+    justification: { text: 'deploy' },
+    breakGlass: false,
+    approvals: [],
+    approvalLikeComments: [],
+    status: { name: 'Approved', actionable: true },
+    lastModifiedAt: '2026-11-29T10:00:00.000Z',
+    freeText: '',
+    ...overrides,
+  };
+}
+
+function grantFor(request: EntitlementRequest, now: Date, extra: Partial<GrantDecision> = {}): GrantDecision {
+  return {
+    outcome: 'granted',
+    grantId: `gr_${request.requestId}`,
+    requestId: request.requestId,
+    source: request.source,
+    requester: { principalId: 'alice', sourceIdentity: request.requester.sourceIdentity },
+    subject: request.subject ?? { type: 'human', id: 'x' },
+    subjectOwnerPrincipalId: 'alice',
+    entitlementId: request.entitlementId ?? 'x',
+    entitlement: { id: request.entitlementId ?? 'x', kind: 'role', system: 'postgres', resource: 'orders-db', sensitivity: 'high', channel: 'pam', catalogVersion: 'sha256:cat' },
+    resource: 'orders-db',
+    environment: 'prod',
+    justification: request.justification,
+    approvals: request.approvals,
+    validFrom: now.toISOString(),
+    expiresAt: new Date(now.getTime() + 4 * 3600_000).toISOString(),
+    ttlSeconds: 14400,
+    ttlSource: 'catalog-default',
+    breakGlass: { active: request.breakGlass, reviewDueAt: request.breakGlass ? new Date(now.getTime() + 86400_000).toISOString() : null },
+    revocation: { triggers: ['ttl-expired', 'ticket-cancelled'] },
+    policy: { version: 'p1', catalogVersion: 'sha256:cat', directoryVersion: 'sha256:dir' },
+    decidedAt: now.toISOString(),
+    ...extra,
+  };
+}
+
+function rejectionFor(request: EntitlementRequest, now: Date, code: Rejection['reasons'][number]['code']): Rejection {
+  return {
+    outcome: 'rejected',
+    rejectionId: `rj_${request.requestId}`,
+    requestId: request.requestId,
+    source: request.source,
+    requester: request.requester,
+    subject: request.subject,
+    entitlementId: request.entitlementId,
+    reasons: [{ code, message: `because ${code}` }],
+    freeText: request.freeText,
+    policy: { version: 'p1', catalogVersion: 'sha256:cat', directoryVersion: 'sha256:dir' },
+    decidedAt: now.toISOString(),
+  };
+}
+
+/** A policy fake: grants when the request has an approval, rejects otherwise or when closed. */
+function fakeDecide(request: EntitlementRequest, now: Date): Decision {
+  if (!request.status.actionable) return rejectionFor(request, now, 'TICKET_NOT_ACTIONABLE');
+  if (request.approvals.length === 0) return rejectionFor(request, now, 'INSUFFICIENT_APPROVALS');
+  return grantFor(request, now, { breakGlass: { active: request.breakGlass, reviewDueAt: request.breakGlass ? '2026-11-30T12:00:00.000Z' : null } });
+}
+
+interface Ticket {
+  map: MapResult;
+  cancelled: boolean;
+}
+
+function makePorts(ticket: { current: Ticket }): ProcessorPorts {
+  const connector: Connector = {
+    id: 'fake-main',
+    type: 'fake',
+    instanceUrl: 'http://127.0.0.1:1',
+    verify: () => 'valid',
+    identify: () => ({ ok: false, reason: 'unused' }),
+    fetchTicket: () => Promise.reject(new Error('unused')),
+    map: () => ticket.current.map,
+    writeBack: () => Promise.reject(new Error('unused')),
+    openReview: () => Promise.reject(new Error('unused')),
+    reviewState: () => Promise.reject(new Error('unused')),
+    poll: () => Promise.reject(new Error('unused')),
+    isCancelled: () => ticket.current.cancelled,
+  };
+  return {
+    policy: { decide: fakeDecide, versions: () => ({ policyVersion: 'p1', catalogVersion: 'sha256:cat', directoryVersion: 'sha256:dir' }) },
+    signer: { sign: (body) => sign(body, keys) },
+    custody: { digest: jsonSha256, chain: (head, draft) => chainEvent(head, draft) },
+    topics: {
+      ticketEvents: 'te',
+      ticketState: 'ts',
+      grants: (channel) => `grants.${channel}`,
+      rejected: 'rejected',
+      custody: 'custody',
+      writeback: 'writeback',
+      dlq: 'dlq',
+    },
+    decidedBy: 'grantline/test processor@unit',
+    connector: (id) => (id === 'fake-main' ? connector : undefined),
+  };
+}
+
+let deliverySeq = 0;
+function delivery(id = `d-${++deliverySeq}`): DeliveryEvent {
+  return {
+    kind: 'delivery',
+    deliveryId: id,
+    connectorId: 'fake-main',
+    ticketId: '10001',
+    ticketKey: 'ACC-1',
+    eventType: 'jira:issue_updated',
+    via: 'webhook',
+    receivedAt: NOW.toISOString(),
+    payloadSha256: 'a'.repeat(64),
+    signatureVerified: true,
+  };
+}
+
+const snapshot: TicketSnapshot = { ticketId: '10001', ticketKey: 'ACC-1', fetchedAt: NOW.toISOString(), raw: { any: 'thing' } };
+const approval = {
+  approverPrincipalId: 'bob',
+  approverSource: { kind: 'jira-account-id' as const, value: 'acc-bob' },
+  decision: 'approved' as const,
+  decidedAt: '2026-11-29T11:00:00.000Z',
+  evidence: { kind: 'jsm-approval' as const, recordId: '42' },
+};
+
+function run(state: TicketState | null, ticket: { current: Ticket }, events = [delivery()], now = NOW) {
+  return processTicket({ connectorId: 'fake-main', ticketId: '10001', state, events, snapshot, now }, makePorts(ticket));
+}
+
+function on(outputs: Output[], topic: string) {
+  return outputs.filter((o) => o.topic === topic).map((o) => ({ headers: o.message.headers, key: o.message.key, data: JSON.parse(o.message.value) as Record<string, unknown> }));
+}
+
+describe('processTicket', () => {
+  it('grants an approved request: a signed grant keyed by grant id, its custody chain and a write-back task', () => {
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+    const result = run(null, ticket);
+    const grants = on(result.outputs, 'grants.pam');
+    expect(grants).toHaveLength(1);
+    const grant = grants[0]!;
+    expect(grant.key).toBe('gr_rq_1');
+    expect(grant.headers.ce_type).toBe('dev.grantline.grant.issued.v1');
+    expect(grant.headers.ce_specversion).toBe('1.0');
+    const custody = on(result.outputs, 'custody').map((c) => c.data as unknown as CustodyEvent);
+    expect(custody.map((c) => c.kind)).toEqual(['delivery.received', 'ticket.fetched', 'request.mapped', 'decision.granted']);
+    expect(verifyChain(custody)).toEqual({ ok: true });
+    const report = verifyMessage(grant.data, jwks, { now: NOW, custodyEvents: custody });
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(on(result.outputs, 'writeback').map((w) => (w.data.item as { kind: string }).kind)).toEqual(['decision']);
+    expect(result.state.grants.map((g) => g.grantId)).toEqual(['gr_rq_1']);
+    expect(result.state.custodyHead?.seq).toBe(3);
+  });
+
+  it('drops a redelivered webhook without fetching work or output', () => {
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+    const first = run(null, ticket, [delivery('same-id')]);
+    const again = run(first.state, ticket, [delivery('same-id')]);
+    expect(again.outputs).toEqual([]);
+    expect(again.counts.duplicates).toBe(1);
+    expect(again.state).toBe(first.state);
+  });
+
+  it('gives no second grant for an edit that changes nothing request-defining', () => {
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+    const first = run(null, ticket);
+    const second = run(first.state, ticket);
+    expect(on(second.outputs, 'grants.pam')).toEqual([]);
+    expect(on(second.outputs, 'rejected')).toEqual([]);
+    expect(second.counts.unchanged).toBe(1);
+    // The delivery itself is still evidence, chained after the first decision.
+    expect(on(second.outputs, 'custody').map((c) => c.data.kind)).toEqual(['delivery.received', 'ticket.fetched']);
+    expect(on(second.outputs, 'custody')[0]?.data.prevHash).toBe(first.state.custodyHead?.hash);
+  });
+
+  it('gives no second grant when a further approval arrives for the same request', () => {
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+    const first = run(null, ticket);
+    ticket.current = { map: { ok: true, request: makeRequest({ approvals: [approval, { ...approval, approverPrincipalId: 'carol', evidence: { kind: 'jsm-approval', recordId: '43' } }] }) }, cancelled: false };
+    const second = run(first.state, ticket);
+    expect(on(second.outputs, 'grants.pam')).toEqual([]);
+    expect(second.state.grants.filter((g) => g.revocation === null)).toHaveLength(1);
+  });
+
+  it('revokes the superseded grant and issues a new one when the request changes materially', () => {
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+    const first = run(null, ticket);
+    ticket.current = { map: { ok: true, request: makeRequest({ requestId: 'rq_2', approvals: [approval] }) }, cancelled: false };
+    const second = run(first.state, ticket);
+    const messages = on(second.outputs, 'grants.pam');
+    expect(messages.map((m) => [m.key, m.headers.ce_type])).toEqual([
+      ['gr_rq_1', 'dev.grantline.grant.revoked.v1'],
+      ['gr_rq_2', 'dev.grantline.grant.issued.v1'],
+    ]);
+    expect(messages[0]?.data.trigger).toBe('superseded');
+  });
+
+  it('revokes when the approval is withdrawn after the grant, and rejects with the reason', () => {
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+    const first = run(null, ticket);
+    ticket.current = { map: { ok: true, request: makeRequest({ approvals: [] }) }, cancelled: false };
+    const second = run(first.state, ticket);
+    const revoked = on(second.outputs, 'grants.pam');
+    expect(revoked.map((m) => m.data.trigger)).toEqual(['approval-withdrawn']);
+    expect(on(second.outputs, 'rejected').map((m) => (m.data.reasons as { code: string }[]).map((r) => r.code))).toEqual([['INSUFFICIENT_APPROVALS']]);
+  });
+
+  it('keeps the grant when the ticket is merely closed after fulfilment', () => {
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+    const first = run(null, ticket);
+    ticket.current = { map: { ok: true, request: makeRequest({ approvals: [approval], status: { name: 'Done', actionable: false } }) }, cancelled: false };
+    const second = run(first.state, ticket);
+    expect(on(second.outputs, 'grants.pam')).toEqual([]);
+    expect(second.state.grants[0]?.revocation).toBeNull();
+  });
+
+  it('revokes every active grant when the ticket is cancelled', () => {
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+    const first = run(null, ticket);
+    ticket.current = { ...ticket.current, cancelled: true };
+    const second = run(first.state, ticket);
+    expect(on(second.outputs, 'grants.pam').map((m) => m.data.trigger)).toEqual(['ticket-cancelled']);
+    expect(second.state.grants[0]?.revocation?.trigger).toBe('ticket-cancelled');
+  });
+
+  it('turns a mapping failure into a signed rejection written back on the ticket', () => {
+    const ticket = {
+      current: {
+        map: {
+          ok: false,
+          failure: {
+            source,
+            requester: null,
+            reasons: [{ code: 'FREE_TEXT_REQUEST', message: 'Choose an entitlement from the catalog field.' }],
+            freeText: 'pls give me prod db',
+            lastModifiedAt: NOW.toISOString(),
+            actionable: true,
+          },
+        } as MapResult,
+        cancelled: false,
+      },
+    };
+    const result = run(null, ticket);
+    const rejected = on(result.outputs, 'rejected');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]?.data.freeText).toBe('pls give me prod db');
+    expect(verifyMessage(rejected[0]?.data, jwks, { now: NOW }).ok).toBe(true);
+    expect(on(result.outputs, 'writeback')).toHaveLength(1);
+  });
+
+  it('revokes on a command once; the same command again changes nothing', () => {
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+    const first = run(null, ticket);
+    const command: RevokeCommand = {
+      kind: 'revoke',
+      commandId: 'cmd-1',
+      connectorId: 'fake-main',
+      ticketId: '10001',
+      grantId: 'gr_rq_1',
+      trigger: 'manual',
+      reason: 'incident 7',
+      actor: 'erin',
+      requestedAt: NOW.toISOString(),
+    };
+    const second = run(first.state, ticket, [command] as never);
+    const revocation = on(second.outputs, 'grants.pam')[0]!;
+    expect(revocation.data.actor).toBe('erin');
+    expect((revocation.data.custody as { via: string }).via).toBe('cli');
+    const third = run(second.state, ticket, [command, { ...command, commandId: 'cmd-2' }] as never);
+    expect(on(third.outputs, 'grants.pam')).toEqual([]);
+  });
+
+  it('opens a break-glass review through a write-back task', () => {
+    const ticket = { current: { map: { ok: true, request: makeRequest({ breakGlass: true, approvals: [approval] }) } as MapResult, cancelled: false } };
+    const result = run(null, ticket);
+    expect(on(result.outputs, 'writeback').map((w) => (w.data.item as { kind: string }).kind)).toEqual(['decision', 'open-review']);
+    expect(result.state.grants[0]?.breakGlass?.reviewDueAt).toBe('2026-11-30T12:00:00.000Z');
+  });
+
+  it('is deterministic: the same input gives the same output', () => {
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+    const events = [delivery('fixed')];
+    expect(run(null, ticket, events)).toEqual(run(null, ticket, events));
+  });
+});
