@@ -9,7 +9,7 @@ export { createProducer } from './producer.js';
 export type { GrantlineProducer, GrantlineTransaction, ProducerOptions } from './producer.js';
 export { createConsumer } from './consumer.js';
 export type { ConsumerOptions } from './consumer.js';
-export { topicNames, grantlineTopicSpecs, ensureTopics, TopicConfigMismatchError } from './topics.js';
+export { topicNames, grantlineTopicSpecs, ensureTopics, describeTopicConfig, TopicConfigMismatchError } from './topics.js';
 export type { TopicNames, TopicSpec, EnsureTopicsResult } from './topics.js';
 export { checkKafka } from './health.js';
 export type { KafkaCheck } from './health.js';

@@ -115,22 +115,46 @@ function configEntries(spec: TopicSpec): { name: string; value: string }[] {
   return entries;
 }
 
-async function verifyExisting(admin: Admin, specs: TopicSpec[]): Promise<void> {
-  if (specs.length === 0) return;
+async function readTopicConfigs(admin: Admin, topics: string[], configNames?: string[]): Promise<Map<string, Record<string, string>>> {
   const described = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: specs.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic, configNames: ['cleanup.policy', 'retention.ms'] })),
+    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, ...(configNames ? { configNames } : {}) })),
   });
+  const result = new Map<string, Record<string, string>>();
+  for (const resource of described.resources) {
+    const entries: Record<string, string> = {};
+    for (const entry of resource.configEntries) entries[entry.configName] = entry.configValue;
+    result.set(resource.resourceName, entries);
+  }
+  return result;
+}
+
+/**
+ * The effective configuration of one topic (`cleanup.policy`, `retention.ms`, ...), as the broker
+ * reports it. For operators' checks and tests.
+ */
+export async function describeTopicConfig(kafka: Kafka, topic: string): Promise<Record<string, string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await readTopicConfigs(admin, [topic])).get(topic) ?? {};
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function verifyExisting(admin: Admin, specs: TopicSpec[]): Promise<void> {
+  if (specs.length === 0) return;
+  const configs = await readTopicConfigs(admin, specs.map((s) => s.topic), ['cleanup.policy', 'retention.ms']);
   for (const spec of specs) {
-    const resource = described.resources.find((r) => r.resourceName === spec.topic);
-    const value = (name: string): string | undefined => resource?.configEntries.find((e) => e.configName === name)?.configValue;
-    const policy = (value('cleanup.policy') ?? '').split(',').map((p) => p.trim());
+    const config = configs.get(spec.topic) ?? {};
+    const policy = (config['cleanup.policy'] ?? '').split(',').map((p) => p.trim());
     const compacted = policy.includes('compact');
     if (compacted !== (spec.compacted === true)) {
       throw new TopicConfigMismatchError(spec.topic, `cleanup.policy is "${policy.join(',')}", expected ${spec.compacted === true ? 'compact' : 'delete'}`);
     }
-    if (spec.retentionMs !== undefined && value('retention.ms') !== String(spec.retentionMs)) {
-      throw new TopicConfigMismatchError(spec.topic, `retention.ms is ${value('retention.ms') ?? 'unknown'}, expected ${spec.retentionMs}`);
+    if (spec.retentionMs !== undefined && config['retention.ms'] !== String(spec.retentionMs)) {
+      throw new TopicConfigMismatchError(spec.topic, `retention.ms is ${config['retention.ms'] ?? 'unknown'}, expected ${spec.retentionMs}`);
     }
   }
 }
