@@ -1,10 +1,12 @@
 import type { ConnectorType } from '../src/connector/contract.js';
+import { jiraConnector } from './jira/index.js';
 import { serviceNowConnector } from './servicenow/index.js';
 
 /**
  * Every connector type grantline knows. Adding a connector is adding its folder and one line here.
  */
 export const connectorTypes = {
+  jira: jiraConnector,
   servicenow: serviceNowConnector,
 } satisfies Record<string, ConnectorType>;
 
