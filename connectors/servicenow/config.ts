@@ -78,6 +78,11 @@ const Poll = z
     pageSize: z.number().int().min(1).max(10_000).default(100),
     /** Upper bound of pages read in one `poll()` call; the watermark resumes after the last one. */
     maxPages: z.number().int().min(1).default(50),
+    /**
+     * Each poll re-reads this many seconds before its watermark (and skips what it already
+     * returned), for records that share the watermark's second or became visible late.
+     */
+    overlapSeconds: z.number().int().min(0).max(3600).default(10),
     tables: z
       .array(z.enum(['sc_req_item', 'sysapproval_approver']))
       .min(1)
@@ -118,7 +123,7 @@ export const ServiceNowConfig = z
       })
       .strict(),
     statuses: Statuses.default({ cancelled: ['4', '7'], notActionable: ['3', '4', '7'] }),
-    poll: Poll.default({ pageSize: 100, maxPages: 50, tables: ['sc_req_item', 'sysapproval_approver'] }),
+    poll: Poll.default({ pageSize: 100, maxPages: 50, overlapSeconds: 10, tables: ['sc_req_item', 'sysapproval_approver'] }),
     reviews: Reviews.default({ table: 'sc_task' }),
   })
   .strict();
