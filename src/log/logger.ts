@@ -5,7 +5,7 @@ export type { Logger } from 'pino';
 const REDACTED = '[redacted]';
 
 // Field names that hold a secret wherever they appear. pino matches `*.x` one level deep only,
-// so each name is listed at the top level and two levels down (`{ connector: { auth: { token } } }`).
+// so each name is listed at the top level and up to three levels down (`signing.keys[0].privateKeyPem`).
 const SECRET_KEYS = [
   'password',
   'apiToken',
@@ -25,12 +25,12 @@ const SECRET_KEYS = [
 const SECRET_HEADERS = ['authorization', 'Authorization', 'cookie', 'set-cookie', 'x-hub-signature', 'x-hub-signature-256', 'x-atlassian-webhook-signature', 'proxy-authorization'] as const;
 
 /**
- * Paths pino redacts in every log line. Secret-named fields at depth 0–2 and credential headers under
+ * Paths pino redacts in every log line. Secret-named fields at depth 0–3 and credential headers under
  * `headers`, `req.headers` and `res.headers`. Config secrets are `Secret` values and print as
  * `[redacted]` on their own; these paths catch plain strings.
  */
 export const REDACT_PATHS: readonly string[] = [
-  ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
+  ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]),
   ...SECRET_HEADERS.flatMap((h) => [`headers["${h}"]`, `*.headers["${h}"]`]),
 ];
 

@@ -1,0 +1,146 @@
+import type { Logger } from 'pino';
+import type { CheckResult, ReadinessCheck } from '../http/app.js';
+
+/** A part of the running process with a lifecycle: an HTTP server, a Kafka consumer, a poller. */
+export interface Component {
+  readonly name: string;
+  /** Resolves once the component is doing its job; rejects when it cannot. */
+  start(): Promise<void>;
+  /** Stops taking work, finishes or hands back what is in flight, releases connections. */
+  stop(): Promise<void>;
+}
+
+export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface ServiceOptions {
+  readonly logger: Logger;
+  readonly components: readonly Component[];
+  /** Budget for the whole stop; a component that has not stopped by then is abandoned. */
+  readonly stopTimeoutMs: number;
+}
+
+/**
+ * Starts components in order and stops them in reverse. A failed start stops what had started and
+ * rethrows: the process must not look healthy while part of it is not running.
+ */
+export class Service {
+  readonly #logger: Logger;
+  readonly #components: readonly Component[];
+  readonly #stopTimeoutMs: number;
+  readonly #started: Component[] = [];
+  #state: ServiceState = 'idle';
+  #fatal: ((err: unknown) => void) | undefined;
+  #stopping: Promise<boolean> | undefined;
+
+  constructor(options: ServiceOptions) {
+    this.#logger = options.logger;
+    this.#components = options.components;
+    this.#stopTimeoutMs = options.stopTimeoutMs;
+  }
+
+  get state(): ServiceState {
+    return this.#state;
+  }
+
+  /** Readiness: ok only while every component is running (not while starting or stopping). */
+  readonly readiness: ReadinessCheck = {
+    name: 'service',
+    check: (): CheckResult => (this.#state === 'running' ? { ok: true } : { ok: false, error: `service is ${this.#state}` }),
+  };
+
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new Error(`service cannot start: it is ${this.#state}`);
+    this.#state = 'starting';
+    for (const component of this.#components) {
+      const log = this.#logger.child({ component: component.name });
+      try {
+        log.debug('starting');
+        await component.start();
+        this.#started.push(component);
+        log.info('started');
+      } catch (err) {
+        log.error({ err }, 'start failed');
+        await this.stop();
+        throw new Error(`component ${component.name} failed to start`, { cause: err });
+      }
+    }
+    this.#state = 'running';
+  }
+
+  /**
+   * Stops started components in reverse order within the stop budget. Resolves `true` when every
+   * one stopped cleanly. Calling it again returns the same promise.
+   */
+  stop(): Promise<boolean> {
+    this.#stopping ??= this.#stopAll();
+    return this.#stopping;
+  }
+
+  /**
+   * For a component that breaks while running (a consumer crashed): logs it and makes `run` stop
+   * the service and exit non-zero.
+   */
+  fail(err: unknown, component: string): void {
+    this.#logger.error({ err, component }, 'component failed while running');
+    this.#fatal?.(err);
+  }
+
+  /**
+   * Starts, then runs until a signal or `fail`, then stops. Returns the exit code: 0 after a clean
+   * stop on a signal, 1 after a failed start, a component failure, or an unclean stop.
+   */
+  async run(signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'], proc: Pick<NodeJS.Process, 'once' | 'off'> = process): Promise<number> {
+    let resolveStop!: (reason: { signal: NodeJS.Signals } | { error: unknown }) => void;
+    const stopRequested = new Promise<{ signal: NodeJS.Signals } | { error: unknown }>((resolve) => (resolveStop = resolve));
+    const handlers = signals.map((signal) => {
+      const handler = () => resolveStop({ signal });
+      proc.once(signal, handler);
+      return [signal, handler] as const;
+    });
+    this.#fatal = (error) => resolveStop({ error });
+    try {
+      try {
+        await this.start();
+      } catch (err) {
+        this.#logger.error({ err }, 'service failed to start');
+        return 1;
+      }
+      this.#logger.info('service running');
+      const reason = await stopRequested;
+      if ('signal' in reason) this.#logger.info({ signal: reason.signal }, 'stopping on signal');
+      const clean = await this.stop();
+      return clean && 'signal' in reason ? 0 : 1;
+    } finally {
+      for (const [signal, handler] of handlers) proc.off(signal, handler);
+      this.#fatal = undefined;
+    }
+  }
+
+  async #stopAll(): Promise<boolean> {
+    this.#state = 'stopping';
+    const deadline = Date.now() + this.#stopTimeoutMs;
+    let clean = true;
+    for (const component of [...this.#started].reverse()) {
+      const log = this.#logger.child({ component: component.name });
+      const remaining = Math.max(0, deadline - Date.now());
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          component.stop(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`did not stop within ${remaining} ms`)), remaining);
+          }),
+        ]);
+        log.info('stopped');
+      } catch (err) {
+        clean = false;
+        log.error({ err }, 'stop failed');
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    this.#started.length = 0;
+    this.#state = 'stopped';
+    return clean;
+  }
+}

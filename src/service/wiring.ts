@@ -1,0 +1,110 @@
+import type { Router } from 'express';
+import type { Logger } from 'pino';
+import type { GrantlineConfig } from '../config/schema.js';
+import { createApp, type Mount, type ReadinessCheck } from '../http/app.js';
+import { createMetricsRegistry } from '../http/metrics.js';
+import { listen, type HttpServer } from '../http/server.js';
+import { checkKafka, createKafka, ensureTopics, grantlineTopicSpecs, topicNames, type TopicSpec } from '../kafka/index.js';
+import { roles as registeredRoles, type RoleFactory, type RoleName } from './roles.js';
+import { Service, type Component } from './service.js';
+
+/** How long `/readyz` waits for Kafka before calling it unreachable. */
+const KAFKA_CHECK_TIMEOUT_MS = 2_000;
+
+export interface BuiltService {
+  readonly service: Service;
+  /** The listening HTTP server once the service has started (its port when `http.port` is 0). */
+  http(): HttpServer | undefined;
+}
+
+/**
+ * Builds the process: Kafka client, topics, each role's parts, and the HTTP app. Nothing connects
+ * until `service.start()` (or `run()`). Start order: topics, role components, HTTP; stop is the
+ * reverse, so HTTP stops taking requests and drains before consumers and producers stop.
+ */
+export async function buildService(
+  config: GrantlineConfig,
+  logger: Logger,
+  selected: readonly RoleName[],
+  roleFactories: Partial<Record<RoleName, RoleFactory>> = registeredRoles,
+): Promise<BuiltService> {
+  const registry = createMetricsRegistry();
+  const kafka = createKafka(
+    { brokers: config.kafka.brokers, clientId: config.kafka.clientId, topicPrefix: config.kafka.topicPrefix, partitions: config.kafka.partitions },
+    logger,
+  );
+  const topics = topicNames(config.kafka.topicPrefix);
+
+  const components: Component[] = [];
+  const mounts: Mount[] = [];
+  const routers: Router[] = [];
+  const readiness: ReadinessCheck[] = [];
+  // Grant topics per channel come from the catalog, so the roles that know it add them.
+  const topicSpecs = new Map<string, TopicSpec>(grantlineTopicSpecs(topics, [], config.kafka.partitions).map((s) => [s.topic, s]));
+  let service: Service | undefined;
+
+  for (const name of selected) {
+    const factory = roleFactories[name];
+    if (factory === undefined) throw new Error(`role "${name}" is not registered`);
+    const parts = await factory({
+      config,
+      logger: logger.child({ role: name }),
+      kafka,
+      topics,
+      registry,
+      fail: (err, component) => service?.fail(err, component),
+    });
+    components.push(...(parts.components ?? []));
+    mounts.push(...(parts.mounts ?? []));
+    routers.push(...(parts.routers ?? []));
+    readiness.push(...(parts.readiness ?? []));
+    for (const spec of parts.topics ?? []) topicSpecs.set(spec.topic, spec);
+  }
+
+  const topicsComponent: Component = {
+    name: 'kafka-topics',
+    start: async () => {
+      const result = await ensureTopics(kafka, [...topicSpecs.values()]);
+      logger.info({ created: result.created, existing: result.existing.length }, 'kafka topics ready');
+    },
+    stop: async () => undefined,
+  };
+
+  let server: HttpServer | undefined;
+  const httpComponent: Component = {
+    name: 'http',
+    start: async () => {
+      const lateService = service;
+      if (lateService === undefined) throw new Error('service not built');
+      const app = createApp({
+        logger: logger.child({ component: 'http' }),
+        registry,
+        bodyLimitBytes: config.http.bodyLimitBytes,
+        readiness: [
+          // The config was loaded and validated before anything was built.
+          { name: 'config', check: () => ({ ok: true }) },
+          { name: 'kafka', check: () => checkKafka(kafka, KAFKA_CHECK_TIMEOUT_MS) },
+          lateService.readiness,
+          ...readiness,
+        ],
+        mounts,
+        routers,
+      });
+      server = await listen(app, { host: config.http.host, port: config.http.port });
+      logger.info({ url: server.url }, 'http listening');
+    },
+    stop: async () => {
+      if (server === undefined) return;
+      // Half the stop budget for in-flight requests; the rest is for consumers and producers.
+      const drained = await server.close(Math.floor(config.service.shutdownTimeoutMs / 2));
+      if (!drained) logger.warn('http requests still open after the drain timeout were cut off');
+    },
+  };
+
+  service = new Service({
+    logger,
+    components: [topicsComponent, ...components, httpComponent],
+    stopTimeoutMs: config.service.shutdownTimeoutMs,
+  });
+  return { service, http: () => server };
+}

@@ -1,0 +1,215 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError, loadConfig, parseConfig, resolveConfigPath, Secret } from '../../src/config/index.js';
+import { defineConnector, type ConnectorType } from '../../src/connector/contract.js';
+import { SecretString } from '../../src/connector/secret.js';
+
+const privatePem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const rsaPem = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'grantline-config-'));
+  writeFileSync(join(dir, 'signing.pem'), privatePem);
+  writeFileSync(join(dir, 'token.txt'), 'file-token-value\n');
+});
+
+/** A minimal valid config tree; tests override parts of it. */
+function base(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    kafka: { brokers: ['127.0.0.1:9092'] },
+    catalog: { path: 'catalog.yaml' },
+    directory: { path: 'directory.yaml' },
+    signing: { activeKid: 'k1', keys: [{ kid: 'k1', privateKeyPem: '${file:signing.pem}' }] },
+    policy: { version: '2026-01' },
+    ...overrides,
+  };
+}
+
+// A stand-in connector type with a secret, to check that entries are validated by their own schema.
+const fakeType = defineConnector({
+  type: 'fake',
+  configSchema: z.strictObject({ baseUrl: z.url(), webhookSecret: SecretString }),
+  create: () => {
+    throw new Error('not used');
+  },
+});
+const types: Record<string, ConnectorType> = { fake: fakeType as unknown as ConnectorType };
+
+function issuesOf(fn: () => unknown): { path: string; problem: string }[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).issues];
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('reports three mistakes at once, each with its path, in one error', () => {
+    const file = join(dir, 'three.yaml');
+    writeFileSync(
+      file,
+      [
+        'kafka:',
+        '  brokers: ["not a broker"]',
+        'http:',
+        '  port: 99999',
+        'catalog: { path: catalog.yaml }',
+        'directory: { path: directory.yaml }',
+        'signing:',
+        '  activeKid: k1',
+        '  keys: [{ kid: k1, privateKeyPem: "${file:signing.pem}" }]',
+        '# policy section missing',
+      ].join('\n'),
+    );
+    let error: unknown;
+    try {
+      loadConfig(file, {});
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain('kafka.brokers[0]: expected host:port');
+    expect(message).toContain('http.port: ');
+    expect(message).toContain('policy: required');
+    expect((error as ConfigError).issues.map((i) => i.path).sort()).toEqual(['http.port', 'kafka.brokers[0]', 'policy']);
+  });
+
+  it('applies defaults and resolves relative paths against the config directory', () => {
+    const config = parseConfig(base(), { baseDir: dir, env: {}, hostname: 'host-a' });
+    expect(config.service).toEqual({ name: 'grantline', instanceId: 'host-a', shutdownTimeoutMs: 10_000 });
+    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'grantline', topicPrefix: '', partitions: 3 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1_048_576 });
+    expect(config.catalog.path).toBe(join(dir, 'catalog.yaml'));
+    expect(config.log.level).toBe('info');
+    expect(config.connectors).toEqual([]);
+    expect(config.pipeline.batchSize).toBe(100);
+  });
+
+  it('resolves ${env:} (with :- default) and ${file:} references; numbers from env are numbers', () => {
+    const config = parseConfig(
+      base({
+        http: { port: '${env:PORT}', host: '${env:HOST:-0.0.0.0}' },
+        service: { name: 'svc-${env:STAGE}' },
+        connectors: [{ id: 'fake-1', type: 'fake', baseUrl: 'http://127.0.0.1:18080', webhookSecret: '${file:token.txt}' }],
+      }),
+      { baseDir: dir, env: { PORT: '9100', STAGE: 'dev' }, connectorTypes: types },
+    );
+    expect(config.http.port).toBe(9100);
+    expect(config.http.host).toBe('0.0.0.0');
+    expect(config.service.name).toBe('svc-dev');
+    const secret = (config.connectors[0]?.config as { webhookSecret: Secret }).webhookSecret;
+    expect(secret).toBeInstanceOf(Secret);
+    expect(secret.reveal()).toBe('file-token-value');
+  });
+
+  it('names the missing variable and the unreadable file with the field path, and nothing else about them', () => {
+    const issues = issuesOf(() =>
+      parseConfig(
+        base({
+          signing: { activeKid: 'k1', keys: [{ kid: 'k1', privateKeyPem: '${file:missing.pem}' }] },
+          connectors: [{ id: 'fake-1', type: 'fake', baseUrl: 'http://127.0.0.1:1', webhookSecret: '${env:FAKE_SECRET}' }],
+        }),
+        { baseDir: dir, env: {}, connectorTypes: types },
+      ),
+    );
+    expect(issues).toEqual([
+      { path: 'signing.keys[0].privateKeyPem', problem: 'cannot read file missing.pem (ENOENT)' },
+      { path: 'connectors[0].webhookSecret', problem: 'environment variable FAKE_SECRET is not set' },
+    ]);
+  });
+
+  it('never shows a secret in JSON.stringify, util.inspect or String of the config', () => {
+    const config = parseConfig(
+      base({ connectors: [{ id: 'fake-1', type: 'fake', baseUrl: 'http://127.0.0.1:1', webhookSecret: '${env:FAKE_SECRET}' }] }),
+      { baseDir: dir, env: { FAKE_SECRET: 'sup3r-s3cret-webhook' }, connectorTypes: types },
+    );
+    const keyBody = privatePem.split('\n')[1] ?? '';
+    expect(keyBody.length).toBeGreaterThan(20);
+    for (const printed of [JSON.stringify(config), inspect(config, { depth: null }), String(config.signing.keys[0]?.privateKeyPem)]) {
+      expect(printed).not.toContain('sup3r-s3cret-webhook');
+      expect(printed).not.toContain(keyBody);
+      expect(printed).toContain('[redacted]');
+    }
+    expect(config.signing.keys[0]?.privateKeyPem.reveal()).toBe(privatePem.replace(/\n$/, ''));
+  });
+
+  it('does not echo a rejected secret in the error message', () => {
+    const error = (() => {
+      try {
+        parseConfig(base({ signing: { activeKid: 'k1', keys: [{ kid: 'k1', privateKeyPem: '${env:KEY}' }] } }), { baseDir: dir, env: { KEY: rsaPem } });
+      } catch (err) {
+        return err as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(error.issues.map((i) => i.path)).toEqual(['signing.keys[0].privateKeyPem']);
+    expect(error.message).toContain('Ed25519');
+    expect(error.message).not.toContain(rsaPem.split('\n')[1] ?? 'x');
+  });
+
+  it('lets KAFKA_BROKERS override kafka.brokers, even when the file names none', () => {
+    const env = { KAFKA_BROKERS: '10.0.0.1:9092, 10.0.0.2:9092' };
+    expect(parseConfig(base(), { baseDir: dir, env }).kafka.brokers).toEqual(['10.0.0.1:9092', '10.0.0.2:9092']);
+    const withoutKafka = base();
+    delete withoutKafka.kafka;
+    expect(parseConfig(withoutKafka, { baseDir: dir, env }).kafka.brokers).toEqual(['10.0.0.1:9092', '10.0.0.2:9092']);
+    expect(issuesOf(() => parseConfig(withoutKafka, { baseDir: dir, env: {} })).map((i) => i.path)).toEqual(['kafka']);
+  });
+
+  it('checks connector entries with their type schema, rejects unknown types listing the known ones, and duplicate ids', () => {
+    const issues = issuesOf(() =>
+      parseConfig(
+        base({
+          connectors: [
+            { id: 'fake-1', type: 'fake', baseUrl: 'http://127.0.0.1:1', webhookSecret: 'x' },
+            { id: 'fake-2', type: 'fake', baseUrl: 'not a url', webhookSecret: '' },
+            { id: 'fake-1', type: 'jira2', anything: true },
+            { id: 'Has Space', type: 'fake', baseUrl: 'http://127.0.0.1:1', webhookSecret: 'x' },
+          ],
+        }),
+        { baseDir: dir, env: {}, connectorTypes: types },
+      ),
+    );
+    expect(issues.map((i) => i.path).sort()).toEqual([
+      'connectors[1].baseUrl',
+      'connectors[1].webhookSecret',
+      'connectors[2].id',
+      'connectors[2].type',
+      'connectors[3].id',
+    ]);
+    expect(issues.find((i) => i.path === 'connectors[2].type')?.problem).toBe('unknown connector type "jira2"; known types: fake');
+    expect(issues.find((i) => i.path === 'connectors[2].id')?.problem).toContain('duplicate id "fake-1"');
+  });
+
+  it('reports unknown fields, a wrong active kid and bad YAML', () => {
+    const issues = issuesOf(() =>
+      parseConfig(base({ http: { prot: 8080 }, signing: { activeKid: 'k9', keys: [{ kid: 'k1', privateKeyPem: '${file:signing.pem}' }] } }), {
+        baseDir: dir,
+        env: {},
+      }),
+    );
+    expect(issues).toEqual([
+      { path: 'http.prot', problem: 'unknown field' },
+      { path: 'signing.activeKid', problem: 'no key in signing.keys has kid "k9"' },
+    ]);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'kafka: [unclosed\n');
+    expect(issuesOf(() => loadConfig(bad, {}))[0]?.path).toBe('(yaml)');
+    expect(issuesOf(() => loadConfig(join(dir, 'absent.yaml'), {}))).toEqual([{ path: '(file)', problem: 'cannot read config file (ENOENT)' }]);
+  });
+
+  it('finds the config file from --config, else GRANTLINE_CONFIG, else ./grantline.yaml', () => {
+    expect(resolveConfigPath('a.yaml', { GRANTLINE_CONFIG: 'b.yaml' }, '/srv')).toBe('/srv/a.yaml');
+    expect(resolveConfigPath(undefined, { GRANTLINE_CONFIG: 'b.yaml' }, '/srv')).toBe('/srv/b.yaml');
+    expect(resolveConfigPath(undefined, {}, '/srv')).toBe('/srv/grantline.yaml');
+  });
+});
