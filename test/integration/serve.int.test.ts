@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = resolve(import.meta.dirname, '../..');
+const brokers = process.env.KAFKA_BROKERS ?? '';
+let dir: string;
+const children: ChildProcess[] = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'grantline-serve-'));
+  const key = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' });
+  writeFileSync(join(dir, 'signing.pem'), key);
+});
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+// tsx itself rather than `npx tsx`: npm exec does not pass SIGTERM on to its child (it dies and
+// leaves the service running), so the signal would never reach grantline. tsx relays it.
+const tsx = join(repo, 'node_modules/.bin/tsx');
+
+function serve(configPath: string): Run {
+  const child = spawn(tsx, ['src/cli/main.ts', 'serve', '--config', configPath], {
+    cwd: repo,
+    env: { ...process.env, KAFKA_BROKERS: brokers },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+  const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+/** The URL the service logged when its HTTP server listened (it binds port 0). */
+async function listeningUrl(run: Run, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const line of run.stdout().split('\n')) {
+      if (!line.includes('"http listening"')) continue;
+      return (JSON.parse(line) as { url: string }).url;
+    }
+    if (run.child.exitCode !== null) throw new Error(`serve exited ${run.child.exitCode}:\n${run.stderr()}\n${run.stdout()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`serve did not listen within ${timeoutMs} ms:\n${run.stdout()}\n${run.stderr()}`);
+}
+
+describe('grantline serve', () => {
+  it('becomes ready against the real broker, and exits 0 after SIGTERM', async () => {
+    const prefix = `it-serve-${randomBytes(4).toString('hex')}.`;
+    const config = join(dir, 'good.yaml');
+    writeFileSync(
+      config,
+      [
+        'kafka:',
+        `  brokers: ["${brokers.split(',')[0]}"]`,
+        `  topicPrefix: "${prefix}"`,
+        '  partitions: 1',
+        'http: { host: 127.0.0.1, port: 0 }',
+        `catalog: { path: ${join(repo, 'examples/catalog.yaml')} }`,
+        `directory: { path: ${join(repo, 'examples/directory.yaml')} }`,
+        'signing:',
+        '  activeKid: it-1',
+        '  keys: [{ kid: it-1, privateKeyPem: "${file:signing.pem}" }]',
+        'policy: { version: it }',
+        'service: { shutdownTimeoutMs: 5000 }',
+      ].join('\n'),
+    );
+    const run = serve(config);
+    const url = await listeningUrl(run, 60_000);
+
+    let ready: Response | undefined;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      ready = await fetch(`${url}/readyz`).catch(() => undefined);
+      if (ready?.status === 200) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(ready?.status).toBe(200);
+    expect(await ready?.json()).toMatchObject({ status: 'ready', checks: { config: { ok: true }, kafka: { ok: true }, service: { ok: true } } });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    // The topics the service needs exist now (it logged what it created).
+    expect(run.stdout()).toContain(`${prefix}grantline.ticket-events.v1`);
+
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    expect(run.stdout()).toContain('"stopping on signal"');
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+
+  it('exits 2 on a config with three mistakes and names all three paths on stderr', async () => {
+    const config = join(dir, 'bad.yaml');
+    writeFileSync(
+      config,
+      [
+        'kafka: { brokers: ["127.0.0.1:9092"], partitions: zero }',
+        'http: { port: 70000 }',
+        `catalog: { path: ${join(repo, 'examples/catalog.yaml')} }`,
+        `directory: { path: ${join(repo, 'examples/directory.yaml')} }`,
+        'signing:',
+        '  activeKid: it-1',
+        '  keys: [{ kid: it-1, privateKeyPem: "${env:GRANTLINE_IT_UNSET_KEY}" }]',
+        'policy: { version: it }',
+      ].join('\n'),
+    );
+    const run = serve(config);
+    expect(await run.exit).toBe(2);
+    const stderr = run.stderr();
+    expect(stderr).toContain('kafka.partitions: ');
+    expect(stderr).toContain('http.port: ');
+    expect(stderr).toContain('signing.keys[0].privateKeyPem: environment variable GRANTLINE_IT_UNSET_KEY is not set');
+    expect(run.stdout()).toBe('');
+  });
+});
