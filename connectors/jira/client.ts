@@ -7,8 +7,8 @@ import {
   SourceUnavailableError,
 } from '../../src/connector/errors.js';
 import type { JiraConfig } from './config.js';
+import type { ChangelogHistory } from './vendor.js';
 import {
-  ChangelogHistory,
   JiraComment,
   JiraIssue,
   JsmApproval,

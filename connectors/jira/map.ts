@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { MapResult, MappingFailure, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import type { Approval, EntitlementRequest, Reason, SourceIdentity, Subject, TicketSource } from '../../src/model/index.js';
 import type { JiraConfig } from './config.js';
-import { ChangelogHistory, JiraComment, JiraIssue, JsmApproval, plainText, toIso } from './vendor.js';
-import type { JiraUser } from './vendor.js';
+import { JiraComment, JiraIssue, JsmApproval, plainText, toIso } from './vendor.js';
+import type { ChangelogHistory, JiraUser } from './vendor.js';
 
 /** What `fetchTicket` stores in `TicketSnapshot.raw`: everything the mapping reads, as Jira sent it. */
 export const JiraSnapshotRaw = z.object({

@@ -144,7 +144,7 @@ export class JiraStubState {
       key,
       fields,
       description: seed.description ?? '',
-      histories: (seed.histories ?? []).map((h) => ({ ...h, id: 'id' in h ? h.id : this.nextRecordId(), created: jiraTime(h.created) })),
+      histories: (seed.histories ?? []).map((h): StubHistory => ({ ...h, id: 'id' in h && typeof h.id === 'string' ? h.id : this.nextRecordId(), created: jiraTime(h.created) })),
       comments: [],
       approvals: seed.approvals ?? null,
       links: [],

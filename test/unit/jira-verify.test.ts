@@ -1,0 +1,133 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Delivery } from '../../src/connector/contract.js';
+import { NonRetriableError } from '../../src/connector/errors.js';
+import { JiraConfig, jiraConnector, signJiraBody } from '../../connectors/jira/index.js';
+import type { JiraConfigInput } from '../../connectors/jira/index.js';
+import { verifyJiraDelivery } from '../../connectors/jira/verify.js';
+import { identifyJiraDelivery } from '../../connectors/jira/identify.js';
+import { startJiraStub } from '../../dev/stubs/jira-stub.js';
+import type { JiraStub } from '../../dev/stubs/jira-stub.js';
+
+const webhook = (w: JiraConfigInput['webhook']): JiraConfig['webhook'] =>
+  JiraConfig.shape.webhook.parse(w);
+
+const now = new Date('2025-03-01T10:00:00.000Z');
+const body = Buffer.from(JSON.stringify({ timestamp: now.getTime(), webhookEvent: 'jira:issue_updated', issue: { id: '10040', key: 'TES-41' } }));
+const delivery = (headers: Record<string, string>, raw = body, receivedAt = now): Delivery => ({ rawBody: raw, headers, receivedAt });
+
+describe('verifyJiraDelivery', () => {
+  const signed = webhook({ secret: 'shh' });
+  it('accepts the HMAC-SHA256 of the exact bytes', () => {
+    expect(verifyJiraDelivery(signed, delivery(signJiraBody(body, 'shh')))).toBe('valid');
+  });
+  it.each([
+    ['no signature header', {}, 'missing_signature'],
+    ['a signature made with another secret (forged)', signJiraBody(body, 'guess'), 'bad_signature'],
+    ['a signature in the wrong format', { 'x-hub-signature': 'sha1=abcdef' }, 'bad_signature'],
+    ['a truncated signature', { 'x-hub-signature': signJiraBody(body, 'shh')['x-hub-signature'].slice(0, 40) }, 'bad_signature'],
+  ] as const)('refuses %s', (_n, headers, expected) => {
+    expect(verifyJiraDelivery(signed, delivery(headers))).toBe(expected);
+  });
+  it('refuses a replay: a correctly signed body received 10 minutes after its timestamp', () => {
+    expect(verifyJiraDelivery(signed, delivery(signJiraBody(body, 'shh'), body, new Date(now.getTime() + 600_000)))).toBe('stale');
+  });
+  it('refuses a signed body without a timestamp (it cannot be told from a replay)', () => {
+    const raw = Buffer.from('{"webhookEvent":"jira:issue_updated"}');
+    expect(verifyJiraDelivery(signed, delivery(signJiraBody(raw, 'shh'), raw))).toBe('stale');
+  });
+  it('Data Center without signing: basic auth compared, wrong or absent refused', () => {
+    const basic = webhook({ basicAuth: { username: 'jira', password: 'pw' } });
+    const auth = (u: string, p: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+    expect(verifyJiraDelivery(basic, delivery(auth('jira', 'pw')))).toBe('valid');
+    expect(verifyJiraDelivery(basic, delivery(auth('jira', 'nope')))).toBe('unauthorized');
+    expect(verifyJiraDelivery(basic, delivery({}))).toBe('missing_signature');
+  });
+  it('config needs a secret or basic auth', () => {
+    expect(JiraConfig.shape.webhook.safeParse({}).success).toBe(false);
+  });
+});
+
+describe('identifyJiraDelivery over every shared Jira fixture', () => {
+  const dir = new URL('../../../shared/fixtures/jira/', import.meta.url);
+  const webhooks = readdirSync(dir).filter((f) => f.includes('-webhook.'));
+  it('finds them all', () => expect(webhooks.length).toBe(8));
+  it.each(webhooks)('%s names its issue', (file) => {
+    const raw = readFileSync(new URL(file, dir));
+    const parsed = JSON.parse(raw.toString('utf8')) as { issue?: { id: string }; comment?: { self: string } };
+    const expected = parsed.issue?.id ?? /\/issue\/(\d+)\/comment\//.exec(parsed.comment!.self)![1];
+    const id = identifyJiraDelivery(['TES', 'KT', 'PRJX'], delivery({ 'x-atlassian-webhook-identifier': `id-${file}` }, raw));
+    expect(id).toMatchObject({ ok: true, ticketId: expected, deliveryId: `id-${file}`, relevant: true });
+  });
+  it('a body with nothing that names an issue is not identified', () => {
+    const raw = Buffer.from(JSON.stringify({ timestamp: 1, webhookEvent: 'comment_created', comment: { self: 'https://elsewhere.example/x' } }));
+    expect(identifyJiraDelivery(['TES'], delivery({}, raw))).toMatchObject({ ok: false });
+  });
+});
+
+describe('Jira client safety', () => {
+  let stub: JiraStub;
+  let other: ReturnType<typeof createServer>;
+  let otherHits = 0;
+  let otherUrl = '';
+  beforeAll(async () => {
+    stub = await startJiraStub();
+    other = createServer((_q, r) => {
+      otherHits += 1;
+      r.end('{}');
+    });
+    await new Promise<void>((res) => other.listen(0, '127.0.0.1', res));
+    otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await stub.close();
+    other.closeAllConnections();
+    await new Promise<void>((res) => other.close(() => res()));
+  });
+  const make = () =>
+    jiraConnector.create(
+      JiraConfig.parse({
+        baseUrl: stub.baseUrl,
+        deployment: 'cloud',
+        auth: { kind: 'basic', email: 'bot@example.com', apiToken: 'super-secret-token' },
+        webhook: { secret: 's' },
+        projects: ['ACC'],
+        fields: { entitlement: { fieldId: 'customfield_10100', options: {} } },
+        approvals: { mode: 'jsm' },
+      }),
+      { connectorId: 'jira-main', logger: pino({ level: 'silent' }), directory: { resolve: () => null } },
+    );
+
+  it('401: a non-retriable error whose message and properties never carry the token', async () => {
+    const issue = stub.state.seedIssue({});
+    stub.failNext(401);
+    const error = await make().fetchTicket(issue.id).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(NonRetriableError);
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('super-secret-token');
+    expect(String((error as Error).message)).not.toContain(Buffer.from('bot@example.com:super-secret-token').toString('base64'));
+  });
+
+  it('a redirect to another host is not followed', async () => {
+    const issue = stub.state.seedIssue({});
+    stub.failNext(302, { location: `${otherUrl}/rest/api/3/issue/${issue.id}` });
+    await expect(make().fetchTicket(issue.id)).rejects.toBeInstanceOf(NonRetriableError);
+    expect(otherHits).toBe(0);
+  });
+
+  it('a ticket id that is not an id or key is refused before any call', async () => {
+    const before = stub.requests.length;
+    await expect(make().fetchTicket('../../../admin')).rejects.toBeInstanceOf(NonRetriableError);
+    expect(stub.requests.length).toBe(before);
+  });
+
+  it('JSM write-back is an internal servicedeskapi comment, written once', async () => {
+    const issue = stub.state.seedIssue({ approvals: [] });
+    const c = make();
+    expect((await c.writeBack(issue.id, { kind: 'note', text: 'hello' }, 'k-1')).written).toBe(true);
+    expect((await c.writeBack(issue.id, { kind: 'note', text: 'hello' }, 'k-1')).written).toBe(false);
+    expect(stub.state.comments(issue.id).map((x) => [x.public, x.text.split('\n')[0]])).toEqual([[false, '[grantline:k-1]']]);
+  });
+});
