@@ -22,6 +22,8 @@ export const ServiceNowDeliveryBody = z
     /** Record version; makes two changes within one second two deliveries. */
     sys_mod_count: z.string().regex(/^\d{1,10}$/).optional(),
     operation: z.enum(['insert', 'update']).optional(),
+    /** The sending instance (`glide.servlet.uri`), for people reading the event. Never fetched. */
+    instance_url: z.url().max(200).optional(),
   })
   .strict();
 export type ServiceNowDeliveryBody = z.infer<typeof ServiceNowDeliveryBody>;

@@ -79,6 +79,7 @@ describe('mapRequestedItem', () => {
     ['an unknown subject type', { variables: { ...DEFAULT_VARIABLES, subject_type: 'robot' } }, 'MISSING_FIELD', 'subject.type'],
     ['a TTL that is not a number', { variables: { ...DEFAULT_VARIABLES, duration_hours: 'a day' } }, 'MISSING_FIELD', 'ttlSeconds'],
     ['a zero TTL', { variables: { ...DEFAULT_VARIABLES, duration_hours: '0' } }, 'MISSING_FIELD', 'ttlSeconds'],
+    ['a person the directory does not know', { variables: { ...DEFAULT_VARIABLES, subject: IDS.catItemUnmapped } }, 'SUBJECT_UNKNOWN', 'subject'],
     ['no opened_by nor requested_for', { openedBy: '', requestedFor: '' }, 'REQUESTER_UNKNOWN', 'requester'],
   ])('refuses %s with %s', (_name, overrides, code, field) => {
     const r = map(overrides);
@@ -111,7 +112,7 @@ describe('mapRequestedItem', () => {
     ['a ticked break-glass checkbox', { break_glass: 'true' }, { breakGlass: true }],
     ['an unticked break-glass checkbox', { break_glass: 'false' }, { breakGlass: false }],
     ['a service account subject stays as named', { subject: 'svc-payments-batch', subject_type: 'service_account' }, { subject: { type: 'service_account', id: 'svc-payments-batch' } }],
-    ['a human subject unknown to the directory keeps its sys_id', { subject: IDS.catItemUnmapped }, { subject: { type: 'human', id: IDS.catItemUnmapped } }],
+    ['a human subject given as a directory id', { subject: 'p-erin' }, { subject: { type: 'human', id: 'p-erin' } }],
   ])('maps %s', (_name, vars, expected) => {
     const r = map({ variables: { ...DEFAULT_VARIABLES, ...vars } });
     expect(r.ok).toBe(true);

@@ -177,9 +177,23 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
   }
   const breakGlass = names.breakGlass !== undefined && TRUE_VALUES.has((variables.get(names.breakGlass)?.value ?? '').toLowerCase());
 
-  if (reasons.length > 0 || requester === null || subjectValue === null) return fail(reasons);
+  // A person named by a sys_user reference must resolve through the directory; any other value
+  // is taken as the directory id itself (the policy checks it exists).
+  let subject: Subject | null = null;
+  if (subjectValue !== null) {
+    if (subjectType === 'human' && SYS_ID.test(subjectValue)) {
+      const id = ctx.directory.resolve({ kind: 'servicenow-sys-id', value: subjectValue });
+      if (id === null) {
+        reasons.push({
+          code: 'SUBJECT_UNKNOWN',
+          message: `The person in the catalog variable "${names.subject}" is not in the directory; pick a person with a directory account.`,
+          field: 'subject',
+        });
+      } else subject = { type: subjectType, id };
+    } else subject = { type: subjectType, id: subjectValue };
+  }
 
-  const subject: Subject = { type: subjectType, id: resolveSubject(subjectValue, subjectType, ctx.directory) };
+  if (reasons.length > 0 || requester === null || subject === null) return fail(reasons);
 
   const approvals: Approval[] = [];
   for (const a of raw.approvals) {
@@ -249,12 +263,6 @@ export function requestIdOf(connectorId: string, ticketId: string, fingerprint: 
   const canonical = stableJson(fingerprint);
   const fp = createHash('sha256').update(canonical, 'utf8').digest('hex');
   return `req_${createHash('sha256').update(`${connectorId}\n${ticketId}\n${fp}`, 'utf8').digest('hex').slice(0, 40)}`;
-}
-
-/** A human subject named by a `sys_user` reference resolves through the directory; anything else is taken as the directory id. */
-function resolveSubject(value: string, type: SubjectType, directory: PrincipalResolver): string {
-  if (type === 'human' && SYS_ID.test(value)) return directory.resolve({ kind: 'servicenow-sys-id', value }) ?? value;
-  return value;
 }
 
 function stableJson(value: unknown): string {

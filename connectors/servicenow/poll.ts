@@ -45,6 +45,7 @@ export async function pollChanges(
   const state = parseWatermark(watermark);
   const tickets = new Map<string, PollTicket>();
   const next: Record<string, Cursor> = { ...state.tables };
+  let hasMore = false;
 
   for (const table of config.tables) {
     const approvals = table === 'sysapproval_approver';
@@ -86,6 +87,7 @@ export async function pollChanges(
       maxPages: config.maxPages,
     });
     take(later.records);
+    hasMore ||= later.truncated;
 
     const keepFrom = toSnTime(new Date(Date.parse(`${ts.replace(' ', 'T')}Z`) - config.overlapSeconds * 1000));
     next[table] = { ts, seen: Object.fromEntries(Object.entries(seen).filter(([, at]) => at >= keepFrom)) };
@@ -94,7 +96,7 @@ export async function pollChanges(
     (a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt) || (a.ticketId < b.ticketId ? -1 : a.ticketId > b.ticketId ? 1 : 0),
   );
   const wm: ServiceNowWatermark = { v: 1, tables: next };
-  return { tickets: sorted, watermark: JSON.stringify(wm) };
+  return { tickets: sorted, watermark: JSON.stringify(wm), hasMore };
 }
 
 function ritmTicket(r: Row, id: string, updatedAt: string): PollTicket {
