@@ -1,3 +1,4 @@
 export * from './common.js';
 export * from './request.js';
 export * from './decision.js';
+export * from './lifecycle.js';

@@ -93,10 +93,14 @@ export const TrackedGrant = z.object({
     .object({
       revocationId: z.string().min(1),
       trigger: RevocationTrigger,
+      reason: z.string().min(1),
+      actor: z.string().min(1),
       revokedAt: IsoDateTime,
       confirmedAt: IsoDateTime.nullable(),
       failedAt: IsoDateTime.nullable(),
       overdueAlerts: z.number().int().nonnegative(),
+      /** The signed `grant.revoked` message, re-sent as it was while no adapter confirms it. */
+      signed: z.string().min(1),
     })
     .nullable(),
 });

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Connector } from '../connector/contract.js';
-import { GrantlineError } from '../connector/errors.js';
+import { SourceUnavailableError } from '../connector/errors.js';
 import type { GrantlineProducer } from '../kafka/index.js';
 import { IsoDateTime } from '../model/index.js';
 import type { DeliveryEvent } from './events.js';
@@ -64,7 +64,7 @@ export class Poller {
       this.inFlight = this.pollOnce()
         .then(() => this.schedule(this.options.intervalMs))
         .catch((error: unknown) => {
-          const retryAfter = error instanceof GrantlineError && 'retryAfterMs' in error ? Number((error as { retryAfterMs?: number }).retryAfterMs ?? 0) : 0;
+          const retryAfter = error instanceof SourceUnavailableError ? (error.retryAfterMs ?? 0) : 0;
           this.options.logger.warn({ connector: this.options.connector.id, error: describeError(error) }, 'poll failed; will retry');
           this.schedule(Math.max(this.options.intervalMs, retryAfter));
         });

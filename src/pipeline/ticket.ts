@@ -479,7 +479,7 @@ class TicketWork {
     this.emit(grant.topic, grant.grantId, CE_TYPES.grantRevoked, revocationId, grant.grantId, 'revocation.v1', revocation);
     this.counts.revoked += 1;
     this.replaceGrant(grant.grantId, {
-      revocation: { revocationId, trigger, revokedAt: this.nowIso, confirmedAt: null, failedAt: null, overdueAlerts: 0 },
+      revocation: { revocationId, trigger, reason, actor, revokedAt: this.nowIso, confirmedAt: null, failedAt: null, overdueAlerts: 0, signed: JSON.stringify(revocation) },
     });
     this.writeback({
       grantId: grant.grantId,
@@ -538,7 +538,9 @@ class TicketWork {
         break;
       }
       case 'revocation.overdue':
-        if (grant.revocation !== null) {
+        if (grant.revocation !== null && grant.revocation.confirmedAt === null) {
+          // Re-send the very same signed revocation: adapters treat a known revocationId as done.
+          this.emit(grant.topic, grant.grantId, CE_TYPES.grantRevoked, grant.revocation.revocationId, grant.grantId, 'revocation.v1', JSON.parse(grant.revocation.signed));
           this.replaceGrant(grant.grantId, { revocation: { ...grant.revocation, overdueAlerts: grant.revocation.overdueAlerts + 1 } });
         }
         break;
