@@ -132,7 +132,7 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
   if (fields.ttl !== undefined && !isEmpty(f[fields.ttl.fieldId])) {
     const n = Number(textOf(f[fields.ttl.fieldId]));
     const seconds = fields.ttl.unit === 'hours' ? n * 3600 : n;
-    if (!Number.isFinite(seconds) || seconds <= 0 || !Number.isInteger(Math.round(seconds))) {
+    if (!Number.isFinite(seconds) || seconds <= 0) {
       reasons.push({ code: 'MISSING_FIELD', field: 'ttlSeconds', message: `${fields.ttl.name ?? fields.ttl.fieldId} must be a positive number of ${fields.ttl.unit}.` });
     } else {
       ttlSeconds = Math.round(seconds);
