@@ -199,9 +199,10 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<En
         ...(s.partitions === undefined ? {} : { numPartitions: s.partitions }),
         configEntries: configEntries(s),
       }));
-      // kafkajs answers false instead of waiting for leaders when another instance created some of
-      // them in between, so the leaders are awaited here in every case.
-      await admin.createTopics({ topics, waitForLeaders: true });
+      // Leaders are awaited below, not by kafkajs: its wait retries only LEADER_NOT_AVAILABLE, while
+      // a KRaft broker may first answer UNKNOWN_TOPIC_OR_PARTITION for a topic it just created,
+      // and it skips the wait when another instance created some of the topics in between.
+      await admin.createTopics({ topics, waitForLeaders: false });
       await waitForLeaders(admin, missing.map((s) => s.topic));
     }
     const existing = specs.filter((s) => present.has(s.topic));

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): installs dependencies, starts a throwaway Kafka broker on a free
+# port, runs typecheck, lint and both vitest projects against it, and stops the broker however the
+# run ends. Exits non-zero if any step failed.
+#
+#   GRANTLINE_SKIP_INSTALL=1   skip `npm ci` (quick local re-runs with node_modules in place)
+#   GRANTLINE_KEEP_KAFKA_DATA=1 keep the broker's temporary data dir (printed) for inspection
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+step_no=0
+step() {
+  step_no=$((step_no + 1))
+  echo
+  echo "==> [$step_no] $*"
+}
+die() {
+  echo "test.sh: $*" >&2
+  exit 1
+}
+
+port=""
+data=""
+cleanup() {
+  local code=$?
+  if [[ -n "$port" ]]; then
+    echo
+    echo "==> stopping the Kafka broker on 127.0.0.1:$port"
+    dev/kafka/stop.sh --port "$port" --data "$data" || true
+  fi
+  if [[ -n "$data" ]]; then
+    if [[ "${GRANTLINE_KEEP_KAFKA_DATA:-}" == "1" ]]; then
+      echo "test.sh: broker data kept in $data"
+    else
+      rm -rf "$data"
+    fi
+    rm -f "$root/dev/kafka/run/ports/$port"
+  fi
+  exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [[ "${GRANTLINE_SKIP_INSTALL:-}" == "1" ]]; then
+  step "npm ci (skipped: GRANTLINE_SKIP_INSTALL=1)"
+else
+  step "npm ci"
+  npm ci --no-audit --no-fund || die "npm ci failed"
+fi
+
+step "fetch the Kafka broker jars (dev/kafka/fetch.sh)"
+t0=$(date +%s)
+dev/kafka/fetch.sh || die "could not fetch the Kafka broker"
+echo "fetch took $(( $(date +%s) - t0 ))s"
+
+step "start a Kafka broker on a free port"
+port="$(dev/kafka/free-port.sh)" || die "no free port"
+data="$(mktemp -d "${TMPDIR:-/tmp}/grantline-kafka.XXXXXX")"
+t0=$(date +%s)
+start_out="$(dev/kafka/start.sh --port "$port" --data "$data")" || { echo "$start_out"; die "the Kafka broker did not start"; }
+echo "$start_out"
+echo "broker start took $(( $(date +%s) - t0 ))s"
+export KAFKA_BROKERS="127.0.0.1:$port"
+export KAFKA_DATA_DIR="$data"
+
+failed=()
+
+step "typecheck (npm run typecheck)"
+npm run --silent typecheck || failed+=("typecheck")
+
+step "lint (npm run lint)"
+npm run --silent lint || failed+=("lint")
+
+step "tests: vitest run (projects unit and integration, KAFKA_BROKERS=$KAFKA_BROKERS)"
+report="$data/vitest-report.json"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || failed+=("tests")
+if [[ -f "$report" ]]; then
+  # One plain closing line with the counts, whatever the reporter above printed.
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    console.log(`\nvitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  ' "$report" || true
+fi
+
+echo
+if (( ${#failed[@]} > 0 )); then
+  echo "test.sh: FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "test.sh: all steps passed"
