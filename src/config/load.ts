@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseDocument, type YAMLError } from 'yaml';
 import type { ConnectorType } from '../connector/contract.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import { resolveReferences } from './references.js';
@@ -71,15 +71,25 @@ export function loadConfig(path: string, env: Env = process.env, options: Omit<P
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(path, [{ path: '(file)', problem: `cannot read config file (${code})` }]);
   }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      path,
-      // Only the first line: the rest is an excerpt of the file, which could hold an inline secret.
-      doc.errors.map((e) => ({ path: '(yaml)', problem: e.message.split('\n')[0] ?? e.code })),
-    );
-  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new ConfigError(path, yamlIssues(doc.errors));
   return parseConfig(doc.toJS(), { ...options, baseDir: dirname(file), env, source: path });
+}
+
+const MAX_YAML_ISSUES = 10;
+
+/**
+ * Syntax errors by kind and position only: the parser's messages quote the offending token, which
+ * may be an inline secret. One broken line can cascade into many errors, so only the first few count.
+ */
+function yamlIssues(errors: readonly YAMLError[]): ConfigIssue[] {
+  const issues = errors.slice(0, MAX_YAML_ISSUES).map((e) => {
+    const kind = e.code.toLowerCase().replace(/_/g, ' ');
+    const at = e.linePos?.[0];
+    return { path: '(yaml)', problem: at ? `${kind} at line ${at.line}, column ${at.col}` : kind };
+  });
+  if (errors.length > MAX_YAML_ISSUES) issues.push({ path: '(yaml)', problem: `and ${errors.length - MAX_YAML_ISSUES} more syntax errors` });
+  return issues;
 }
 
 function withBrokerOverride(tree: unknown, env: Env): unknown {

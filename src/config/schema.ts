@@ -20,10 +20,8 @@ export interface ConfigSchemaOptions {
 const integer = (min: number, max: number) =>
   z.preprocess(
     (v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
-    z.number({ error: 'expected a whole number' }).int('expected a whole number').min(min).max(max),
+    z.number().int('expected a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`),
   );
-
-const boolean = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 const BROKER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):\d{1,5}$/;
 // Connector ids appear in URLs (`/webhooks/:connectorId`) and in Kafka keys.
@@ -135,15 +133,6 @@ export function configSchema(options: ConfigSchemaOptions) {
       clientId: nonEmpty.default('grantline'),
       topicPrefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'only letters, digits, ".", "_" and "-"').default(''),
       partitions: integer(1, 10_000).default(3),
-      replicationFactor: integer(1, 100).default(1),
-      ssl: boolean.default(false),
-      sasl: z
-        .strictObject({
-          mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-          username: nonEmpty,
-          password: SecretString,
-        })
-        .optional(),
     }),
     http: z
       .strictObject({

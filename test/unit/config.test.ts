@@ -202,8 +202,13 @@ describe('config', () => {
       { path: 'signing.activeKid', problem: 'no key in signing.keys has kid "k9"' },
     ]);
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, 'kafka: [unclosed\n');
-    expect(issuesOf(() => loadConfig(bad, {}))[0]?.path).toBe('(yaml)');
+    // A broken line holding an inline secret: the syntax error must say where, not what.
+    writeFileSync(bad, 'kafka: { brokers: [127.0.0.1:9092] }\nhttp:\n  port: 8080\n   token: "inline-s3cret-value"\n  oops\n');
+    const yamlIssues = issuesOf(() => loadConfig(bad, {}));
+    expect(yamlIssues.length).toBeGreaterThan(0);
+    expect(yamlIssues.every((i) => i.path === '(yaml)')).toBe(true);
+    expect(yamlIssues[0]?.problem).toMatch(/ at line \d+, column \d+$/);
+    expect(JSON.stringify(yamlIssues)).not.toContain('inline-s3cret-value');
     expect(issuesOf(() => loadConfig(join(dir, 'absent.yaml'), {}))).toEqual([{ path: '(file)', problem: 'cannot read config file (ENOENT)' }]);
   });
 
