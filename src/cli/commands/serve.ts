@@ -1,0 +1,67 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, resolveConfigPath } from '../../config/index.js';
+import { createLogger } from '../../log/index.js';
+import { ROLE_NAMES, selectRoles } from '../../service/roles.js';
+import { buildService } from '../../service/wiring.js';
+
+const USAGE = `usage: grantline serve [--config PATH] [--role ${ROLE_NAMES.join('|')}|all]
+
+Runs grantline until SIGTERM or SIGINT, then stops gracefully (exit 0).
+
+  --config PATH   config file (default: $GRANTLINE_CONFIG, else ./grantline.yaml)
+  --role ROLE     which role this process runs (default: all registered roles)
+
+Exit codes: 0 clean stop, 1 failed start or unclean stop, 2 bad usage or invalid config.`;
+
+// After the service has stopped, anything still holding the event loop open (a socket a library
+// forgot) must not keep a stopped process alive.
+const EXIT_GRACE_MS = 5_000;
+
+/** `grantline serve`: load config, build the roles, serve HTTP, run until signalled. */
+export async function run(argv: string[]): Promise<number> {
+  let values: { config?: string; role?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { config: { type: 'string' }, role: { type: 'string', default: 'all' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    console.error(`grantline serve: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+
+  const selected = selectRoles(values.role ?? 'all');
+  if (!selected.ok) {
+    console.error(`grantline serve: ${selected.error}`);
+    return 2;
+  }
+
+  const path = resolveConfigPath(values.config);
+  let config;
+  try {
+    config = loadConfig(path);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+
+  const logger = createLogger(config);
+  logger.info({ roles: selected.roles, config: path }, 'grantline starting');
+  const { service } = await buildService(config, logger, selected.roles);
+  const code = await service.run();
+  logger.info({ exitCode: code }, 'grantline stopped');
+  setTimeout(() => {
+    logger.warn('handles still open after stop; exiting anyway');
+    process.exit(code);
+  }, EXIT_GRACE_MS).unref();
+  return code;
+}
