@@ -1,0 +1,153 @@
+import { jwksMount, webhookMount } from '../http/webhooks.js';
+import type { RoleContext, RoleFactory, RoleParts } from '../service/roles.js';
+import type { Component } from '../service/service.js';
+import { Ingress } from './ingress.js';
+import { Lifecycle } from './lifecycle.js';
+import { Poller, PollerState } from './poller.js';
+import { Processor } from './processor.js';
+import { runtimeFor, type PipelineRuntime } from './runtime.js';
+import { KafkaTable } from './state-view.js';
+import { WritebackWorker } from './writeback.js';
+
+function runtime(ctx: RoleContext): Promise<PipelineRuntime> {
+  return runtimeFor(ctx.config, ctx.logger, ctx.kafka, ctx.topics, ctx.registry);
+}
+
+/** The shared idempotent producer, connected by the first role that starts and closed by the last. */
+function producerComponent(rt: PipelineRuntime): Component {
+  return {
+    name: 'producer',
+    start: () => rt.acquire('producer', () => rt.sharedProducer().connect()),
+    stop: () => rt.release('producer', () => rt.sharedProducer().disconnect()),
+  };
+}
+
+function stateViewComponent(rt: PipelineRuntime): Component {
+  return {
+    name: 'ticket-state-view',
+    start: () =>
+      rt.acquire('state-view', async () => {
+        await rt.stateView().start();
+        await rt.stateView().catchUp();
+      }),
+    stop: () => rt.release('state-view', () => rt.stateView().stop()),
+  };
+}
+
+/** Webhook routes, JWKS, and a reconciliation poller per connector. */
+export const ingressRole: RoleFactory = async (ctx): Promise<RoleParts> => {
+  const rt = await runtime(ctx);
+  const settings = ctx.config.pipeline;
+  const ingress = new Ingress({
+    connectors: rt.connectors,
+    producer: rt.sharedProducer(),
+    topic: rt.topics.ticketEvents,
+    logger: ctx.logger.child({ component: 'ingress' }),
+    metrics: rt.metrics,
+    produceTimeoutMs: Number(settings.produceTimeoutMs ?? 10_000),
+  });
+  const components: Component[] = [producerComponent(rt)];
+  if (settings.pollIntervalMs > 0 && rt.connectors.size > 0) {
+    const table = new KafkaTable(ctx.kafka, rt.topics.pollerState, PollerState, ctx.logger.child({ component: 'poller-state' }));
+    const pollers = [...rt.connectors.values()].map(
+      (connector) =>
+        new Poller({
+          connector,
+          ingress,
+          table,
+          producer: rt.sharedProducer(),
+          stateTopic: rt.topics.pollerState,
+          intervalMs: settings.pollIntervalMs,
+          initialLookbackMs: Number(settings.pollLookbackMs ?? 24 * 3600_000),
+          logger: ctx.logger.child({ component: 'poller', connector: connector.id }),
+        }),
+    );
+    components.push({
+      name: 'pollers',
+      start: async () => {
+        await table.start();
+        await table.catchUp();
+        for (const p of pollers) p.start();
+      },
+      stop: async () => {
+        await Promise.all(pollers.map((p) => p.stop()));
+        await table.stop();
+      },
+    });
+  }
+  return {
+    components,
+    mounts: [webhookMount(ingress), jwksMount(() => rt.jwks())],
+    topics: rt.topicSpecs(),
+  };
+};
+
+/** Fetch, map, decide and publish in Kafka transactions; write decisions back on tickets. */
+export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
+  const rt = await runtime(ctx);
+  const settings = ctx.config.pipeline;
+  const backoff = { initialMs: settings.retryBackoffMs, maxMs: Number(settings.retryBackoffMaxMs ?? 60_000) };
+  const processor = new Processor({
+    kafka: ctx.kafka,
+    ports: rt.ports('processor'),
+    view: rt.stateView(),
+    logger: ctx.logger.child({ component: 'processor' }),
+    metrics: rt.metrics,
+    groupId: `${ctx.config.service.name}-processor`,
+    transactionalId: `${ctx.config.service.name}-processor-${ctx.config.service.instanceId}`,
+    maxAttempts: settings.maxAttempts,
+    fetchConcurrency: Number(settings.fetchConcurrency ?? 8),
+    backoff,
+  });
+  const writeback = new WritebackWorker({
+    kafka: ctx.kafka,
+    connectors: rt.connectors,
+    producer: rt.sharedProducer(),
+    topics: rt.topics,
+    groupId: `${ctx.config.service.name}-writeback`,
+    logger: ctx.logger.child({ component: 'writeback' }),
+    metrics: rt.metrics,
+    maxAttempts: settings.maxAttempts,
+    backoff,
+  });
+  return {
+    components: [
+      producerComponent(rt),
+      stateViewComponent(rt),
+      { name: 'processor', start: () => processor.start(), stop: () => processor.stop() },
+      { name: 'writeback', start: () => writeback.start(), stop: () => writeback.stop() },
+    ],
+    topics: rt.topicSpecs(),
+  };
+};
+
+/** TTL expiry, offboarding, fulfillment outcomes, overdue revocations and break-glass reviews. */
+export const lifecycleRole: RoleFactory = async (ctx): Promise<RoleParts> => {
+  const rt = await runtime(ctx);
+  const settings = ctx.config.pipeline;
+  const lifecycle = new Lifecycle({
+    kafka: ctx.kafka,
+    view: rt.stateView(),
+    producer: rt.sharedProducer(),
+    topics: { ...rt.topics, lifecycle: ctx.topics.lifecycle, fulfillmentResults: ctx.topics.fulfillmentResults },
+    connectors: rt.connectors,
+    directory: rt.directory,
+    groupId: `${ctx.config.service.name}-lifecycle`,
+    logger: ctx.logger.child({ component: 'lifecycle' }),
+    metrics: rt.metrics,
+    settings: {
+      tickMs: Number(settings.lifecycleTickMs ?? 1_000),
+      reviewPollMs: Number(settings.reviewPollMs ?? 60_000),
+      revocationConfirmMs: Number(settings.revocationConfirmMs ?? 15 * 60_000),
+      directoryCheckMs: Number(settings.directoryCheckMs ?? 5 * 60_000),
+    },
+  });
+  return {
+    components: [
+      producerComponent(rt),
+      stateViewComponent(rt),
+      { name: 'lifecycle', start: () => lifecycle.start(), stop: () => lifecycle.stop() },
+    ],
+    topics: rt.topicSpecs(),
+  };
+};
