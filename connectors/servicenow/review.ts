@@ -14,6 +14,7 @@ const CLOSED_STATES: Record<ServiceNowConfig['reviews']['table'], readonly strin
   incident: ['6', '7', '8'],
 };
 
+const SYS_ID = /^[0-9a-f]{32}$/;
 const correlation = (grantId: string): string => `grantline:${grantId}`.slice(0, 100);
 
 /**
@@ -28,6 +29,9 @@ export async function openReviewRecord(
   grant: GrantDecision,
 ): Promise<ReviewTicket> {
   const table = reviews.table;
+  if (!SYS_ID.test(ticketId)) throw new NonRetriableError(`"${ticketId.slice(0, 40)}" is not a ServiceNow sys_id`);
+  // The grant id goes into an encoded query.
+  if (!/^[\w.:-]{1,80}$/.test(grant.grantId)) throw new NonRetriableError('grant id has characters outside [A-Za-z0-9_.:-]');
   const { records } = await client.list(table, {
     query: `correlation_id=${correlation(grant.grantId)}`,
     fields: ['sys_id', 'number'],
@@ -64,6 +68,7 @@ export async function readReviewState(
   reviews: ServiceNowConfig['reviews'],
   review: ReviewTicket,
 ): Promise<ReviewState> {
+  if (!SYS_ID.test(review.ticketId)) throw new NonRetriableError(`"${review.ticketId.slice(0, 40)}" is not a ServiceNow sys_id`);
   const raw = await client.getRecord(reviews.table, review.ticketId, ['sys_id', 'number', 'state', 'active', 'close_code', 'closed_at', 'correlation_id']);
   if (raw === null) throw new NonRetriableError(`ServiceNow review ${review.ticketKey} no longer exists`);
   const r = ReviewRecord.parse(raw);

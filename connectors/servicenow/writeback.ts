@@ -1,4 +1,5 @@
 import type { WriteBack, WriteBackResult } from '../../src/connector/contract.js';
+import { NonRetriableError } from '../../src/connector/errors.js';
 import type { ReasonCode } from '../../src/model/index.js';
 import type { ServiceNowClient } from './client.js';
 import { Field } from './records.js';
@@ -88,6 +89,9 @@ export async function writeWorkNote(
   text: string,
   idempotencyKey: string,
 ): Promise<WriteBackResult> {
+  // The ticket id goes into an encoded query; the key into a one-line marker.
+  if (!/^[0-9a-f]{32}$/.test(ticketId)) throw new NonRetriableError(`"${ticketId.slice(0, 40)}" is not a ServiceNow sys_id`);
+  if (!/^[^\]\r\n]{1,200}$/.test(idempotencyKey)) throw new NonRetriableError('write-back idempotency key must be one line, without "]", at most 200 characters');
   const tag = marker(idempotencyKey);
   const existing = await findNote(client, ticketId, tag);
   if (existing !== null) return { written: false, recordId: existing };
