@@ -41,7 +41,8 @@ export async function buildService(
   const readiness: ReadinessCheck[] = [];
   // Grant topics per channel come from the catalog, so the roles that know it add them.
   const topicSpecs = new Map<string, TopicSpec>(grantlineTopicSpecs(topics, [], config.kafka.partitions).map((s) => [s.topic, s]));
-  let service: Service | undefined;
+  // Roles and the HTTP app need the service (to report failures, for readiness) before it exists.
+  const late: { service?: Service } = {};
 
   for (const name of selected) {
     const factory = roleFactories[name];
@@ -52,7 +53,7 @@ export async function buildService(
       kafka,
       topics,
       registry,
-      fail: (err, component) => service?.fail(err, component),
+      fail: (err, component) => late.service?.fail(err, component),
     });
     components.push(...(parts.components ?? []));
     mounts.push(...(parts.mounts ?? []));
@@ -74,7 +75,7 @@ export async function buildService(
   const httpComponent: Component = {
     name: 'http',
     start: async () => {
-      const lateService = service;
+      const lateService = late.service;
       if (lateService === undefined) throw new Error('service not built');
       const app = createApp({
         logger: logger.child({ component: 'http' }),
@@ -101,10 +102,11 @@ export async function buildService(
     },
   };
 
-  service = new Service({
+  const service = new Service({
     logger,
     components: [topicsComponent, ...components, httpComponent],
     stopTimeoutMs: config.service.shutdownTimeoutMs,
   });
+  late.service = service;
   return { service, http: () => server };
 }
