@@ -10,6 +10,8 @@ const commands: Record<string, Command> = {
   verify: { summary: 'check a grant, rejection or revocation: signature, custody chain, expiry', load: () => import('./commands/verify.js') },
   keygen: { summary: 'create an Ed25519 signing key and print its config and public JWK', load: () => import('./commands/keygen.js') },
   evaluate: { summary: 'decide one entitlement request against catalog and directory; print the grant or rejection', load: () => import('./commands/evaluate.js') },
+  revoke: { summary: 'revoke a grant now, with a reason and an actor, recorded in custody', load: () => import('./commands/revoke.js') },
+  evidence: { summary: 'print the verified story of a ticket or grant from the custody topic', load: () => import('./commands/evidence.js') },
 };
 
 function usage(): string {

@@ -1,33 +1,121 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { createConsumer, type Consumer, type Kafka } from '../kafka/index.js';
 import type { z } from 'zod';
+import { createConsumer, type Consumer, type Kafka, type KafkaMessage } from '../kafka/index.js';
 import { TicketState } from './events.js';
 
 /**
- * An in-memory view of a compacted topic of versioned rows, read from the beginning by a consumer with
- * a group of its own. The processor reads a ticket's state from here (after `catchUp`, so a restart
- * or a rebalance never decides on stale state) and applies its own committed writes at once; the
- * lifecycle role scans it for expiring grants and open reviews.
+ * Follows a topic from its beginning with a consumer group of its own (every process reads every
+ * partition; nothing is committed) and tells when it has read everything that was committed to the
+ * topic at a given moment (`catchUp`). Base of the in-memory views and of the CLI's topic reads.
+ */
+export class TopicTail {
+  private readonly consumed = new Map<number, bigint>();
+  private consumer: Consumer | null = null;
+
+  constructor(
+    private readonly kafka: Kafka,
+    readonly topic: string,
+    private readonly onMessage: (message: KafkaMessage, partition: number) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const consumer = createConsumer(this.kafka, { groupId: `grantline-tail-${randomUUID()}`, readCommitted: true });
+    this.consumer = consumer;
+    // Batches of only transaction markers or aborted records reach no handler, but still move the
+    // position; the instrumentation event sees them.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      const { partition, lastOffset } = event.payload as { partition: number; lastOffset: string };
+      this.noteConsumed(partition, BigInt(lastOffset));
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) this.onMessage(message, batch.partition);
+        this.noteConsumed(batch.partition, BigInt(batch.lastOffset()));
+      },
+    });
+  }
+
+  private noteConsumed(partition: number, lastOffset: bigint): void {
+    const held = this.consumed.get(partition);
+    if (held === undefined || lastOffset > held) this.consumed.set(partition, lastOffset);
+  }
+
+  /**
+   * Resolves once everything committed to the topic when it was called has been read, so what the
+   * reader holds is at least as new as what any earlier writer wrote.
+   */
+  async catchUp(timeoutMs = 60_000): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let targets: { partition: number; high: bigint }[];
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.topic);
+      targets = offsets.map((o) => ({ partition: o.partition, high: BigInt(o.high) }));
+    } finally {
+      await admin.disconnect();
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const behind = targets.filter((t) => t.high > 0n && (this.consumed.get(t.partition) ?? -1n) + 1n < t.high);
+      if (behind.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new Error(`reading ${this.topic} did not catch up within ${timeoutMs} ms (partitions ${behind.map((b) => b.partition).join(', ')})`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    this.consumer = null;
+  }
+}
+
+/** Reads a whole topic as it is now (committed messages only), in partition order. */
+export async function readTopic(kafka: Kafka, topic: string): Promise<{ partition: number; message: KafkaMessage }[]> {
+  const out: { partition: number; message: KafkaMessage }[] = [];
+  const tail = new TopicTail(kafka, topic, (message, partition) => out.push({ partition, message }));
+  await tail.start();
+  try {
+    await tail.catchUp();
+  } finally {
+    await tail.stop();
+  }
+  return out;
+}
+
+/**
+ * An in-memory view of a compacted topic of versioned rows. The processor reads a ticket's state
+ * from here (after `catchUp`, so a restart or a rebalance never decides on stale state) and applies
+ * its own committed writes at once; the lifecycle role scans it for expiring grants and open reviews.
  *
  * A record only replaces what the view holds when its `version` is higher, so a lagging replay of
  * the topic never overwrites a newer state the processor applied itself.
  */
 export class KafkaTable<S extends z.ZodType<{ version: number }>> {
   protected readonly rows = new Map<string, z.infer<S>>();
-  private readonly consumed = new Map<number, bigint>();
-  private consumer: Consumer | null = null;
+  private readonly tail: TopicTail;
   private invalidRecords = 0;
 
   constructor(
-    private readonly kafka: Kafka,
-    private readonly topic: string,
+    kafka: Kafka,
+    topic: string,
     private readonly schema: S,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.tail = new TopicTail(kafka, topic, (message, partition) => this.read(message, partition));
+  }
 
   get size(): number {
     return this.rows.size;
+  }
+
+  get invalidCount(): number {
+    return this.invalidRecords;
   }
 
   get(key: string): z.infer<S> | undefined {
@@ -50,83 +138,38 @@ export class KafkaTable<S extends z.ZodType<{ version: number }>> {
   /** Hook for subclasses that keep indexes. */
   protected replaced(_key: string, _old: z.infer<S> | undefined, _row: z.infer<S>): void {}
 
-  async start(): Promise<void> {
-    // A group of its own per process: every instance reads every partition from the beginning.
-    const consumer = createConsumer(this.kafka, { groupId: `grantline-table-${randomUUID()}`, readCommitted: true });
-    this.consumer = consumer;
-    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-      const { partition, lastOffset } = event.payload as { partition: number; lastOffset: string };
-      this.noteConsumed(partition, BigInt(lastOffset));
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) {
-          const key = message.key?.toString('utf8');
-          if (!key || message.value === null) continue;
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(message.value.toString('utf8'));
-          } catch {
-            parsed = undefined;
-          }
-          const result = this.schema.safeParse(parsed);
-          if (!result.success) {
-            this.invalidRecords += 1;
-            this.logger.error({ topic: this.topic, partition: batch.partition, offset: message.offset }, 'invalid record skipped');
-            continue;
-          }
-          this.apply(key, result.data);
-        }
-        this.noteConsumed(batch.partition, BigInt(batch.lastOffset()));
-      },
-    });
-  }
-
-  private noteConsumed(partition: number, lastOffset: bigint): void {
-    const held = this.consumed.get(partition);
-    if (held === undefined || lastOffset > held) this.consumed.set(partition, lastOffset);
-  }
-
-  /**
-   * Resolves once the view has read everything committed to the topic when it was called, so the
-   * state it holds is at least as new as what any earlier owner of a partition wrote.
-   */
-  async catchUp(timeoutMs = 60_000): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let targets: { partition: number; high: bigint }[];
+  private read(message: KafkaMessage, partition: number): void {
+    const key = message.key?.toString('utf8');
+    if (!key || message.value === null) return;
+    let parsed: unknown;
     try {
-      const offsets = await admin.fetchTopicOffsets(this.topic);
-      targets = offsets.map((o) => ({ partition: o.partition, high: BigInt(o.high) }));
-    } finally {
-      await admin.disconnect();
+      parsed = JSON.parse(message.value.toString('utf8'));
+    } catch {
+      parsed = undefined;
     }
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const behind = targets.filter((t) => t.high > 0n && (this.consumed.get(t.partition) ?? -1n) + 1n < t.high);
-      if (behind.length === 0) return;
-      if (Date.now() > deadline) {
-        throw new Error(`view of ${this.topic} did not catch up within ${timeoutMs} ms (partitions ${behind.map((b) => b.partition).join(', ')})`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    const result = this.schema.safeParse(parsed);
+    if (!result.success) {
+      this.invalidRecords += 1;
+      this.logger.error({ topic: this.tail.topic, partition, offset: message.offset }, 'invalid record skipped');
+      return;
     }
+    this.apply(key, result.data);
   }
 
-  get invalidCount(): number {
-    return this.invalidRecords;
+  start(): Promise<void> {
+    return this.tail.start();
   }
 
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
-    this.consumer = null;
+  catchUp(timeoutMs?: number): Promise<void> {
+    return this.tail.catchUp(timeoutMs);
+  }
+
+  stop(): Promise<void> {
+    return this.tail.stop();
   }
 }
 
-/**
- * The per-ticket decision state (see `TicketState`), with an index from grant id to ticket.
- */
+/** The per-ticket decision state (see `TicketState`), with an index from grant id to ticket. */
 export class StateView extends KafkaTable<typeof TicketState> {
   private readonly grantIndex = new Map<string, string>();
 

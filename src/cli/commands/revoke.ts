@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { createProducer } from '../../kafka/index.js';
+import { CE_TYPES, encodeCloudEvent } from '../../pipeline/cloudevents.js';
+import type { RevokeCommand } from '../../pipeline/events.js';
+import { StateView } from '../../pipeline/state-view.js';
+import { openCli } from '../kafka-cli.js';
+
+const USAGE = `usage: grantline revoke <grantId> --reason TEXT --actor PRINCIPAL [--config PATH] [--no-wait] [--timeout SECONDS]
+
+Revokes a grant now. The revocation is published on the grant's own topic (after the grant), signed,
+recorded in custody with you as its actor, and written back on the ticket.
+
+  --reason TEXT     why (kept in the revocation and on the ticket)
+  --actor ID        who is revoking (a directory principal id)
+  --no-wait         return once the request is stored, without waiting for the revocation
+  --timeout N       seconds to wait for the processor to publish the revocation (default 30)
+
+Exit codes: 0 revoked (or already revoked), 1 not confirmed in time, 2 bad usage, unknown grant or bad config.`;
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        reason: { type: 'string' },
+        actor: { type: 'string' },
+        config: { type: 'string' },
+        'no-wait': { type: 'boolean', default: false },
+        timeout: { type: 'string', default: '30' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    console.error(`grantline revoke: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const problems: string[] = [];
+  if (positionals.length !== 1) problems.push('name exactly one grant id');
+  if (!values.reason?.trim()) problems.push('--reason is required');
+  if (!values.actor?.trim()) problems.push('--actor is required');
+  const timeoutSeconds = Number(values.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) problems.push('--timeout must be a positive number of seconds');
+  if (problems.length > 0) {
+    console.error(`grantline revoke: ${problems.join('; ')}\n\n${USAGE}`);
+    return 2;
+  }
+  const grantId = positionals[0] as string;
+  const cli = openCli('revoke', values.config);
+  if ('exitCode' in cli) return cli.exitCode;
+
+  const view = new StateView(cli.kafka, cli.topics.ticketState, cli.logger);
+  const producer = createProducer(cli.kafka);
+  try {
+    await view.start();
+    await view.catchUp();
+    const key = view.ticketOfGrant(grantId);
+    const state = key === undefined ? undefined : view.get(key);
+    const grant = state?.grants.find((g) => g.grantId === grantId);
+    if (!state || !grant) {
+      console.error(`grantline revoke: no grant ${grantId} is tracked (unknown, or its revocation is already confirmed)`);
+      return 2;
+    }
+    if (grant.revocation !== null) {
+      console.log(JSON.stringify({ grantId, alreadyRevoked: true, revocationId: grant.revocation.revocationId, trigger: grant.revocation.trigger, revokedAt: grant.revocation.revokedAt }));
+      return 0;
+    }
+    const now = new Date().toISOString();
+    const command: RevokeCommand = {
+      kind: 'revoke',
+      commandId: `manual:${grantId}:${randomUUID()}`,
+      connectorId: state.connectorId,
+      ticketId: state.ticketId,
+      grantId,
+      trigger: 'manual',
+      reason: values.reason as string,
+      actor: values.actor as string,
+      requestedAt: now,
+    };
+    await producer.connect();
+    await producer.send(cli.topics.ticketEvents, [
+      encodeCloudEvent(key as string, { id: command.commandId, source: 'urn:grantline:cli', type: CE_TYPES.ticketEvent, time: now, subject: grantId }, command),
+    ]);
+    if (values['no-wait']) {
+      console.log(JSON.stringify({ grantId, requested: true, commandId: command.commandId, ticket: state.ticketKey }));
+      return 0;
+    }
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    while (Date.now() < deadline) {
+      const revocation = view.get(key as string)?.grants.find((g) => g.grantId === grantId)?.revocation;
+      if (revocation) {
+        console.log(JSON.stringify({ grantId, revoked: true, revocationId: revocation.revocationId, actor: revocation.actor, revokedAt: revocation.revokedAt, ticket: state.ticketKey }));
+        return 0;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    console.error(`grantline revoke: the request ${command.commandId} is stored, but no processor published the revocation within ${timeoutSeconds} s; is a processor running?`);
+    return 1;
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await view.stop().catch(() => undefined);
+  }
+}

@@ -1,0 +1,36 @@
+import pino from 'pino';
+import { ConfigError, loadConfig, resolveConfigPath, type GrantlineConfig } from '../config/index.js';
+import { createKafka, topicNames, type Kafka, type TopicNames } from '../kafka/index.js';
+import { createLogger, type Logger } from '../log/index.js';
+
+/** What a CLI command that talks to Kafka needs: config, a quiet logger on stderr, the client, topics. */
+export interface CliKafka {
+  readonly config: GrantlineConfig;
+  readonly logger: Logger;
+  readonly kafka: Kafka;
+  readonly topics: TopicNames;
+}
+
+/**
+ * Loads the config for a CLI command. A bad config prints every bad field and yields exit code 2.
+ * Logs go to stderr at `warn`, so stdout stays the command's answer.
+ */
+export function openCli(command: string, configFlag: string | undefined): CliKafka | { exitCode: number } {
+  const path = resolveConfigPath(configFlag);
+  let config: GrantlineConfig;
+  try {
+    config = loadConfig(path);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`grantline ${command}: ${err.message}`);
+      return { exitCode: 2 };
+    }
+    throw err;
+  }
+  const logger = createLogger({ ...config, log: { level: 'warn' } }, pino.destination(2));
+  const kafka = createKafka(
+    { brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-cli`, topicPrefix: config.kafka.topicPrefix, partitions: config.kafka.partitions },
+    logger,
+  );
+  return { config, logger, kafka, topics: topicNames(config.kafka.topicPrefix) };
+}
