@@ -8,18 +8,18 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 lib="$here/target/lib"
 stamp="$lib/.resolved-from"
 
+pom_sum="$(sha256sum "$here/pom.xml" | cut -d' ' -f1)"
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$pom_sum" ]] && compgen -G "$lib/kafka_2.13-*.jar" >/dev/null; then
+  echo "fetch.sh: broker jars already in $lib"
+  exit 0
+fi
+
 for tool in java mvn; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "fetch.sh: '$tool' is missing; install Java 17 and Maven: apt-get install -y openjdk-17-jre-headless maven" >&2
     exit 1
   fi
 done
-
-pom_sum="$(sha256sum "$here/pom.xml" | cut -d' ' -f1)"
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$pom_sum" ]] && compgen -G "$lib/kafka_2.13-*.jar" >/dev/null; then
-  echo "fetch.sh: broker jars already in $lib"
-  exit 0
-fi
 
 echo "fetch.sh: resolving broker jars from Maven Central into $lib"
 rm -rf "$lib"

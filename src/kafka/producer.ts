@@ -55,6 +55,12 @@ function wrapTransaction(tx: Transaction): GrantlineTransaction {
 /**
  * Creates grantline's producer. Idempotent always; one request in flight per broker connection,
  * because kafkajs' idempotent producer keeps order across retries only then.
+ *
+ * Retries are bounded (`SERVICE_RETRY`), so kafkajs logs once at creation that limited retries may
+ * weaken exactly-once. That is the chosen trade: a send fails within seconds with a `retriable`
+ * error instead of hanging, and a re-send after such a failure may duplicate, which consumers
+ * absorb (deterministic `requestId`, grants keyed by `grantId`). Transactions are unaffected:
+ * an uncommitted transaction is aborted and its messages never reach read_committed readers.
  */
 export function createProducer(kafka: Kafka, opts: ProducerOptions = {}): GrantlineProducer {
   const transactional = opts.transactionalId !== undefined;
