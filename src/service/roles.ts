@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { GrantlineConfig } from '../config/schema.js';
 import type { Mount, ReadinessCheck } from '../http/app.js';
 import type { Kafka, TopicNames, TopicSpec } from '../kafka/index.js';
+import { ingressRole, lifecycleRole, processorRole } from '../pipeline/roles.js';
 import type { Component } from './service.js';
 
 /** The roles `grantline serve --role` knows (DESIGN.md: each scales out as a consumer group). */
@@ -40,12 +41,12 @@ export type RoleFactory = (ctx: RoleContext) => RoleParts | Promise<RoleParts>;
 
 /**
  * The one place roles are registered. The HTTP app (health, readiness, metrics) runs for every
- * role; a role adds its consumers, routes and topics. `processor` and `lifecycle` are not wired
- * yet: asking for them fails instead of running a process that looks healthy and consumes nothing.
+ * role; a role adds its consumers, routes and topics.
  */
 export const roles: Partial<Record<RoleName, RoleFactory>> = {
-  // Webhook routes (`POST /webhooks/:connectorId`) and the ingress producer are added here by the pipeline work.
-  ingress: () => ({}),
+  ingress: ingressRole,
+  processor: processorRole,
+  lifecycle: lifecycleRole,
 };
 
 /** `all` → every registered role; otherwise the one named. Unknown or unregistered roles are errors. */
