@@ -124,8 +124,11 @@ export function configSchema(options: ConfigSchemaOptions) {
       .strictObject({
         name: nonEmpty.default('grantline'),
         instanceId: nonEmpty.default(options.hostname ?? hostname()),
-        /** How long a graceful stop may take (drain HTTP, stop consumers) before the process gives up. */
-        shutdownTimeoutMs: integer(0, 600_000).default(10_000),
+        /**
+         * How long a graceful stop may take (drain HTTP, stop consumers) before the process gives up.
+         * Below Kubernetes' default 30 s grace period; each kafkajs consumer may take seconds to leave its group.
+         */
+        shutdownTimeoutMs: integer(0, 600_000).default(25_000),
       })
       .prefault({}),
     kafka: z.strictObject({

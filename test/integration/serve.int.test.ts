@@ -78,7 +78,7 @@ describe('grantline serve', () => {
         '  activeKid: it-1',
         '  keys: [{ kid: it-1, privateKeyPem: "${file:signing.pem}" }]',
         'policy: { version: it }',
-        'service: { shutdownTimeoutMs: 5000 }',
+        'service: { shutdownTimeoutMs: 30000 }',
       ].join('\n'),
     );
     const run = serve(config);

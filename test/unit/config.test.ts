@@ -85,7 +85,7 @@ describe('config', () => {
 
   it('applies defaults and resolves relative paths against the config directory', () => {
     const config = parseConfig(base(), { baseDir: dir, env: {}, hostname: 'host-a' });
-    expect(config.service).toEqual({ name: 'grantline', instanceId: 'host-a', shutdownTimeoutMs: 10_000 });
+    expect(config.service).toEqual({ name: 'grantline', instanceId: 'host-a', shutdownTimeoutMs: 25_000 });
     expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'grantline', topicPrefix: '', partitions: 3 });
     expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1_048_576 });
     expect(config.catalog.path).toBe(join(dir, 'catalog.yaml'));
