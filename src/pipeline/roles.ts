@@ -13,6 +13,15 @@ function runtime(ctx: RoleContext): Promise<PipelineRuntime> {
   return runtimeFor(ctx.config, ctx.logger, ctx.kafka, ctx.topics, ctx.registry);
 }
 
+/**
+ * Consumer group and transactional ids carry the topic prefix: two deployments that share a
+ * cluster under different prefixes must neither split each other's partitions nor fence each
+ * other's transactions.
+ */
+function clientIdFor(ctx: RoleContext, role: string): string {
+  return `${ctx.config.kafka.topicPrefix}${ctx.config.service.name}-${role}`;
+}
+
 /** The shared idempotent producer, connected by the first role that starts and closed by the last. */
 function producerComponent(rt: PipelineRuntime): Component {
   return {
@@ -93,8 +102,8 @@ export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     view: rt.stateView(),
     logger: ctx.logger.child({ component: 'processor' }),
     metrics: rt.metrics,
-    groupId: `${ctx.config.service.name}-processor`,
-    transactionalId: `${ctx.config.service.name}-processor-${ctx.config.service.instanceId}`,
+    groupId: clientIdFor(ctx, 'processor'),
+    transactionalId: `${clientIdFor(ctx, 'processor')}-${ctx.config.service.instanceId}`,
     maxAttempts: settings.maxAttempts,
     fetchConcurrency: Number(settings.fetchConcurrency ?? 8),
     backoff,
@@ -104,7 +113,7 @@ export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     connectors: rt.connectors,
     producer: rt.sharedProducer(),
     topics: rt.topics,
-    groupId: `${ctx.config.service.name}-writeback`,
+    groupId: clientIdFor(ctx, 'writeback'),
     logger: ctx.logger.child({ component: 'writeback' }),
     metrics: rt.metrics,
     maxAttempts: settings.maxAttempts,
@@ -132,7 +141,7 @@ export const lifecycleRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     topics: { ...rt.topics, lifecycle: ctx.topics.lifecycle, fulfillmentResults: ctx.topics.fulfillmentResults },
     connectors: rt.connectors,
     directory: rt.directory,
-    groupId: `${ctx.config.service.name}-lifecycle`,
+    groupId: clientIdFor(ctx, 'lifecycle'),
     logger: ctx.logger.child({ component: 'lifecycle' }),
     metrics: rt.metrics,
     settings: {
