@@ -149,6 +149,8 @@ export interface LifecycleOptions {
   readonly metrics: PipelineMetrics;
   readonly settings: LifecycleSettings & { tickMs: number; reviewPollMs: number };
   readonly now?: () => Date;
+  /** Called when the consumer crashed and kafkajs will not restart it: the role is no longer working. */
+  readonly onFatal?: (err: unknown) => void;
 }
 
 /** How long a command is not asked again while the processor has not applied it yet. */
@@ -178,6 +180,11 @@ export class Lifecycle {
     await this.options.view.catchUp();
     const consumer = createConsumer(kafka, { groupId, readCommitted: true });
     this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      // kafkajs restarts a consumer after retriable errors; when it will not, nothing consumes any
+      // more and the process must not go on looking healthy.
+      if (!payload.restart) this.options.onFatal?.(payload.error);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [topics.lifecycle, topics.fulfillmentResults], fromBeginning: true });
     await consumer.run({ eachBatchAutoResolve: false, eachBatch: (payload) => this.handleBatch(payload) });

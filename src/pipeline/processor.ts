@@ -25,6 +25,8 @@ export interface ProcessorOptions {
   readonly fetchConcurrency: number;
   readonly backoff: { initialMs: number; maxMs: number };
   readonly now?: () => Date;
+  /** Called when the consumer crashed and kafkajs will not restart it: the role is no longer working. */
+  readonly onFatal?: (err: unknown) => void;
 }
 
 interface Parsed {
@@ -97,6 +99,9 @@ export class Processor {
     consumer.on(consumer.events.GROUP_JOIN, () => {
       // New partitions may have been written by another instance: re-read their state first.
       this.needsCatchUp = true;
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.options.onFatal?.(payload.error);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [ports.topics.ticketEvents], fromBeginning: true });

@@ -107,6 +107,7 @@ export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     maxAttempts: settings.maxAttempts,
     fetchConcurrency: Number(settings.fetchConcurrency ?? 8),
     backoff,
+    onFatal: (err) => ctx.fail(err, 'processor'),
   });
   const writeback = new WritebackWorker({
     kafka: ctx.kafka,
@@ -118,6 +119,7 @@ export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     metrics: rt.metrics,
     maxAttempts: settings.maxAttempts,
     backoff,
+    onFatal: (err) => ctx.fail(err, 'writeback'),
   });
   return {
     components: [
@@ -150,6 +152,7 @@ export const lifecycleRole: RoleFactory = async (ctx): Promise<RoleParts> => {
       revocationConfirmMs: Number(settings.revocationConfirmMs ?? 15 * 60_000),
       directoryCheckMs: Number(settings.directoryCheckMs ?? 5 * 60_000),
     },
+    onFatal: (err) => ctx.fail(err, 'lifecycle'),
   });
   return {
     components: [

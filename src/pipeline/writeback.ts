@@ -22,6 +22,8 @@ export interface WritebackOptions {
   readonly maxAttempts: number;
   readonly backoff: { initialMs: number; maxMs: number };
   readonly now?: () => Date;
+  /** Called when the consumer crashed and kafkajs will not restart it: the role is no longer working. */
+  readonly onFatal?: (err: unknown) => void;
 }
 
 /**
@@ -44,6 +46,9 @@ export class WritebackWorker {
   async start(): Promise<void> {
     const consumer = createConsumer(this.options.kafka, { groupId: this.options.groupId, readCommitted: true });
     this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.options.onFatal?.(payload.error);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.options.topics.writeback], fromBeginning: true });
     await consumer.run({ eachBatchAutoResolve: false, eachBatch: (payload) => this.handleBatch(payload) });
