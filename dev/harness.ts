@@ -4,10 +4,10 @@
  * `examples/grantline.yaml` with the stubs' URLs, a broker list, a topic prefix and any pipeline
  * settings put in place of the example's.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig, type GrantlineConfig } from '../src/config/index.js';
 import { createLogger, type Logger } from '../src/log/index.js';
 import { ROLE_NAMES, type RoleName } from '../src/service/roles.js';
@@ -60,22 +60,38 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** The example config as grantline would load it, pointed at the given stubs and broker. */
-export function stackConfig(options: StackOptions): GrantlineConfig {
-  const tree = parseYaml(readFileSync(resolve(EXAMPLES, 'grantline.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+/**
+ * The example config tree pointed at the given stubs and broker, with every path made absolute so
+ * the tree can also be written to a file anywhere (`writeStackConfig`).
+ */
+export function stackTree(options: StackOptions): Record<string, unknown> {
+  const text = readFileSync(resolve(EXAMPLES, 'grantline.yaml'), 'utf8').replace(/\$\{file:(?!\/)([^}]+)\}/g, (_m, p: string) => `\${file:${resolve(EXAMPLES, p)}}`);
+  const tree = parseYaml(text) as Record<string, Record<string, unknown>>;
   tree.kafka = { ...tree.kafka, brokers: options.brokers.split(','), topicPrefix: options.topicPrefix ?? '' };
   tree.http = { ...tree.http, port: options.httpPort ?? 0 };
   tree.log = { level: options.logLevel ?? 'warn' };
   tree.service = { ...tree.service, instanceId: options.instanceId ?? 'harness', shutdownTimeoutMs: 10_000 };
   tree.pipeline = { ...tree.pipeline, ...options.pipeline };
+  tree.catalog = { path: resolve(EXAMPLES, String(tree.catalog?.path)) };
+  tree.directory = { path: resolve(EXAMPLES, String(tree.directory?.path)) };
   for (const c of tree.connectors as unknown as Record<string, unknown>[]) {
     if (c.type === 'jira') c.baseUrl = options.stubs.jira.baseUrl;
     if (c.type === 'servicenow') c.instanceUrl = options.stubs.servicenow.baseUrl;
   }
   options.edit?.(tree);
+  return tree;
+}
+
+/** The example config as grantline would load it, pointed at the given stubs and broker. */
+export function stackConfig(options: StackOptions): GrantlineConfig {
   const env = { ...process.env };
   delete env.KAFKA_BROKERS; // the brokers given here win
-  return parseConfig(tree, { baseDir: EXAMPLES, env, source: 'examples/grantline.yaml (harness)' });
+  return parseConfig(stackTree(options), { baseDir: EXAMPLES, env, source: 'examples/grantline.yaml (harness)' });
+}
+
+/** Writes the stack's config as a YAML file, for running `grantline serve --config FILE` as a process. */
+export function writeStackConfig(options: StackOptions, file: string): void {
+  writeFileSync(file, stringifyYaml(stackTree(options)));
 }
 
 /** Starts grantline in this process with the selected roles (default: all). */

@@ -49,16 +49,8 @@ export class TopicTail {
    * reader holds is at least as new as what any earlier writer wrote.
    */
   async catchUp(timeoutMs = 60_000): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let targets: { partition: number; high: bigint }[];
-    try {
-      const offsets = await admin.fetchTopicOffsets(this.topic);
-      targets = offsets.map((o) => ({ partition: o.partition, high: BigInt(o.high) }));
-    } finally {
-      await admin.disconnect();
-    }
     const deadline = Date.now() + timeoutMs;
+    const targets = await this.endOffsets(deadline);
     for (;;) {
       const behind = targets.filter((t) => t.high > 0n && (this.consumed.get(t.partition) ?? -1n) + 1n < t.high);
       if (behind.length === 0) return;
@@ -66,6 +58,25 @@ export class TopicTail {
         throw new Error(`reading ${this.topic} did not catch up within ${timeoutMs} ms (partitions ${behind.map((b) => b.partition).join(', ')})`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** The topic's end offsets. Right after a topic is created its leaders may still move: retried. */
+  private async endOffsets(deadline: number): Promise<{ partition: number; high: bigint }[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      for (;;) {
+        try {
+          const offsets = await admin.fetchTopicOffsets(this.topic);
+          return offsets.map((o) => ({ partition: o.partition, high: BigInt(o.high) }));
+        } catch (err) {
+          if ((err as { retriable?: boolean }).retriable !== true || Date.now() > deadline) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    } finally {
+      await admin.disconnect();
     }
   }
 

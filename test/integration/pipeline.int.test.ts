@@ -1,5 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { run as verifyCli } from '../../src/cli/commands/verify.js';
 import { Jwks, verifyMessage } from '../../src/custody/index.js';
+import { createProducer } from '../../src/kafka/index.js';
 import { startStack, startStubs, type Stack, type Stubs } from '../../dev/harness.js';
 import {
   jiraDelivery,
@@ -23,6 +28,8 @@ const topic = {
   secrets: `${prefix}access.grants.secrets.v1`,
   rejected: `${prefix}access.requests.rejected.v1`,
   custody: `${prefix}access.custody.v1`,
+  ticketEvents: `${prefix}grantline.ticket-events.v1`,
+  dlq: `${prefix}grantline.dlq.v1`,
 };
 
 function data(m: ConsumedMessage): Record<string, unknown> {
@@ -41,6 +48,30 @@ async function waitFor(topicName: string, match: (value: Record<string, unknown>
 
 function reasonCodes(rejection: Record<string, unknown>): string[] {
   return (rejection.reasons as { code: string }[]).map((r) => r.code);
+}
+
+function ticketKeyOf(value: Record<string, unknown>): string | undefined {
+  return (value.source as { ticketKey?: string } | undefined)?.ticketKey ?? (value.ticket as { ticketKey?: string } | undefined)?.ticketKey;
+}
+
+/** Custody events of one ticket, in log order. */
+async function custodyOf(key: string): Promise<Record<string, unknown>[]> {
+  return (await consumeAll(kafka, topic.custody, { timeoutMs: 2_000 })).map(data).filter((e) => ticketKeyOf(e) === key);
+}
+
+/** Waits until the processor has handled a delivery (its custody event is on the topic). */
+async function processed(key: string, deliveryId: string, timeoutMs = 30_000): Promise<void> {
+  const found = await waitFor(topic.custody, (e) => ticketKeyOf(e) === key && e.kind === 'delivery.received' && (e.data as { deliveryId?: string }).deliveryId === deliveryId, 1, timeoutMs);
+  if (found.length === 0) throw new Error(`delivery ${deliveryId} of ${key} was not processed`);
+}
+
+async function until(condition: () => boolean, timeoutMs = 15_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
 }
 
 beforeAll(async () => {
@@ -105,5 +136,132 @@ describe('end to end on the real broker', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(stubs.servicenow.state.journal(ritm.sys_id as string).filter((j) => String(j.value).includes('FREE_TEXT_REQUEST'))).toHaveLength(1);
+  });
+
+  it('grants a ServiceNow catalog request approved in sysapproval_approver', async () => {
+    const ritm = seedServiceNowTicket(stubs.servicenow, {
+      item: 'db-orders-prod-readwrite',
+      requester: 'alice',
+      subject: { type: 'service_account', id: 'svc-orders' },
+      environment: 'prod',
+      resource: 'orders-db',
+      ttlHours: 2,
+      justification: 'month-end close',
+      approvedBy: ['bob', 'carol'],
+    });
+    const res = await post(`${stack.url}/webhooks/servicenow-main`, serviceNowDelivery(ritm, serviceNowHmacKey(stack.config)));
+    expect(res.status).toBe(202);
+    const [grant] = await waitFor(topic.pam, (g) => ticketKeyOf(g) === ritm.number && g.outcome === 'granted');
+    expect(grant?.ttlSeconds).toBe(7200);
+    expect((grant?.approvals as { evidence: { kind: string } }[]).map((a) => a.evidence.kind)).toEqual(['sysapproval_approver', 'sysapproval_approver']);
+    expect(verifyMessage(grant, jwks).ok).toBe(true);
+  });
+
+  it('gives one grant for a webhook delivered three times and for edits that change nothing', async () => {
+    const issue = seedJiraTicket(stubs.jira, {
+      entitlement: 'db-orders-prod-readwrite',
+      requester: 'alice',
+      subject: { type: 'service_account', id: 'svc-orders' },
+      environment: 'prod',
+      resource: 'orders-db',
+      approvedBy: ['bob', 'carol'],
+    });
+    const secret = jiraWebhookSecret(stack.config);
+    const delivery = jiraDelivery(issue, secret, { deliveryId: `dup-${issue.id}` });
+    for (let i = 0; i < 3; i += 1) expect((await post(`${stack.url}/webhooks/jira-main`, delivery)).status).toBe(202);
+    // A comment is a change to the ticket, but not to the request.
+    stubs.jira.state.addComment(issue.id, { accountId: 'a7dcc13a56eec540b8e04fe8' }, 'looks fine to me');
+    const later = jiraDelivery(issue, secret, { deliveryId: `comment-${issue.id}`, event: 'comment_created' });
+    expect((await post(`${stack.url}/webhooks/jira-main`, later)).status).toBe(202);
+    await processed(issue.key, `comment-${issue.id}`);
+
+    const grants = (await consumeAll(kafka, topic.pam, { timeoutMs: 2_000 })).map(data).filter((g) => ticketKeyOf(g) === issue.key);
+    expect(grants.map((g) => g.outcome)).toEqual(['granted']);
+    const received = (await custodyOf(issue.key)).filter((e) => e.kind === 'delivery.received').map((e) => (e.data as { deliveryId: string }).deliveryId);
+    expect(received).toEqual([`dup-${issue.id}`, `comment-${issue.id}`]);
+    expect(stubs.jira.state.comments(issue.id).filter((c) => c.text.includes(String(grants[0]?.grantId)))).toHaveLength(1);
+  });
+
+  const rejections: [string, Parameters<typeof seedJiraTicket>[1], string][] = [
+    ['self-approval', { entitlement: 'db-orders-prod-readwrite', requester: 'alice', subject: { type: 'service_account', id: 'svc-orders' }, environment: 'prod', resource: 'orders-db', approvedBy: ['alice', 'bob'] }, 'SELF_APPROVAL'],
+    ['an "approved" comment instead of an approval', { entitlement: 'db-orders-prod-readwrite', requester: 'alice', subject: { type: 'service_account', id: 'svc-orders' }, environment: 'prod', resource: 'orders-db', comments: [{ by: 'bob', text: 'approved' }, { by: 'carol', text: 'LGTM, approved' }] }, 'APPROVAL_NOT_STRUCTURED'],
+    ['a TTL above the maximum', { entitlement: 'db-orders-prod-readwrite', requester: 'alice', subject: { type: 'service_account', id: 'svc-orders' }, environment: 'prod', resource: 'orders-db', ttlHours: 24, approvedBy: ['bob', 'carol'] }, 'TTL_EXCEEDS_MAX'],
+    ['an NHI whose owner has left', { entitlement: 'db-orders-prod-readwrite', requester: 'alice', subject: { type: 'service_account', id: 'svc-orphan' }, environment: 'prod', resource: 'orders-db', approvedBy: ['bob', 'carol'] }, 'OWNER_INACTIVE'],
+    ['only free text', { entitlement: null, requester: 'alice', summary: 'Access to prod please', description: 'same as bob' }, 'FREE_TEXT_REQUEST'],
+    ['only one of two approvals', { entitlement: 'db-orders-prod-readwrite', requester: 'alice', subject: { type: 'service_account', id: 'svc-orders' }, environment: 'prod', resource: 'orders-db', approvedBy: ['bob'] }, 'INSUFFICIENT_APPROVALS'],
+    ['a human asking for a service-account role', { entitlement: 'db-orders-prod-readwrite', requester: 'alice', subject: { type: 'human', id: 'alice' }, environment: 'prod', resource: 'orders-db', approvedBy: ['bob', 'carol'] }, 'SUBJECT_TYPE_NOT_ALLOWED'],
+  ];
+
+  it.each(rejections)('rejects %s: reason on the rejection topic and on the ticket', async (_name, ticket, code) => {
+    const issue = seedJiraTicket(stubs.jira, ticket);
+    expect((await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, jiraWebhookSecret(stack.config)))).status).toBe(202);
+    const [rejection] = await waitFor(topic.rejected, (r) => ticketKeyOf(r) === issue.key);
+    expect(rejection && reasonCodes(rejection)).toContain(code);
+    expect(verifyMessage(rejection, jwks).ok).toBe(true);
+    expect(await until(() => stubs.jira.state.comments(issue.id).some((c) => c.text.includes(`${code}:`)))).toBe(true);
+    const grants = (await consumeAll(kafka, topic.pam, { timeoutMs: 1_000 })).map(data).filter((g) => ticketKeyOf(g) === issue.key);
+    expect(grants).toEqual([]);
+  });
+
+  it('refuses a forged signature with 401 and publishes nothing', async () => {
+    const issue = seedJiraTicket(stubs.jira, { entitlement: 'analytics-readonly', requester: 'alice', subject: { type: 'human', id: 'alice' }, environment: 'prod', approvedBy: ['dave'] });
+    const forged = jiraDelivery(issue, 'not-the-secret', { deliveryId: `forged-${issue.id}` });
+    const res = await post(`${stack.url}/webhooks/jira-main`, forged);
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ error: { code: 'bad_signature' } });
+    const unsigned = await post(`${stack.url}/webhooks/jira-main`, { body: forged.body, headers: { 'content-type': 'application/json' } });
+    expect(unsigned.status).toBe(401);
+    expect((await post(`${stack.url}/webhooks/nope`, forged)).status).toBe(404);
+    const events = (await consumeAll(kafka, topic.ticketEvents, { timeoutMs: 2_000 })).map(data);
+    expect(events.filter((e) => e.ticketId === issue.id)).toEqual([]);
+  });
+
+  it('answers 413 for an oversized body', async () => {
+    const res = await post(`${stack.url}/webhooks/jira-main`, { body: Buffer.alloc(stack.config.http.bodyLimitBytes + 1, 'a'), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(413);
+  });
+
+  it('waits out a source outage and a 429, then decides: nothing is dropped', async () => {
+    const issue = seedJiraTicket(stubs.jira, { entitlement: 'db-orders-prod-readwrite', requester: 'alice', subject: { type: 'service_account', id: 'svc-orders' }, environment: 'prod', resource: 'orders-db', approvedBy: ['bob', 'carol'] });
+    stubs.jira.failNext(503, {}, 2);
+    stubs.jira.failNext(429, { 'retry-after': '1' }, 1);
+    expect((await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, jiraWebhookSecret(stack.config)))).status).toBe(202);
+    const grants = await waitFor(topic.pam, (g) => ticketKeyOf(g) === issue.key, 1, 60_000);
+    expect(grants.map((g) => g.outcome)).toEqual(['granted']);
+  });
+
+  it('sends a poison event to the DLQ with its reason and keeps processing the partition', async () => {
+    const producer = createProducer(kafka);
+    await producer.connect();
+    const issue = seedJiraTicket(stubs.jira, { entitlement: 'db-orders-prod-readwrite', requester: 'alice', subject: { type: 'service_account', id: 'svc-orders' }, environment: 'prod', resource: 'orders-db', approvedBy: ['bob', 'carol'] });
+    // Same key as the real delivery that follows, so both land on one partition, poison first.
+    await producer.send(topic.ticketEvents, [{ key: `jira-main|${issue.id}`, value: '{"kind":"delivery", this is not json' }]);
+    await producer.disconnect();
+    expect((await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, jiraWebhookSecret(stack.config)))).status).toBe(202);
+    expect((await waitFor(topic.pam, (g) => ticketKeyOf(g) === issue.key)).length).toBe(1);
+    const dead = (await consumeAll(kafka, topic.dlq, { timeoutMs: 2_000 })).map(data).filter((d) => (d.original as { key?: string }).key === `jira-main|${issue.id}`);
+    expect(dead).toHaveLength(1);
+    expect(String(dead[0]?.reason)).toContain('not JSON');
+  });
+
+  it('verify refuses a grant whose bytes were altered after signing', async () => {
+    const [grant] = await waitFor(topic.pam, (g) => g.outcome === 'granted');
+    const dir = mkdtempSync(join(tmpdir(), 'grantline-verify-'));
+    const jwksFile = join(dir, 'jwks.json');
+    writeFileSync(jwksFile, JSON.stringify(jwks));
+    const good = join(dir, 'grant.json');
+    writeFileSync(good, JSON.stringify(grant));
+    const altered = join(dir, 'altered.json');
+    writeFileSync(altered, JSON.stringify({ ...grant, ttlSeconds: 8 * 24 * 3600 }));
+    const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(await verifyCli([good, '--jwks', jwksFile])).toBe(0);
+      expect(await verifyCli([altered, '--jwks', jwksFile])).toBe(1);
+      expect(out.mock.calls.flat().join('\n')).toMatch(/signature/i);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
   });
 });
