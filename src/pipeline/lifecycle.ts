@@ -144,6 +144,11 @@ export interface LifecycleOptions {
   readonly topics: { ticketEvents: string; lifecycle: string; fulfillmentResults: string; alerts: string; dlq: string };
   readonly connectors: ReadonlyMap<string, Connector>;
   readonly directory: OwnerDirectory | null;
+  /**
+   * Re-reads the directory at each periodic check, so an owner deactivated there after this process
+   * started is found without a restart. When it fails, the directory held so far is used.
+   */
+  readonly refreshDirectory?: () => Promise<OwnerDirectory>;
   readonly groupId: string;
   readonly logger: Logger;
   readonly metrics: PipelineMetrics;
@@ -170,9 +175,11 @@ export class Lifecycle {
   private lastDirectoryCheck = 0;
   private lastReviewPoll = 0;
   private readonly now: () => Date;
+  private directory: OwnerDirectory | null;
 
   constructor(private readonly options: LifecycleOptions) {
     this.now = options.now ?? (() => new Date());
+    this.directory = options.directory;
   }
 
   async start(): Promise<void> {
@@ -214,8 +221,11 @@ export class Lifecycle {
   async tick(): Promise<LifecyclePlan> {
     const now = this.now();
     const checkDirectory = now.getTime() - this.lastDirectoryCheck >= this.options.settings.directoryCheckMs;
-    if (checkDirectory) this.lastDirectoryCheck = now.getTime();
-    const plan = planLifecycle(this.options.view.values(), now, this.options.settings, checkDirectory ? this.options.directory : null);
+    if (checkDirectory) {
+      this.lastDirectoryCheck = now.getTime();
+      await this.refreshDirectory();
+    }
+    const plan = planLifecycle(this.options.view.values(), now, this.options.settings, checkDirectory ? this.directory : null);
     const review = now.getTime() - this.lastReviewPoll >= this.options.settings.reviewPollMs ? await this.pollReviews(now) : [];
     if (review.length > 0 || now.getTime() - this.lastReviewPoll >= this.options.settings.reviewPollMs) this.lastReviewPoll = now.getTime();
     await this.send([...plan.commands, ...review], now);
@@ -234,6 +244,15 @@ export class Lifecycle {
     for (const s of this.options.view.values()) tracked += s.grants.length;
     this.options.metrics.trackedGrants.set(tracked);
     return plan;
+  }
+
+  private async refreshDirectory(): Promise<void> {
+    if (!this.options.refreshDirectory) return;
+    try {
+      this.directory = await this.options.refreshDirectory();
+    } catch (error) {
+      this.options.logger.error({ error: describeError(error) }, 'could not re-read the directory; checking owners against the one held');
+    }
   }
 
   private firstTime(id: string, now: Date): boolean {

@@ -1,3 +1,4 @@
+import { loadDirectory } from '../catalog/index.js';
 import { jwksMount, webhookMount } from '../http/webhooks.js';
 import type { RoleContext, RoleFactory, RoleParts } from '../service/roles.js';
 import type { Component } from '../service/service.js';
@@ -107,6 +108,7 @@ export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     maxAttempts: settings.maxAttempts,
     fetchConcurrency: Number(settings.fetchConcurrency ?? 8),
     backoff,
+    ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'processor'),
   });
   const writeback = new WritebackWorker({
@@ -119,6 +121,7 @@ export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     metrics: rt.metrics,
     maxAttempts: settings.maxAttempts,
     backoff,
+    ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'writeback'),
   });
   return {
@@ -143,6 +146,7 @@ export const lifecycleRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     topics: { ...rt.topics, lifecycle: ctx.topics.lifecycle, fulfillmentResults: ctx.topics.fulfillmentResults },
     connectors: rt.connectors,
     directory: rt.directory,
+    refreshDirectory: () => loadDirectory(ctx.config.directory.path),
     groupId: clientIdFor(ctx, 'lifecycle'),
     logger: ctx.logger.child({ component: 'lifecycle' }),
     metrics: rt.metrics,
@@ -152,6 +156,7 @@ export const lifecycleRole: RoleFactory = async (ctx): Promise<RoleParts> => {
       revocationConfirmMs: Number(settings.revocationConfirmMs ?? 15 * 60_000),
       directoryCheckMs: Number(settings.directoryCheckMs ?? 5 * 60_000),
     },
+    ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'lifecycle'),
   });
   return {

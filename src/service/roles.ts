@@ -21,6 +21,11 @@ export interface RoleContext {
   readonly registry: Registry;
   /** Report that a running component broke: the service stops and the process exits non-zero. */
   fail(err: unknown, component: string): void;
+  /**
+   * The time the pipeline decides by (grant validity, expiry, overdue checks). Absent: the wall
+   * clock. Tests set it to move time forward without waiting.
+   */
+  readonly clock?: () => Date;
 }
 
 /** What a role adds to the process. Everything is optional; nothing here is started yet. */

@@ -17,6 +17,12 @@ export interface BuiltService {
   http(): HttpServer | undefined;
 }
 
+/** Options of `buildService` beyond the config. */
+export interface BuildOptions {
+  /** The clock roles decide by (see `RoleContext.clock`); default the wall clock. */
+  readonly clock?: () => Date;
+}
+
 /**
  * Builds the process: Kafka client, topics, each role's parts, and the HTTP app. Nothing connects
  * until `service.start()` (or `run()`). Start order: topics, role components, HTTP; stop is the
@@ -27,6 +33,7 @@ export async function buildService(
   logger: Logger,
   selected: readonly RoleName[],
   roleFactories: Partial<Record<RoleName, RoleFactory>> = registeredRoles,
+  options: BuildOptions = {},
 ): Promise<BuiltService> {
   const registry = createMetricsRegistry();
   const kafka = createKafka(
@@ -54,6 +61,7 @@ export async function buildService(
       topics,
       registry,
       fail: (err, component) => late.service?.fail(err, component),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
     components.push(...(parts.components ?? []));
     mounts.push(...(parts.mounts ?? []));
