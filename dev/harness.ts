@@ -49,6 +49,8 @@ export interface StackOptions {
   readonly instanceId?: string;
   /** Last chance to change the raw config tree (before validation). */
   readonly edit?: (tree: Record<string, unknown>) => void;
+  /** The clock the pipeline decides by (expiry, overdue checks); default the wall clock. */
+  readonly clock?: () => Date;
 }
 
 export interface Stack {
@@ -98,7 +100,7 @@ export function writeStackConfig(options: StackOptions, file: string): void {
 export async function startStack(options: StackOptions): Promise<Stack> {
   const config = stackConfig(options);
   const logger = createLogger(config);
-  const built = await buildService(config, logger, options.roles ?? [...ROLE_NAMES]);
+  const built = await buildService(config, logger, options.roles ?? [...ROLE_NAMES], undefined, options.clock ? { clock: options.clock } : {});
   await built.service.start();
   const http = built.http();
   if (!http) throw new Error('grantline started without an HTTP server');
