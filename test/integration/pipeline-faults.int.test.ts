@@ -1,0 +1,164 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConsumer, type Consumer } from '../../src/kafka/index.js';
+import { startStack, startStubs, writeStackConfig, type Stack, type StackOptions, type Stubs } from '../../dev/harness.js';
+import { jiraDelivery, jiraWebhookSecret, post, seedJiraTicket } from '../../dev/scenarios.js';
+import { brokers, randomTopicSuffix, startBroker, stopBroker, testKafka } from './helpers/kafka.js';
+
+const kafka = testKafka('grantline-faults-reader');
+const repoRoot = new URL('../../', import.meta.url).pathname;
+
+function nhiTicket() {
+  return {
+    entitlement: 'db-orders-prod-readwrite' as const,
+    requester: 'alice',
+    subject: { type: 'service_account' as const, id: 'svc-orders' },
+    environment: 'prod',
+    resource: 'orders-db',
+    approvedBy: ['bob', 'carol'],
+  };
+}
+
+/** Counts committed messages on a topic as they arrive (read_committed), by grant id. */
+async function countGrants(topic: string): Promise<{ consumer: Consumer; total: () => number; ids: Map<string, number> }> {
+  const ids = new Map<string, number>();
+  let total = 0;
+  const consumer = createConsumer(kafka, { groupId: `it-count-${randomTopicSuffix()}`, readCommitted: true, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const value = JSON.parse(message.value?.toString('utf8') ?? '{}') as { grantId?: string; outcome?: string };
+      if (value.outcome !== 'granted' || !value.grantId) return;
+      total += 1;
+      ids.set(value.grantId, (ids.get(value.grantId) ?? 0) + 1);
+    },
+  });
+  return { consumer, total: () => total, ids };
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+function serveProcess(configFile: string, role: string): ChildProcess {
+  return spawn(join(repoRoot, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'serve', '--config', configFile, '--role', role], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env },
+  });
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+describe('faults on the real broker', () => {
+  let stubs: Stubs;
+  beforeAll(async () => {
+    stubs = await startStubs();
+  });
+  afterAll(async () => {
+    await stubs?.close();
+  });
+
+  it('a processor killed mid-batch and restarted loses nothing and duplicates nothing', async () => {
+    const prefix = `kill-${randomTopicSuffix()}.`;
+    const options: StackOptions = { brokers: brokers().join(','), topicPrefix: prefix, stubs, roles: ['ingress'], instanceId: 'kill-test' };
+    const ingress = await startStack(options);
+    const configFile = join(mkdtempSync(join(tmpdir(), 'grantline-kill-')), 'grantline.yaml');
+    writeStackConfig({ ...options, instanceId: 'kill-test-processor', logLevel: 'error' }, configFile);
+    const counter = await countGrants(`${prefix}access.grants.pam.v1`);
+    const children: ChildProcess[] = [];
+    try {
+      const N = 600;
+      const secret = jiraWebhookSecret(ingress.config);
+      for (let i = 0; i < N; i += 1) {
+        const issue = seedJiraTicket(stubs.jira, nhiTicket());
+        const res = await post(`${ingress.url}/webhooks/jira-main`, jiraDelivery(issue, secret));
+        expect(res.status).toBe(202);
+      }
+      // The backlog is durable in Kafka; now a processor starts on it and is killed after its
+      // first committed transaction, while the next batches are in flight.
+      const first = serveProcess(configFile, 'processor');
+      children.push(first);
+      expect(await until(() => counter.total() > 0, 90_000)).toBe(true);
+      first.kill('SIGKILL');
+      await exited(first);
+      const beforeRestart = counter.total();
+
+      const second = serveProcess(configFile, 'processor');
+      children.push(second);
+      expect(await until(() => counter.total() >= N, 120_000)).toBe(true);
+      // Anything duplicated would arrive now; give it time to show.
+      await new Promise((r) => setTimeout(r, 5_000));
+      const duplicates = [...counter.ids.values()].filter((n) => n > 1).length;
+      process.stdout.write(`kill-and-restart: ${N} tickets, ${beforeRestart} grants committed before SIGKILL, ${counter.total()} grant messages after restart, ${counter.ids.size} distinct, ${duplicates} duplicated\n`);
+      expect(beforeRestart).toBeLessThan(N);
+      expect(counter.total()).toBe(N);
+      expect(counter.ids.size).toBe(N);
+      expect(duplicates).toBe(0);
+      second.kill('SIGTERM');
+      expect(await exited(second)).toBe(0);
+    } finally {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await counter.consumer.disconnect();
+      await ingress.stop();
+    }
+  }, 300_000);
+
+  describe('with the broker stopped', () => {
+    let stack: Stack;
+    beforeAll(async () => {
+      stack = await startStack({ brokers: brokers().join(','), topicPrefix: `down-${randomTopicSuffix()}.`, stubs, pipeline: { produceTimeoutMs: 5_000 } });
+    });
+    afterAll(async () => {
+      await stack?.stop();
+    });
+
+    it('answers 503 while Kafka cannot take the event, and processes the retried delivery once it is back', async () => {
+      const issue = seedJiraTicket(stubs.jira, nhiTicket());
+      const delivery = jiraDelivery(issue, jiraWebhookSecret(stack.config), { deliveryId: `retry-${issue.id}` });
+      const prefix = stack.config.kafka.topicPrefix;
+      const t0 = Date.now();
+      const mark = (what: string) => process.stdout.write(`broker-down: ${what} at +${Date.now() - t0} ms\n`);
+      await stopBroker();
+      mark('broker stopped');
+      let down: Awaited<ReturnType<typeof post>>;
+      try {
+        down = await post(`${stack.url}/webhooks/jira-main`, delivery);
+        mark(`webhook answered ${down.status}`);
+      } finally {
+        await startBroker();
+        mark('broker started');
+      }
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({ error: { code: 'unavailable' } });
+
+      // The source retries the same delivery until it is taken.
+      let status = 0;
+      const deadline = Date.now() + 90_000;
+      while (status !== 202 && Date.now() < deadline) {
+        status = (await post(`${stack.url}/webhooks/jira-main`, delivery)).status;
+        if (status !== 202) await new Promise((r) => setTimeout(r, 1_000));
+      }
+      mark('retried delivery accepted');
+      expect(status).toBe(202);
+      const counter = await countGrants(`${prefix}access.grants.pam.v1`);
+      try {
+        expect(await until(() => counter.total() === 1, 90_000)).toBe(true);
+      } finally {
+        await counter.consumer.disconnect();
+      }
+    }, 300_000);
+  });
+});
