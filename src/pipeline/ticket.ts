@@ -289,9 +289,19 @@ class TicketWork {
     this.custody(
       'request.mapped',
       this.ports.decidedBy,
+      // The requester as the directory resolved them, and as the source named them: who asked is evidence.
       mapped.ok
-        ? { requestId, entitlementId: mapped.request.entitlementId, subject: mapped.request.subject, lastModifiedAt: mapped.request.lastModifiedAt, approvals: mapped.request.approvals.map((a) => a.evidence) }
-        : { requestId, reasons: mapped.failure.reasons.map((r) => r.code) },
+        ? {
+            requestId,
+            requester: mapped.request.requester,
+            entitlementId: mapped.request.entitlementId,
+            subject: mapped.request.subject,
+            breakGlass: mapped.request.breakGlass,
+            ...(mapped.request.ttlSeconds === undefined ? {} : { ttlSecondsRequested: mapped.request.ttlSeconds }),
+            lastModifiedAt: mapped.request.lastModifiedAt,
+            approvals: mapped.request.approvals.map((a) => a.evidence),
+          }
+        : { requestId, requester: mapped.failure.requester, reasons: mapped.failure.reasons.map((r) => r.code) },
       { requestId, grantId: null },
     );
 
