@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, Rejection, Revocation } from '../src/model/index.js';
+import { CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, IdentityLifecycleEvent, LifecycleAlert, Rejection, Revocation } from '../src/model/index.js';
 
 /** Base of every schema's `$id`. */
 export const SCHEMA_BASE_URL = 'https://grantline.dev/schemas/';
@@ -71,6 +71,22 @@ const PUBLISHED: readonly Published[] = [
     description: 'The canonical entitlement request a connector maps a ticket to; what `grantline evaluate --request` reads.',
     schema: EntitlementRequest,
     io: 'input',
+  },
+  {
+    file: 'identity-lifecycle-event.v1.json',
+    title: 'IdentityLifecycleEvent',
+    version: 1,
+    description: 'An offboarding or deactivation from HR or the identity provider, on identity.lifecycle.v1: the principal\'s grants and those of NHIs they own are revoked.',
+    schema: IdentityLifecycleEvent,
+    io: 'input',
+  },
+  {
+    file: 'lifecycle-alert.v1.json',
+    title: 'LifecycleAlert',
+    version: 1,
+    description: 'An alert on grantline.alerts.v1: a revocation no adapter confirmed in time, or a break-glass review past its deadline.',
+    schema: LifecycleAlert,
+    io: 'output',
   },
 ];
 

@@ -11,7 +11,7 @@ import { approval, makeRequest, NOW, REPO, testCatalog, testDirectory } from '..
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM interop.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
 
-const FILES = ['grant.v1.json', 'rejection.v1.json', 'revocation.v1.json', 'custody-event.v1.json', 'fulfillment-result.v1.json', 'entitlement-request.v1.json'];
+const FILES = ['grant.v1.json', 'rejection.v1.json', 'revocation.v1.json', 'custody-event.v1.json', 'fulfillment-result.v1.json', 'entitlement-request.v1.json', 'identity-lifecycle-event.v1.json', 'lifecycle-alert.v1.json'];
 
 describe('schemas/ is generated from the zod model', () => {
   const built = buildSchemas();
@@ -137,6 +137,12 @@ describe('the published JSON Schemas validate real messages (ajv, draft 2020-12)
     ['revocation.v1.json', 'revocation', s.revocation],
     ['custody-event.v1.json', 'custody event', s.custodyEvent],
     ['fulfillment-result.v1.json', 'fulfillment result', s.fulfillment],
+    ['identity-lifecycle-event.v1.json', 'offboarding event', { type: 'principal.offboarded', principalId: 'alice', at: '2026-11-29T12:00:00.000Z', source: 'workday' }],
+    [
+      'lifecycle-alert.v1.json',
+      'overdue revocation alert',
+      { alertId: 'revocation.overdue:gr_1:1', kind: 'revocation.overdue', grantId: 'gr_1', ticket: { connectorId: 'jira-main', ticketId: '1', ticketKey: 'ACC-1' }, message: 'not confirmed', raisedAt: '2026-11-29T12:00:00.000Z' },
+    ],
   ])('%s accepts a %s', (file, _name, message) => {
     expect(check(file, JSON.parse(JSON.stringify(message)))).toEqual([]);
   });
@@ -146,6 +152,7 @@ describe('the published JSON Schemas validate real messages (ajv, draft 2020-12)
   });
 
   it.each([
+    ['an offboarding event without a principal', 'identity-lifecycle-event.v1.json', () => ({ type: 'principal.offboarded', at: '2026-11-29T12:00:00.000Z', source: 'workday' }), /must have required property 'principalId'/],
     ['a grant without its signature', 'grant.v1.json', () => ({ ...s.grant, signature: undefined }), /must have required property 'signature'/],
     ['a grant without custody', 'grant.v1.json', () => ({ ...s.grant, custody: undefined }), /must have required property 'custody'/],
     ['a grant with an attached (non-detached) JWS', 'grant.v1.json', () => ({ ...s.grant, signature: 'aaa.bbb.ccc' }), /\/signature must match pattern/],
