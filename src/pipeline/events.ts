@@ -99,6 +99,8 @@ export const TrackedGrant = z.object({
       confirmedAt: IsoDateTime.nullable(),
       failedAt: IsoDateTime.nullable(),
       overdueAlerts: z.number().int().nonnegative(),
+      /** When the last overdue alert was recorded; the next one is due a full confirmation period later. */
+      lastOverdueAt: IsoDateTime.optional(),
       /** The signed `grant.revoked` message, re-sent as it was while no adapter confirms it. */
       signed: z.string().min(1),
     })

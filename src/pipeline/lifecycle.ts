@@ -90,7 +90,12 @@ export function planLifecycle(
           continue;
         }
       } else if (grant.revocation !== null && grant.revocation.confirmedAt === null) {
-        const due = Date.parse(grant.revocation.revokedAt) + settings.revocationConfirmMs * (grant.revocation.overdueAlerts + 1);
+        // One alert per confirmation period of silence, counted from the last alert: after downtime
+        // (or a jump of the clock) a revocation is overdue once, not once per period missed.
+        const last = grant.revocation.lastOverdueAt ?? null;
+        const due = last !== null
+          ? Date.parse(last) + settings.revocationConfirmMs
+          : Date.parse(grant.revocation.revokedAt) + settings.revocationConfirmMs * (grant.revocation.overdueAlerts + 1);
         if (t >= due) {
           const n = grant.revocation.overdueAlerts + 1;
           const failed = grant.revocation.failedAt !== null;

@@ -551,7 +551,7 @@ class TicketWork {
         if (grant.revocation !== null && grant.revocation.confirmedAt === null) {
           // Re-send the very same signed revocation: adapters treat a known revocationId as done.
           this.emit(grant.topic, grant.grantId, CE_TYPES.grantRevoked, grant.revocation.revocationId, grant.grantId, 'revocation.v1', JSON.parse(grant.revocation.signed));
-          this.replaceGrant(grant.grantId, { revocation: { ...grant.revocation, overdueAlerts: grant.revocation.overdueAlerts + 1 } });
+          this.replaceGrant(grant.grantId, { revocation: { ...grant.revocation, overdueAlerts: grant.revocation.overdueAlerts + 1, lastOverdueAt: command.at } });
         }
         break;
       case 'review.opened':

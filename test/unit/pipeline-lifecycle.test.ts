@@ -66,6 +66,15 @@ describe('planLifecycle', () => {
     expect(planLifecycle([confirmed], NOW, settings, null).alerts).toEqual([]);
   });
 
+  it('after a long silence (downtime, a clock jump) alerts once per confirmation period, not once per period missed', () => {
+    const revocation = { revocationId: 'rv_1', trigger: 'manual' as const, reason: 'r', actor: 'erin', revokedAt: '2026-11-28T12:00:00.000Z', confirmedAt: null, failedAt: null, overdueAlerts: 0, signed: '{}' };
+    expect(planLifecycle([makeState([makeGrant({ revocation })])], NOW, settings, null).alerts).toHaveLength(1);
+    // The alert was recorded a day after the revocation; the next is due a full period after it.
+    const alerted = { ...revocation, overdueAlerts: 1, lastOverdueAt: NOW.toISOString() };
+    expect(planLifecycle([makeState([makeGrant({ revocation: alerted })])], new Date(NOW.getTime() + 59_999), settings, null).alerts).toEqual([]);
+    expect(planLifecycle([makeState([makeGrant({ revocation: alerted })])], new Date(NOW.getTime() + 60_000), settings, null).alerts).toHaveLength(1);
+  });
+
   it('escalates a break-glass review that is still open after its deadline, once', () => {
     const review = { ticketId: '2', ticketKey: 'REV-2', url: 'http://127.0.0.1:1/browse/REV-2', closed: false, outcome: null };
     const state = makeState([makeGrant({ breakGlass: { reviewDueAt: '2026-11-29T11:00:00.000Z', review, escalatedAt: null } })]);
