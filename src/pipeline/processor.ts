@@ -231,7 +231,8 @@ export class Processor {
       if (outcome?.kind !== 'blocked') return;
       const first = BigInt(group.items[0]?.offset ?? '0');
       if (cutoff === null || first < cutoff) cutoff = first;
-      retryAfterMs = Math.max(retryAfterMs ?? 0, outcome.retryAfterMs ?? 0) || retryAfterMs;
+      // The longest Retry-After any source asked for in this batch.
+      if (outcome.retryAfterMs !== undefined) retryAfterMs = Math.max(retryAfterMs ?? 0, outcome.retryAfterMs);
       log.warn({ ticket: group.key, error: describeError(outcome.error) }, 'source unavailable; partition paused');
     });
 
@@ -270,7 +271,8 @@ export class Processor {
         ports,
       );
       outputs.push(...result.outputs);
-      if (result.state.version !== (view.get(group.key)?.version ?? -1) ) states.push({ key: group.key, state: result.state });
+      // processTicket bumps the version only when something changed: unchanged state is not rewritten.
+      if (result.state.version > (view.get(group.key)?.version ?? 0)) states.push({ key: group.key, state: result.state });
       const c = result.counts;
       if (c.granted) this.options.metrics.decisions.inc({ connector: group.connectorId, outcome: 'granted' }, c.granted);
       if (c.rejected) this.options.metrics.decisions.inc({ connector: group.connectorId, outcome: 'rejected' }, c.rejected);
