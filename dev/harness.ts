@@ -45,6 +45,7 @@ export interface StackOptions {
   readonly pipeline?: Record<string, unknown>;
   readonly stubs: Stubs;
   readonly httpPort?: number;
+  /** Default: `GRANTLINE_TEST_LOG_LEVEL`, else `fatal` (kafkajs reports every retried hiccup at error). */
   readonly logLevel?: string;
   readonly instanceId?: string;
   /** Last chance to change the raw config tree (before validation). */
@@ -71,7 +72,7 @@ export function stackTree(options: StackOptions): Record<string, unknown> {
   const tree = parseYaml(text) as Record<string, Record<string, unknown>>;
   tree.kafka = { ...tree.kafka, brokers: options.brokers.split(','), topicPrefix: options.topicPrefix ?? '' };
   tree.http = { ...tree.http, port: options.httpPort ?? 0 };
-  tree.log = { level: options.logLevel ?? 'warn' };
+  tree.log = { level: options.logLevel ?? process.env.GRANTLINE_TEST_LOG_LEVEL ?? 'fatal' };
   tree.service = { ...tree.service, instanceId: options.instanceId ?? 'harness', shutdownTimeoutMs: 10_000 };
   tree.pipeline = { ...tree.pipeline, ...options.pipeline };
   tree.catalog = { path: resolve(EXAMPLES, String(tree.catalog?.path)) };
