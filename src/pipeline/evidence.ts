@@ -21,7 +21,7 @@ function str(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-/** "requested by alice (jira accountId …): " from a mapped request's requester, when it was recorded. */
+/** "requested by alice (jira-account-id …): " from a mapped request's requester, when it was recorded. */
 function requestedBy(requester: unknown): string {
   if (requester === null || typeof requester !== 'object') return '';
   const r = requester as { principalId?: unknown; sourceIdentity?: { kind?: unknown; value?: unknown } };
@@ -41,7 +41,7 @@ function summarize(event: CustodyEvent): string {
     case 'request.mapped':
       return d.reasons
         ? `${requestedBy(d.requester)}request could not be mapped: ${str(d.reasons)}`
-        : `${requestedBy(d.requester)}requested ${str(d.entitlementId)} for ${str(d.subject)}${d.breakGlass === true ? ' as BREAK-GLASS' : ''}${d.ttlSecondsRequested === undefined ? ', no TTL asked' : `, TTL asked ${str(d.ttlSecondsRequested)} s`}; last request-defining change ${str(d.lastModifiedAt)}; approval records ${str(d.approvals)}`;
+        : `${requestedBy(d.requester) || 'requested: '}${str(d.entitlementId)} for ${str(d.subject)}${d.breakGlass === true ? ' as BREAK-GLASS' : ''}${d.ttlSecondsRequested === undefined ? ', no TTL asked' : `, TTL asked ${str(d.ttlSecondsRequested)} s`}; last request-defining change ${str(d.lastModifiedAt)}; approval records ${str(d.approvals)}`;
     case 'decision.granted':
       return `GRANTED ${str(d.entitlementId)} to ${str(d.subject)} for ${str(d.ttlSeconds)} s (${str(d.ttlSource)}), expires ${str(d.expiresAt)}; approvals ${str(d.approvals)}; policy ${str(d.policy)}${(d.breakGlass as { active?: boolean } | undefined)?.active ? `; BREAK-GLASS, review due ${str((d.breakGlass as { reviewDueAt?: string }).reviewDueAt)}` : ''}`;
     case 'decision.rejected':
