@@ -191,7 +191,8 @@ function duration(seconds: number): string {
   return `${seconds}s`;
 }
 
-const WIDTH = 110;
+// Wrap for the terminal when there is one (at most 110 columns, so lines stay readable).
+const WIDTH = Math.min(110, Math.max(72, process.stdout.columns || 110));
 const LABEL = 15;
 
 /** Prints `label` then `text`, word-wrapped at WIDTH columns under the text's first column. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start on a fresh machine: shows grantline doing its job, end to end, on this machine.
 #
-#   bash scripts/run-local.sh [extra `grantline serve` options, e.g. --role all]
+#   bash scripts/run-local.sh [extra `grantline serve` options]
 #
 #  1. installs dependencies (npm ci) when node_modules is missing or stale;
 #  2. fetches the Kafka broker jars from Maven Central (once) and starts a fresh single-node broker
