@@ -241,7 +241,7 @@ export class Lifecycle {
         fresh.map((a) => encodeCloudEvent(a.grantId, { id: a.alertId, source: 'urn:grantline:lifecycle', type: CE_TYPES.lifecycleAlert, time: a.raisedAt, subject: a.grantId }, a)),
       );
       for (const a of fresh) {
-        this.options.metrics.lifecycle.inc({ kind: a.kind });
+        this.options.metrics.lifecycle.inc({ kind: `alert:${a.kind}` });
         this.options.logger.warn({ alert: a.kind, grantId: a.grantId, ticket: a.ticket.ticketKey }, a.message);
       }
     }
@@ -279,7 +279,9 @@ export class Lifecycle {
     );
     await this.options.producer.send(this.options.topics.ticketEvents, messages);
     for (const c of fresh) {
-      this.options.metrics.lifecycle.inc({ kind: c.kind === 'revoke' ? `revoke:${c.trigger}` : c.custodyKind });
+      // Recording an overdue revocation or review goes with an alert of the same name; prefixes keep
+      // the two apart so neither is counted twice.
+      this.options.metrics.lifecycle.inc({ kind: c.kind === 'revoke' ? `revoke:${c.trigger}` : `record:${c.custodyKind}` });
     }
   }
 

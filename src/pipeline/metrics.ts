@@ -55,7 +55,7 @@ export function createPipelineMetrics(registry: Registry) {
     }),
     lifecycle: new Counter({
       name: 'grantline_lifecycle_events_total',
-      help: 'Lifecycle actions: revocations requested by trigger, overdue alerts, escalations.',
+      help: 'Lifecycle actions by kind: revoke:<trigger> (revocations asked), record:<custody kind> (evidence recorded), alert:<alert kind> (overdue revocations, escalations).',
       labelNames: ['kind'] as const,
       registers,
     }),
