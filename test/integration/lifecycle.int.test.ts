@@ -229,8 +229,9 @@ describe('grant lifecycle on the real broker', () => {
 
     // A new stack (new process state: runtime, views, consumers) knows the grant only from Kafka.
     await stack.stop();
-    setClock(expiresAt - 2_000);
     stack = await startStack(stackOptions);
+    // Two seconds before expiry by the pipeline's clock, once the new stack is up.
+    setClock(expiresAt - 2_000);
 
     const revocation = await revocationOf(grant);
     expect(revocation.value.trigger).toBe('ttl-expired');
