@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
 import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
+import type * as KafkaJs from 'kafkajs';
 import { GrantlineError } from '../connector/errors.js';
 
 // kafkajs is CommonJS and Node's ESM loader cannot see `ConfigResourceTypes` as a named export
 // (vitest's transform can, so only a real `node` run shows it): load it through require.
-const { ConfigResourceTypes } = createRequire(import.meta.url)('kafkajs') as typeof import('kafkajs');
+const { ConfigResourceTypes } = createRequire(import.meta.url)('kafkajs') as typeof KafkaJs;
 
 // Kafka's own rule for topic names (Topic.java: legal characters, at most 249 of them).
 const TOPIC_CHARS = /^[A-Za-z0-9._-]*$/;
