@@ -96,7 +96,11 @@ export function planLifecycle(
         const due = last !== null
           ? Date.parse(last) + settings.revocationConfirmMs
           : Date.parse(grant.revocation.revokedAt) + settings.revocationConfirmMs * (grant.revocation.overdueAlerts + 1);
-        if (t >= due) {
+        // An adapter that reports the revocation failed leaves the access in place: alert and re-send
+        // at once, not after the confirmation period.
+        const failedAt = grant.revocation.failedAt;
+        const failedSinceLastAlert = failedAt !== null && (last === null || Date.parse(failedAt) > Date.parse(last));
+        if (failedSinceLastAlert || t >= due) {
           const n = grant.revocation.overdueAlerts + 1;
           const failed = grant.revocation.failedAt !== null;
           const message = failed

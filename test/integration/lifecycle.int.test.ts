@@ -336,17 +336,29 @@ describe('grant lifecycle on the real broker', () => {
   it('records fulfillment outcomes, and alerts and re-sends a revocation no adapter confirms in time', async () => {
     const confirmed = await granted(ordersTicket('svc-orders'));
     const silent = await granted(ordersTicket('svc-reports'));
+    const failing = await granted(ordersTicket('svc-ledger'));
     const confirmedId = String(confirmed.grant.value.grantId);
     const silentId = String(silent.grant.value.grantId);
+    const failingId = String(failing.grant.value.grantId);
 
     await produce(topic.fulfillment, confirmedId, fulfillment(confirmedId, 'provision', 'provisioned', 'acct-7781'));
     const [provisioned] = await waitFor(topic.custody, custodyOf(confirmedId, 'fulfillment.reported'));
     expect(provisioned?.value.data).toMatchObject({ status: 'provisioned', adapter: 'cyberark-pam', reference: 'acct-7781' });
     expect(await until(() => commentsWith(confirmed.issue, `reports grant ${confirmedId} provisioned`).length === 1)).toBe(true);
 
-    for (const id of [confirmedId, silentId]) expect((await cli(revoke, [id, '--reason', 'job finished', '--actor', 'bob'])).code).toBe(0);
+    for (const id of [confirmedId, silentId, failingId]) expect((await cli(revoke, [id, '--reason', 'job finished', '--actor', 'bob'])).code).toBe(0);
     const first = await revocationOf(silent.grant);
     await revocationOf(confirmed.grant);
+
+    // An adapter that fails to revoke is answered at once: alert, and the same revocation again.
+    const failingRevocation = await revocationOf(failing.grant);
+    await produce(topic.fulfillment, failingId, { ...fulfillment(failingId, 'revoke', 'failed', 'acct-7790'), detail: 'account locked by another session' });
+    const [failedAlert] = await waitFor(topic.alerts, (s) => s.value.grantId === failingId);
+    expect(failedAlert?.value).toMatchObject({ kind: 'revocation.failed', ticket: { ticketKey: failing.issue.key } });
+    const again = await waitFor(topic.pam, isRevocation(failingId), 2);
+    expect(again.map((r) => r.value.revocationId)).toEqual([failingRevocation.value.revocationId, failingRevocation.value.revocationId]);
+    expect(await until(() => commentsWith(failing.issue, `reports grant ${failingId} failed`).length === 1)).toBe(true);
+
     await produce(topic.fulfillment, confirmedId, fulfillment(confirmedId, 'revoke', 'revoked', 'acct-7781'));
     await waitFor(topic.custody, (s) => custodyOf(confirmedId, 'fulfillment.reported')(s) && (s.value.data as { status: string }).status === 'revoked');
     expect(await until(() => commentsWith(confirmed.issue, `reports grant ${confirmedId} revoked`).length === 1)).toBe(true);

@@ -75,6 +75,19 @@ describe('planLifecycle', () => {
     expect(planLifecycle([makeState([makeGrant({ revocation: alerted })])], new Date(NOW.getTime() + 60_000), settings, null).alerts).toHaveLength(1);
   });
 
+  it('alerts at once when an adapter reports the revocation failed, and again only after a new failure or a full period', () => {
+    const revocation = { revocationId: 'rv_1', trigger: 'manual' as const, reason: 'r', actor: 'erin', revokedAt: '2026-11-29T11:59:50.000Z', confirmedAt: null, failedAt: null, overdueAlerts: 0, signed: '{}' };
+    expect(planLifecycle([makeState([makeGrant({ revocation })])], NOW, settings, null).alerts).toEqual([]);
+    const failed = { ...revocation, failedAt: '2026-11-29T11:59:55.000Z' };
+    const plan = planLifecycle([makeState([makeGrant({ revocation: failed })])], NOW, settings, null);
+    expect(plan.alerts.map((a) => a.kind)).toEqual(['revocation.failed']);
+    expect(plan.commands).toMatchObject([{ kind: 'record', custodyKind: 'revocation.overdue' }]);
+    const alerted = { ...failed, overdueAlerts: 1, lastOverdueAt: NOW.toISOString() };
+    expect(planLifecycle([makeState([makeGrant({ revocation: alerted })])], new Date(NOW.getTime() + 1_000), settings, null).alerts).toEqual([]);
+    const failedAgain = { ...alerted, failedAt: new Date(NOW.getTime() + 2_000).toISOString() };
+    expect(planLifecycle([makeState([makeGrant({ revocation: failedAgain })])], new Date(NOW.getTime() + 3_000), settings, null).alerts.map((a) => a.kind)).toEqual(['revocation.failed']);
+  });
+
   it('escalates a break-glass review that is still open after its deadline, once', () => {
     const review = { ticketId: '2', ticketKey: 'REV-2', url: 'http://127.0.0.1:1/browse/REV-2', closed: false, outcome: null };
     const state = makeState([makeGrant({ breakGlass: { reviewDueAt: '2026-11-29T11:00:00.000Z', review, escalatedAt: null } })]);
