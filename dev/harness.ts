@@ -73,7 +73,7 @@ export function stackTree(options: StackOptions): Record<string, unknown> {
   tree.kafka = { ...tree.kafka, brokers: options.brokers.split(','), topicPrefix: options.topicPrefix ?? '' };
   tree.http = { ...tree.http, port: options.httpPort ?? 0 };
   tree.log = { level: options.logLevel ?? process.env.GRANTLINE_TEST_LOG_LEVEL ?? 'fatal' };
-  tree.service = { ...tree.service, instanceId: options.instanceId ?? 'harness', shutdownTimeoutMs: 10_000 };
+  tree.service = { ...tree.service, instanceId: options.instanceId ?? 'harness' };
   tree.pipeline = { ...tree.pipeline, ...options.pipeline };
   tree.catalog = { path: resolve(EXAMPLES, String(tree.catalog?.path)) };
   tree.directory = { path: resolve(EXAMPLES, String(tree.directory?.path)) };

@@ -107,24 +107,70 @@ export class Ingress {
     return { status: 202, body: { status: 'accepted', deliveryId: id.deliveryId, ticketId: id.ticketId } };
   }
 
-  /** Writes ticket events (from webhooks or the poller) keyed by ticket. */
+  /**
+   * Writes ticket events (from webhooks or the poller) keyed by ticket. Resolves once Kafka has
+   * taken them (acks=all). Events of calls that arrive while a write is in flight go out together
+   * in the next one (group commit): the idempotent producer has one request in flight, so one
+   * produce per webhook capped ingress at one broker round trip per delivery.
+   */
   async publish(events: readonly DeliveryEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.options.producer.send(
-      this.options.topic,
-      events.map((event) =>
-        encodeCloudEvent(
-          ticketKey(event.connectorId, event.ticketId),
-          {
-            id: event.deliveryId,
-            source: `urn:grantline:${event.connectorId}`,
-            type: CE_TYPES.ticketEvent,
-            time: event.receivedAt,
-            subject: event.ticketKey ?? event.ticketId,
-          },
-          event,
-        ),
+    const messages = events.map((event) =>
+      encodeCloudEvent(
+        ticketKey(event.connectorId, event.ticketId),
+        {
+          id: event.deliveryId,
+          source: `urn:grantline:${event.connectorId}`,
+          type: CE_TYPES.ticketEvent,
+          time: event.receivedAt,
+          subject: event.ticketKey ?? event.ticketId,
+        },
+        event,
       ),
     );
+    const bytes = messages.reduce((sum, m) => sum + Buffer.byteLength(m.key) + Buffer.byteLength(m.value), 0);
+    await new Promise<void>((resolve, reject) => {
+      this.waiting.push({ messages, bytes, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private readonly waiting: PendingWrite[] = [];
+  private writing = false;
+
+  /** Sends what waits, in arrival order (so per-ticket order holds), until nothing waits. */
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.waiting.length > 0) {
+        let take = 0;
+        let bytes = 0;
+        // A Kafka record batch must stay under the broker's message.max.bytes (1 MB by default).
+        while (take < this.waiting.length && (take === 0 || bytes + (this.waiting[take] as PendingWrite).bytes <= COALESCE_MAX_BYTES)) {
+          bytes += (this.waiting[take] as PendingWrite).bytes;
+          take += 1;
+        }
+        const writes = this.waiting.splice(0, take);
+        try {
+          await this.options.producer.send(this.options.topic, writes.flatMap((w) => w.messages));
+          for (const w of writes) w.resolve();
+        } catch (error) {
+          // All or nothing for the writes of this send: each caller answers 503 and its source retries.
+          for (const w of writes) w.reject(error);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
   }
 }
+
+interface PendingWrite {
+  readonly messages: ReturnType<typeof encodeCloudEvent>[];
+  readonly bytes: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Bytes of ticket events written together at most; a single larger delivery still goes alone. */
+const COALESCE_MAX_BYTES = 512 * 1024;

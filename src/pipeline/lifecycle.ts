@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Connector } from '../connector/contract.js';
+import { PIPELINE_CONSUMER_TIMING } from './backoff.js';
 import { createConsumer, type Consumer, type EachBatchPayload, type GrantlineProducer, type Kafka } from '../kafka/index.js';
 import { FulfillmentResult, IdentityLifecycleEvent, type LifecycleAlert } from '../model/index.js';
 import { CE_TYPES, encodeCloudEvent, type EncodedMessage } from './cloudevents.js';
@@ -194,7 +195,7 @@ export class Lifecycle {
   async start(): Promise<void> {
     const { kafka, groupId, topics } = this.options;
     await this.options.view.catchUp();
-    const consumer = createConsumer(kafka, { groupId, readCommitted: true });
+    const consumer = createConsumer(kafka, { groupId, readCommitted: true, ...PIPELINE_CONSUMER_TIMING });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       // kafkajs restarts a consumer after retriable errors; when it will not, nothing consumes any

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { TicketSnapshot } from '../connector/contract.js';
 import { GrantlineError, SourceUnavailableError } from '../connector/errors.js';
 import { createConsumer, createProducer, type Consumer, type EachBatchPayload, type GrantlineProducer, type Kafka } from '../kafka/index.js';
-import { PartitionBackoff } from './backoff.js';
+import { PartitionBackoff, PIPELINE_CONSUMER_TIMING } from './backoff.js';
 import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
 import { TicketEvent, ticketKey, type TicketState } from './events.js';
 import type { PipelineMetrics } from './metrics.js';
@@ -54,6 +54,34 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
+/** Bytes of messages per send within a batch's transaction; a single larger message goes alone. */
+const TX_SEND_MAX_BYTES = 512 * 1024;
+
+/** Splits the batch's messages, in order, into `sendBatch` payloads of at most `maxBytes` each. */
+export function chunkTopicMessages(byTopic: ReadonlyMap<string, Output['message'][]>, maxBytes: number): { topic: string; messages: Output['message'][] }[][] {
+  const chunks: { topic: string; messages: Output['message'][] }[][] = [];
+  let current = new Map<string, Output['message'][]>();
+  let bytes = 0;
+  const flush = (): void => {
+    if (current.size > 0) chunks.push([...current.entries()].map(([topic, messages]) => ({ topic, messages })));
+    current = new Map();
+    bytes = 0;
+  };
+  for (const [topic, messages] of byTopic) {
+    for (const message of messages) {
+      let size = Buffer.byteLength(message.key) + Buffer.byteLength(message.value);
+      for (const [name, value] of Object.entries(message.headers)) size += Buffer.byteLength(name) + Buffer.byteLength(value);
+      if (bytes > 0 && bytes + size > maxBytes) flush();
+      const list = current.get(topic) ?? [];
+      list.push(message);
+      current.set(topic, list);
+      bytes += size;
+    }
+  }
+  flush();
+  return chunks;
+}
+
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
@@ -80,6 +108,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 export class Processor {
   private consumer: Consumer | null = null;
   private producer: GrantlineProducer | null = null;
+  private producerBroken = false;
   private needsCatchUp = true;
   private readonly attempts = new Map<string, number>();
   private readonly backoff: PartitionBackoff;
@@ -91,10 +120,9 @@ export class Processor {
   }
 
   async start(): Promise<void> {
-    const { kafka, groupId, transactionalId, ports } = this.options;
-    this.producer = createProducer(kafka, { transactionalId });
-    await this.producer.connect();
-    const consumer = createConsumer(kafka, { groupId, readCommitted: true });
+    const { kafka, groupId, ports } = this.options;
+    await this.transactionalProducer();
+    const consumer = createConsumer(kafka, { groupId, readCommitted: true, ...PIPELINE_CONSUMER_TIMING });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
       // New partitions may have been written by another instance: re-read their state first.
@@ -298,9 +326,23 @@ export class Processor {
     this.options.metrics.batches.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
+  /**
+   * The transactional producer, made anew after a failed transaction: after a broker restart the
+   * old one can stay stuck behind the coordinator's abort of its open transaction, while a new one
+   * (same transactional id) waits for that abort, fences the old epoch and goes on.
+   */
+  private async transactionalProducer(): Promise<GrantlineProducer> {
+    if (this.producer && !this.producerBroken) return this.producer;
+    await this.producer?.disconnect().catch(() => undefined);
+    const producer = createProducer(this.options.kafka, { transactionalId: this.options.transactionalId });
+    await producer.connect();
+    this.producer = producer;
+    this.producerBroken = false;
+    return producer;
+  }
+
   private async commit(topic: string, partition: number, outputs: Output[], states: { key: string; state: TicketState }[], nextOffset: bigint): Promise<void> {
-    const producer = this.producer;
-    if (!producer) throw new Error('processor is not started');
+    const producer = await this.transactionalProducer();
     const byTopic = new Map<string, Output['message'][]>();
     for (const out of outputs) {
       const list = byTopic.get(out.topic) ?? [];
@@ -313,8 +355,11 @@ export class Processor {
 
     const tx = await producer.transaction();
     try {
-      if (byTopic.size > 0) {
-        await tx.sendBatch([...byTopic.entries()].map(([t, messages]) => ({ topic: t, messages })));
+      // A produce request carries one record batch per partition and the broker refuses one over
+      // message.max.bytes (1 MB by default, non-retriable): a large consumer batch (a backlog, a
+      // replay) crashed the processor. It goes out in several sends of the same transaction.
+      for (const chunk of chunkTopicMessages(byTopic, TX_SEND_MAX_BYTES)) {
+        await tx.sendBatch(chunk);
       }
       await tx.sendOffsets({
         consumerGroupId: this.options.groupId,
@@ -323,6 +368,9 @@ export class Processor {
       await tx.commit();
     } catch (error) {
       await tx.abort().catch(() => undefined);
+      // Nothing of the batch is visible or committed; the consumer re-reads it from the last
+      // resolved offset, and the next attempt gets a fresh producer.
+      this.producerBroken = true;
       throw error;
     }
   }

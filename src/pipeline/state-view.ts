@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { PIPELINE_CONSUMER_TIMING } from './backoff.js';
 import { createConsumer, type Consumer, type Kafka, type KafkaMessage } from '../kafka/index.js';
 import { TicketState } from './events.js';
 
@@ -20,7 +21,7 @@ export class TopicTail {
   ) {}
 
   async start(): Promise<void> {
-    const consumer = createConsumer(this.kafka, { groupId: `grantline-tail-${randomUUID()}`, readCommitted: true });
+    const consumer = createConsumer(this.kafka, { groupId: `grantline-tail-${randomUUID()}`, readCommitted: true, ...PIPELINE_CONSUMER_TIMING });
     this.consumer = consumer;
     // Batches of only transaction markers or aborted records reach no handler, but still move the
     // position; the instrumentation event sees them.

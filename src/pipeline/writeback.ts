@@ -7,7 +7,7 @@ import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
 import type { RecordCommand} from './events.js';
 import { WritebackTask, ticketKey } from './events.js';
 import type { PipelineMetrics } from './metrics.js';
-import { PartitionBackoff } from './backoff.js';
+import { PartitionBackoff, PIPELINE_CONSUMER_TIMING } from './backoff.js';
 import { describeError } from './processor.js';
 
 export interface WritebackOptions {
@@ -44,7 +44,7 @@ export class WritebackWorker {
   }
 
   async start(): Promise<void> {
-    const consumer = createConsumer(this.options.kafka, { groupId: this.options.groupId, readCommitted: true });
+    const consumer = createConsumer(this.options.kafka, { groupId: this.options.groupId, readCommitted: true, ...PIPELINE_CONSUMER_TIMING });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.options.onFatal?.(payload.error);

@@ -146,7 +146,7 @@ describe('faults on the real broker', () => {
 
       // The source retries the same delivery until it is taken.
       let status = 0;
-      const deadline = Date.now() + 90_000;
+      const deadline = Date.now() + 180_000;
       while (status !== 202 && Date.now() < deadline) {
         status = (await post(`${stack.url}/webhooks/jira-main`, delivery)).status;
         if (status !== 202) await new Promise((r) => setTimeout(r, 1_000));
@@ -155,10 +155,10 @@ describe('faults on the real broker', () => {
       expect(status).toBe(202);
       const counter = await countGrants(`${prefix}access.grants.pam.v1`);
       try {
-        expect(await until(() => counter.total() === 1, 90_000)).toBe(true);
+        expect(await until(() => counter.total() === 1, 180_000)).toBe(true);
       } finally {
         await counter.consumer.disconnect();
       }
-    }, 300_000);
+    }, 420_000);
   });
 });
