@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The benchmark (`npm run bench`, `npm run bench:large`): starts a throwaway Kafka broker on a free
+# port, runs bench/main.ts against it (stubs and grantline are started by the benchmark itself),
+# writes bench/results/<name>.json and bench/results/README.md, and stops the broker however the
+# run ends. Not part of `npm test`.
+#
+#   bash bench/run.sh                 10,000 tickets (about 5-10 minutes on 2 cores)
+#   bash bench/run.sh --large         100,000 tickets (bench:large)
+#   bash bench/run.sh --tickets N     any other size; other flags go to bench/main.ts
+#   GRANTLINE_KEEP_KAFKA_DATA=1       keep the broker's temporary data dir
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+die() {
+  echo "bench/run.sh: $*" >&2
+  exit 1
+}
+
+args=()
+for a in "$@"; do
+  if [[ "$a" == "--large" ]]; then args+=(--tickets 100000 --name e2e-100k); else args+=("$a"); fi
+done
+
+port=""
+data=""
+cleanup() {
+  local code=$?
+  if [[ -n "$port" ]]; then
+    echo "==> stopping the Kafka broker on 127.0.0.1:$port"
+    dev/kafka/stop.sh --port "$port" --data "$data" || true
+  fi
+  if [[ -n "$data" ]]; then
+    if [[ "${GRANTLINE_KEEP_KAFKA_DATA:-}" == "1" ]]; then
+      echo "bench/run.sh: broker data kept in $data"
+    else
+      rm -rf "$data"
+    fi
+    rm -f "$root/dev/kafka/run/ports/$port"
+  fi
+  exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [[ ! -d node_modules ]]; then
+  echo "==> npm ci (node_modules is missing)"
+  npm ci --no-audit --no-fund || die "npm ci failed"
+fi
+
+echo "==> fetch the Kafka broker jars (dev/kafka/fetch.sh)"
+dev/kafka/fetch.sh || die "could not fetch the Kafka broker"
+
+echo "==> start a Kafka broker on a free port"
+port="$(dev/kafka/free-port.sh)" || die "no free port"
+data="$(mktemp -d "${TMPDIR:-/tmp}/grantline-bench-kafka.XXXXXX")"
+start_out="$(dev/kafka/start.sh --port "$port" --data "$data")" || { echo "$start_out"; die "the Kafka broker did not start"; }
+echo "$start_out"
+export KAFKA_BROKERS="127.0.0.1:$port"
+
+echo "==> benchmark (KAFKA_BROKERS=$KAFKA_BROKERS)"
+# --expose-gc: the memory measurement forces collections around loading the ticket states.
+node --expose-gc --import tsx bench/main.ts "${args[@]}"
