@@ -167,13 +167,32 @@ export function configSchema(options: ConfigSchemaOptions) {
         { when: () => true },
       ),
     log: z.strictObject({ level: LogLevel.default('info') }).prefault({}),
-    // Tuning for the pipeline loops; open so the pipeline work can add knobs without a schema change here.
+    // Tuning for the pipeline loops. Every knob is validated: a typo is an error with its path, not NaN.
     pipeline: z
-      .looseObject({
+      .strictObject({
+        /** Most ticket events the processor decides in one Kafka transaction. */
         batchSize: integer(1, 10_000).default(100),
+        /** Source API fetches in flight at once within a batch. */
+        fetchConcurrency: integer(1, 256).default(8),
+        /** Attempts before an event failing for a non-retriable reason goes to the DLQ. */
         maxAttempts: integer(1, 100).default(5),
+        /** First and longest pause of a partition whose source is unavailable (doubling between). */
         retryBackoffMs: integer(0, 3_600_000).default(1_000),
-        pollIntervalMs: integer(1_000, 86_400_000).default(60_000),
+        retryBackoffMaxMs: integer(0, 3_600_000).default(60_000),
+        /** How long ingress waits for Kafka to take a delivery before answering 503. */
+        produceTimeoutMs: integer(100, 120_000).default(10_000),
+        /** Reconciliation polling of every connector; 0 turns the pollers off. */
+        pollIntervalMs: z.union([z.literal(0), integer(1_000, 86_400_000)]).default(60_000),
+        /** How far back the very first poll looks when no watermark is stored yet. */
+        pollLookbackMs: integer(0, 365 * 86_400_000).default(86_400_000),
+        /** How often the lifecycle looks for expired grants and overdue work. */
+        lifecycleTickMs: integer(100, 60_000).default(1_000),
+        /** How often open break-glass review tickets are read from their source. */
+        reviewPollMs: integer(1_000, 86_400_000).default(60_000),
+        /** A revocation no adapter confirms within this is overdue: alert and re-send. */
+        revocationConfirmMs: integer(1_000, 7 * 86_400_000).default(900_000),
+        /** How often the directory is re-read for owners who became inactive. */
+        directoryCheckMs: integer(1_000, 86_400_000).default(300_000),
       })
       .prefault({}),
   });

@@ -23,6 +23,8 @@ export interface ProcessorOptions {
   readonly maxAttempts: number;
   /** Source fetches in flight at once within a batch. */
   readonly fetchConcurrency: number;
+  /** Most events in one transaction. */
+  readonly batchSize: number;
   readonly backoff: { initialMs: number; maxMs: number };
   readonly now?: () => Date;
   /** Called when the consumer crashed and kafkajs will not restart it: the role is no longer working. */
@@ -211,31 +213,46 @@ export class Processor {
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, isRunning, isStale, heartbeat } = payload;
+    const { batch, isRunning, isStale } = payload;
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    if (this.needsCatchUp) {
+      await this.options.view.catchUp();
+      this.needsCatchUp = false;
+    }
+    // One transaction per chunk of at most `batchSize` events, so a large fetch does not become one
+    // huge transaction (and the first grants do not wait for the last fetch of the batch).
+    const size = this.options.batchSize;
+    for (let i = 0; i < batch.messages.length; i += size) {
+      if (!isRunning() || isStale()) return;
+      const paused = await this.processChunk(payload, batch.messages.slice(i, i + size));
+      if (paused) return;
+    }
+  }
+
+  /** Processes consecutive messages of one partition in one transaction; true when the partition was paused. */
+  private async processChunk(payload: EachBatchPayload, messages: EachBatchPayload['batch']['messages']): Promise<boolean> {
+    const { batch, heartbeat } = payload;
     const started = process.hrtime.bigint();
     const { ports, view, logger } = this.options;
     const log = logger.child({ topic: batch.topic, partition: batch.partition });
-    if (this.needsCatchUp) {
-      await view.catchUp();
-      this.needsCatchUp = false;
-    }
 
     const outputs: Output[] = [];
+    const poison: { offset: bigint; output: Output }[] = [];
     const groups = new Map<string, Group>();
-    for (const message of batch.messages) {
+    for (const message of messages) {
       const parsed = this.parse(message);
       if (!parsed.ok) {
         log.warn({ offset: message.offset, reason: parsed.reason }, 'poison event sent to the DLQ');
-        outputs.push(
-          this.dlqOutput('processor.parse', parsed.reason, {
+        poison.push({
+          offset: BigInt(message.offset),
+          output: this.dlqOutput('processor.parse', parsed.reason, {
             key: message.key?.toString('utf8') ?? null,
             value: message.value?.toString('utf8') ?? null,
             topic: batch.topic,
             partition: batch.partition,
             offset: message.offset,
           }),
-        );
+        });
         continue;
       }
       const { event } = parsed.parsed;
@@ -264,6 +281,8 @@ export class Processor {
       log.warn({ ticket: group.key, error: describeError(outcome.error) }, 'source unavailable; partition paused');
     });
 
+    // Poison before the cutoff goes to the DLQ now; after it, it is read again on resume.
+    for (const p of poison) if (cutoff === null || p.offset < cutoff) outputs.push(p.output);
     const now = this.now();
     const states: { key: string; state: TicketState }[] = [];
     let lastProcessed: bigint | null = null;
@@ -306,7 +325,7 @@ export class Processor {
       if (c.rejected) this.options.metrics.decisions.inc({ connector: group.connectorId, outcome: 'rejected' }, c.rejected);
       if (c.revoked) this.options.metrics.decisions.inc({ connector: group.connectorId, outcome: 'revoked' }, c.revoked);
     });
-    for (const message of batch.messages) {
+    for (const message of messages) {
       const offset = BigInt(message.offset);
       if (cutoff !== null && offset >= cutoff) break;
       lastProcessed = offset;
@@ -318,12 +337,13 @@ export class Processor {
       payload.resolveOffset(lastProcessed.toString());
     }
 
+    this.options.metrics.batches.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (cutoff !== null) {
       if (this.consumer) this.backoff.pause(this.consumer, payload, (cutoff as bigint).toString(), retryAfterMs);
-    } else {
-      this.backoff.succeeded(batch.partition);
+      return true;
     }
-    this.options.metrics.batches.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.backoff.succeeded(batch.partition);
+    return false;
   }
 
   /**

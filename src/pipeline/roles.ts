@@ -54,7 +54,7 @@ export const ingressRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     topic: rt.topics.ticketEvents,
     logger: ctx.logger.child({ component: 'ingress' }),
     metrics: rt.metrics,
-    produceTimeoutMs: Number(settings.produceTimeoutMs ?? 10_000),
+    produceTimeoutMs: settings.produceTimeoutMs,
   });
   const components: Component[] = [producerComponent(rt)];
   if (settings.pollIntervalMs > 0 && rt.connectors.size > 0) {
@@ -68,7 +68,7 @@ export const ingressRole: RoleFactory = async (ctx): Promise<RoleParts> => {
           producer: rt.sharedProducer(),
           stateTopic: rt.topics.pollerState,
           intervalMs: settings.pollIntervalMs,
-          initialLookbackMs: Number(settings.pollLookbackMs ?? 24 * 3600_000),
+          initialLookbackMs: settings.pollLookbackMs,
           logger: ctx.logger.child({ component: 'poller', connector: connector.id }),
         }),
     );
@@ -96,7 +96,7 @@ export const ingressRole: RoleFactory = async (ctx): Promise<RoleParts> => {
 export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
   const rt = await runtime(ctx);
   const settings = ctx.config.pipeline;
-  const backoff = { initialMs: settings.retryBackoffMs, maxMs: Number(settings.retryBackoffMaxMs ?? 60_000) };
+  const backoff = { initialMs: settings.retryBackoffMs, maxMs: settings.retryBackoffMaxMs };
   const processor = new Processor({
     kafka: ctx.kafka,
     ports: rt.ports('processor'),
@@ -106,7 +106,8 @@ export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     groupId: clientIdFor(ctx, 'processor'),
     transactionalId: `${clientIdFor(ctx, 'processor')}-${ctx.config.service.instanceId}`,
     maxAttempts: settings.maxAttempts,
-    fetchConcurrency: Number(settings.fetchConcurrency ?? 8),
+    fetchConcurrency: settings.fetchConcurrency,
+    batchSize: settings.batchSize,
     backoff,
     ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'processor'),
@@ -151,10 +152,10 @@ export const lifecycleRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     logger: ctx.logger.child({ component: 'lifecycle' }),
     metrics: rt.metrics,
     settings: {
-      tickMs: Number(settings.lifecycleTickMs ?? 1_000),
-      reviewPollMs: Number(settings.reviewPollMs ?? 60_000),
-      revocationConfirmMs: Number(settings.revocationConfirmMs ?? 15 * 60_000),
-      directoryCheckMs: Number(settings.directoryCheckMs ?? 5 * 60_000),
+      tickMs: settings.lifecycleTickMs,
+      reviewPollMs: settings.reviewPollMs,
+      revocationConfirmMs: settings.revocationConfirmMs,
+      directoryCheckMs: settings.directoryCheckMs,
     },
     ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'lifecycle'),

@@ -212,6 +212,15 @@ describe('config', () => {
     expect(issuesOf(() => loadConfig(join(dir, 'absent.yaml'), {}))).toEqual([{ path: '(file)', problem: 'cannot read config file (ENOENT)' }]);
   });
 
+  it('validates every pipeline knob: a misspelt or out-of-range one is named, never read as NaN', () => {
+    const issues = issuesOf(() =>
+      parseConfig(base({ pipeline: { fetchConcurency: 8, revocationConfirmMs: 'soon', batchSize: 0, pollIntervalMs: 10 } }), { baseDir: dir, env: {} }),
+    );
+    expect(issues.map((i) => i.path).sort()).toEqual(['pipeline.batchSize', 'pipeline.fetchConcurency', 'pipeline.pollIntervalMs', 'pipeline.revocationConfirmMs']);
+    const ok = parseConfig(base({ pipeline: { pollIntervalMs: 0 } }), { baseDir: dir, env: {} });
+    expect(ok.pipeline).toMatchObject({ pollIntervalMs: 0, batchSize: 100, fetchConcurrency: 8, revocationConfirmMs: 900_000 });
+  });
+
   it('finds the config file from --config, else GRANTLINE_CONFIG, else ./grantline.yaml', () => {
     expect(resolveConfigPath('a.yaml', { GRANTLINE_CONFIG: 'b.yaml' }, '/srv')).toBe('/srv/a.yaml');
     expect(resolveConfigPath(undefined, { GRANTLINE_CONFIG: 'b.yaml' }, '/srv')).toBe('/srv/b.yaml');
