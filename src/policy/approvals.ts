@@ -199,7 +199,8 @@ export function evaluateApprovals(ctx: ApprovalContext, request: EntitlementRequ
   for (const comment of request.approvalLikeComments) {
     explanations.push({
       code: 'APPROVAL_NOT_STRUCTURED',
-      message: `A comment by ${comment.authorSource.value} (${comment.commentId}) looks like an approval, but comments never count. Ask the approver to use the ticket's approval step instead.`,
+      // Name the author as people know them (the directory id), not by a source account id.
+      message: `A comment by ${ctx.directory.resolve(comment.authorSource) ?? comment.authorSource.value} (${comment.commentId}) looks like an approval, but comments never count. Ask the approver to use the ticket's approval step instead.`,
       field: 'approvals',
     });
   }

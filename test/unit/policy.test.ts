@@ -159,7 +159,7 @@ describe('decide: every reason code', () => {
       }),
       expected: ['APPROVAL_NOT_STRUCTURED', 'INSUFFICIENT_APPROVALS'],
       field: 'approvals',
-      says: /A comment by d9b7bd87b7c2bfb298fda6a2 \(30001\) looks like an approval, but comments never count/,
+      says: /A comment by carol \(30001\) looks like an approval, but comments never count/,
     },
     {
       name: 'no TTL where the entry requires one',
