@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jwksFrom, startPamAdapter, type AdapterEvent, type PamAdapter } from '../../examples/pam-adapter.js';
+import { createProducer } from '../../src/kafka/index.js';
+import { startStack, startStubs, type Stack, type Stubs } from '../../dev/harness.js';
+import { jiraDelivery, jiraWebhookSecret, post, seedJiraTicket } from '../../dev/scenarios.js';
+import { brokers, consumeAll, randomTopicSuffix, testKafka } from './helpers/kafka.js';
+
+const prefix = `adapter-${randomTopicSuffix()}.`;
+const kafka = testKafka('grantline-adapter-it');
+let stubs: Stubs;
+let stack: Stack;
+let adapter: PamAdapter;
+const events: AdapterEvent[] = [];
+
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+beforeAll(async () => {
+  stubs = await startStubs();
+  stack = await startStack({ brokers: brokers().join(','), topicPrefix: prefix, stubs });
+  adapter = await startPamAdapter({
+    kafka,
+    grantsTopic: `${prefix}access.grants.pam.v1`,
+    resultsTopic: `${prefix}access.fulfillment.results.v1`,
+    jwks: jwksFrom(`${stack.url}/.well-known/jwks.json`),
+    onEvent: (e) => events.push(e),
+  });
+});
+
+afterAll(async () => {
+  await adapter?.stop();
+  await stack?.stop();
+  await stubs?.close();
+});
+
+describe('the example PAM adapter', () => {
+  it('provisions a verified grant, reports it, and grantline records the fulfillment on the ticket', async () => {
+    const issue = seedJiraTicket(stubs.jira, {
+      entitlement: 'db-orders-prod-readwrite',
+      requester: 'alice',
+      subject: { type: 'service_account', id: 'svc-orders' },
+      environment: 'prod',
+      resource: 'orders-db',
+      approvedBy: ['bob', 'carol'],
+    });
+    expect((await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, jiraWebhookSecret(stack.config)))).status).toBe(202);
+    expect(await until(() => events.some((e) => e.outcome === 'provisioned'))).toBe(true);
+    const grantId = events.find((e) => e.outcome === 'provisioned')?.id ?? '';
+    expect(await until(() => stubs.jira.state.comments(issue.id).some((c) => c.text.includes(`${grantId} provisioned`)))).toBe(true);
+  });
+
+  it('refuses a grant forged on the topic: nothing is provisioned or reported for it', async () => {
+    const [original] = (await consumeAll(kafka, `${prefix}access.grants.pam.v1`, { timeoutMs: 2_000 })).filter((m) => m.value?.includes('"outcome":"granted"'));
+    expect(original).toBeDefined();
+    const grant = JSON.parse(original?.value ?? '{}') as Record<string, unknown>;
+    // Someone with write access to the topic widens the grant and replays the signed headers.
+    const forged = { ...grant, grantId: 'gr_forged', subject: { type: 'service_account', id: 'svc-orphan' }, ttlSeconds: 7 * 86400 };
+    const producer = createProducer(kafka);
+    await producer.connect();
+    await producer.send(`${prefix}access.grants.pam.v1`, [{ key: 'gr_forged', value: JSON.stringify(forged), headers: original?.headers ?? {} }]);
+    await producer.disconnect();
+
+    expect(await until(() => events.some((e) => e.outcome === 'refused' && e.id === 'gr_forged'))).toBe(true);
+    const refusal = events.find((e) => e.id === 'gr_forged');
+    expect(refusal?.report.checks.find((c) => c.name === 'signature-valid')?.ok).toBe(false);
+    expect(events.filter((e) => e.outcome === 'provisioned' && e.id === 'gr_forged')).toEqual([]);
+    const results = (await consumeAll(kafka, `${prefix}access.fulfillment.results.v1`, { timeoutMs: 2_000 })).map((m) => JSON.parse(m.value ?? '{}') as { grantId: string });
+    expect(results.filter((r) => r.grantId === 'gr_forged')).toEqual([]);
+  });
+});
