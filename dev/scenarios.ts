@@ -72,6 +72,22 @@ export interface AccessTicket {
   createdAt?: Date;
 }
 
+/**
+ * The example's model request: alice asks for read-write on the production orders database for the
+ * service account svc-orders (which she owns); bob and carol, both data-platform owners, approve.
+ */
+export function nhiDualApproval(overrides: Partial<AccessTicket> = {}): AccessTicket {
+  return {
+    entitlement: 'db-orders-prod-readwrite',
+    requester: 'alice',
+    subject: { type: 'service_account', id: 'svc-orders' },
+    environment: 'prod',
+    resource: 'orders-db',
+    approvedBy: ['bob', 'carol'],
+    ...overrides,
+  };
+}
+
 /** Seeds a Jira Service Management request for the example's `jira-main` connector. */
 export function seedJiraTicket(stub: JiraStub, t: AccessTicket, now = new Date()): StubIssue {
   const created = t.createdAt ?? new Date(now.getTime() - 3600_000);

@@ -22,18 +22,7 @@ import { openCli } from '../src/cli/kafka-cli.js';
 import { Jwks, verifyMessage } from '../src/custody/index.js';
 import { TopicTail } from '../src/pipeline/state-view.js';
 import { startStubs, type Stubs } from '../dev/harness.js';
-import {
-  jiraDelivery,
-  jiraWebhookSecret,
-  post,
-  seedJiraTicket,
-  seedServiceNowTicket,
-  seedServiceNowUsers,
-  serviceNowDelivery,
-  serviceNowHmacKey,
-  type AccessTicket,
-  type ServiceNowTicket,
-} from '../dev/scenarios.js';
+import { type AccessTicket, jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket, seedServiceNowTicket, seedServiceNowUsers, serviceNowDelivery, serviceNowHmacKey, type ServiceNowTicket } from '../dev/scenarios.js';
 
 type Json = Record<string, unknown>;
 
@@ -48,17 +37,11 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   {
     title: 'NHI production access with dual approval',
-    jira: {
-      entitlement: 'db-orders-prod-readwrite',
-      requester: 'alice',
-      subject: { type: 'service_account', id: 'svc-orders' },
-      environment: 'prod',
-      resource: 'orders-db',
+    jira: nhiDualApproval({
       ttlHours: 4,
-      approvedBy: ['bob', 'carol'],
       summary: 'svc-orders needs read-write on the orders DB',
       description: 'Nightly reconciliation job writes corrections back to the orders database.',
-    },
+    }),
     expect: { outcome: 'granted' },
   },
   {

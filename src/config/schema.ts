@@ -188,11 +188,11 @@ export function configSchema(options: ConfigSchemaOptions) {
         /** How often the lifecycle looks for expired grants and overdue work. */
         lifecycleTickMs: integer(100, 60_000).default(1_000),
         /** How often open break-glass review tickets are read from their source. */
-        reviewPollMs: integer(1_000, 86_400_000).default(60_000),
+        reviewPollMs: integer(100, 86_400_000).default(60_000),
         /** A revocation no adapter confirms within this is overdue: alert and re-send. */
         revocationConfirmMs: integer(1_000, 7 * 86_400_000).default(900_000),
         /** How often the directory is re-read for owners who became inactive. */
-        directoryCheckMs: integer(1_000, 86_400_000).default(300_000),
+        directoryCheckMs: integer(100, 86_400_000).default(300_000),
       })
       .prefault({}),
   });

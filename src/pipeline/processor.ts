@@ -84,6 +84,16 @@ export function chunkTopicMessages(byTopic: ReadonlyMap<string, Output['message'
   return chunks;
 }
 
+/**
+ * A Kafka failure while the batch is in hand (broker restarting, producer fenced, coordinator
+ * loading). kafkajs restarts a crashed consumer only when the innermost cause is retriable, so this
+ * error carries no `cause`: the batch is read again from its last committed offset, on a fresh
+ * producer, instead of the role stopping for good.
+ */
+function restartable(what: string, error: unknown): GrantlineError {
+  return new GrantlineError(`${what} failed (${describeError(error)}); the batch will be read again`, { retriable: true });
+}
+
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
@@ -216,7 +226,9 @@ export class Processor {
     const { batch, isRunning, isStale } = payload;
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     if (this.needsCatchUp) {
-      await this.options.view.catchUp();
+      await this.options.view.catchUp().catch((error: unknown) => {
+        throw restartable('reading the ticket state', error);
+      });
       this.needsCatchUp = false;
     }
     // One transaction per chunk of at most `batchSize` events, so a large fetch does not become one
@@ -306,17 +318,30 @@ export class Processor {
         }
         events = events.filter((e) => e.kind !== 'delivery');
       }
-      const result = processTicket(
-        {
-          connectorId: group.connectorId,
-          ticketId: group.ticketId,
-          state: view.get(group.key) ?? null,
-          events,
-          snapshot: outcome?.kind === 'ok' ? outcome.snapshot : null,
-          now,
-        },
-        ports,
-      );
+      let result: ReturnType<typeof processTicket>;
+      try {
+        result = processTicket(
+          {
+            connectorId: group.connectorId,
+            ticketId: group.ticketId,
+            state: view.get(group.key) ?? null,
+            events,
+            snapshot: outcome?.kind === 'ok' ? outcome.snapshot : null,
+            now,
+          },
+          ports,
+        );
+      } catch (error) {
+        // Deciding is pure: the same events would fail again. They go to the DLQ with the reason
+        // instead of blocking the partition; the ticket's state is left as it was.
+        log.error({ ticket: group.key, error: describeError(error) }, 'deciding failed; events sent to the DLQ');
+        for (const item of items) {
+          outputs.push(
+            this.dlqOutput('processor.decide', describeError(error), { key: group.key, value: JSON.stringify(item.event), topic: batch.topic, partition: batch.partition, offset: item.offset }),
+          );
+        }
+        return;
+      }
       outputs.push(...result.outputs);
       // processTicket bumps the version only when something changed: unchanged state is not rewritten.
       if (result.state.version > (view.get(group.key)?.version ?? 0)) states.push({ key: group.key, state: result.state });
@@ -332,7 +357,9 @@ export class Processor {
     }
 
     if (lastProcessed !== null) {
-      await this.commit(batch.topic, batch.partition, outputs, states, lastProcessed + 1n);
+      await this.commit(batch.topic, batch.partition, outputs, states, lastProcessed + 1n).catch((error: unknown) => {
+        throw restartable('committing the batch', error);
+      });
       for (const { key, state } of states) view.apply(key, state);
       payload.resolveOffset(lastProcessed.toString());
     }

@@ -25,6 +25,7 @@ import { createPipelineMetrics } from '../../src/pipeline/metrics.js';
 import { StateView, TopicTail } from '../../src/pipeline/state-view.js';
 import { Registry } from 'prom-client';
 import { brokers, randomTopicSuffix, testKafka, testLogger } from './helpers/kafka.js';
+import { until } from './helpers/wait.js';
 
 const EXAMPLES = resolve(fileURLToPath(new URL('../../examples/', import.meta.url)));
 const prefix = `lc-${randomTopicSuffix()}.`;
@@ -107,15 +108,6 @@ async function waitFor(name: string, match: (s: Seen) => boolean, count = 1, tim
     if (found.length >= count || Date.now() > deadline) return found;
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-async function until(check: () => boolean, timeoutMs = 20_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
 }
 
 const isRevocation = (grantId: string) => (s: Seen) => s.type === CE_TYPES.grantRevoked && s.value.grantId === grantId;

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jwksFrom, startPamAdapter, type AdapterEvent, type PamAdapter } from '../../examples/pam-adapter.js';
 import { createProducer } from '../../src/kafka/index.js';
 import { startStack, startStubs, type Stack, type Stubs } from '../../dev/harness.js';
-import { jiraDelivery, jiraWebhookSecret, post, seedJiraTicket } from '../../dev/scenarios.js';
+import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket } from '../../dev/scenarios.js';
 import { brokers, consumeAll, randomTopicSuffix, testKafka } from './helpers/kafka.js';
+import { until } from './helpers/wait.js';
 
 const prefix = `adapter-${randomTopicSuffix()}.`;
 const kafka = testKafka('grantline-adapter-it');
@@ -12,14 +13,6 @@ let stack: Stack;
 let adapter: PamAdapter;
 const events: AdapterEvent[] = [];
 
-async function until(condition: () => boolean, timeoutMs = 30_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}
 
 beforeAll(async () => {
   stubs = await startStubs();
@@ -41,14 +34,7 @@ afterAll(async () => {
 
 describe('the example PAM adapter', () => {
   it('provisions a verified grant, reports it, and grantline records the fulfillment on the ticket', async () => {
-    const issue = seedJiraTicket(stubs.jira, {
-      entitlement: 'db-orders-prod-readwrite',
-      requester: 'alice',
-      subject: { type: 'service_account', id: 'svc-orders' },
-      environment: 'prod',
-      resource: 'orders-db',
-      approvedBy: ['bob', 'carol'],
-    });
+    const issue = seedJiraTicket(stubs.jira, nhiDualApproval());
     expect((await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, jiraWebhookSecret(stack.config)))).status).toBe(202);
     expect(await until(() => events.some((e) => e.outcome === 'provisioned'))).toBe(true);
     const grantId = events.find((e) => e.outcome === 'provisioned')?.id ?? '';

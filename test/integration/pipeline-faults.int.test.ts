@@ -5,25 +5,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer, type Consumer } from '../../src/kafka/index.js';
 import { startStack, startStubs, writeStackConfig, type Stack, type StackOptions, type Stubs } from '../../dev/harness.js';
-import { jiraDelivery, jiraWebhookSecret, post, seedJiraTicket } from '../../dev/scenarios.js';
+import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket } from '../../dev/scenarios.js';
 import { brokers, randomTopicSuffix, startBroker, stopBroker, testKafka } from './helpers/kafka.js';
+import { until } from './helpers/wait.js';
 
 const kafka = testKafka('grantline-faults-reader');
 const repoRoot = new URL('../../', import.meta.url).pathname;
 
-function nhiTicket() {
-  return {
-    entitlement: 'db-orders-prod-readwrite' as const,
-    requester: 'alice',
-    subject: { type: 'service_account' as const, id: 'svc-orders' },
-    environment: 'prod',
-    resource: 'orders-db',
-    approvedBy: ['bob', 'carol'],
-  };
-}
 
-/** Counts committed messages on a topic as they arrive (read_committed), by grant id. */
-async function countGrants(topic: string): Promise<{ consumer: Consumer; total: () => number; ids: Map<string, number> }> {
+/** Counts committed grants on a topic as they arrive (read_committed), by grant id; `ticketKey` narrows to one ticket. */
+async function countGrants(topic: string, ticketKey?: string): Promise<{ consumer: Consumer; total: () => number; ids: Map<string, number> }> {
   const ids = new Map<string, number>();
   let total = 0;
   const consumer = createConsumer(kafka, { groupId: `it-count-${randomTopicSuffix()}`, readCommitted: true, maxWaitTimeInMs: 100 });
@@ -31,8 +22,10 @@ async function countGrants(topic: string): Promise<{ consumer: Consumer; total: 
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message }) => {
-      const value = JSON.parse(message.value?.toString('utf8') ?? '{}') as { grantId?: string; outcome?: string };
+      const value = JSON.parse(message.value?.toString('utf8') ?? '{}') as { grantId?: string; outcome?: string; source?: { ticketKey?: string } };
       if (value.outcome !== 'granted' || !value.grantId) return;
+      // The stubs are shared by this file's tests, so the pollers also find the other tests' tickets.
+      if (ticketKey !== undefined && value.source?.ticketKey !== ticketKey) return;
       total += 1;
       ids.set(value.grantId, (ids.get(value.grantId) ?? 0) + 1);
     },
@@ -40,14 +33,6 @@ async function countGrants(topic: string): Promise<{ consumer: Consumer; total: 
   return { consumer, total: () => total, ids };
 }
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
 
 function serveProcess(configFile: string, role: string): ChildProcess {
   return spawn(join(repoRoot, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'serve', '--config', configFile, '--role', role], {
@@ -83,7 +68,7 @@ describe('faults on the real broker', () => {
       const N = 600;
       const secret = jiraWebhookSecret(ingress.config);
       for (let i = 0; i < N; i += 1) {
-        const issue = seedJiraTicket(stubs.jira, nhiTicket());
+        const issue = seedJiraTicket(stubs.jira, nhiDualApproval());
         const res = await post(`${ingress.url}/webhooks/jira-main`, jiraDelivery(issue, secret));
         expect(res.status).toBe(202);
       }
@@ -126,7 +111,7 @@ describe('faults on the real broker', () => {
     });
 
     it('answers 503 while Kafka cannot take the event, and processes the retried delivery once it is back', async () => {
-      const issue = seedJiraTicket(stubs.jira, nhiTicket());
+      const issue = seedJiraTicket(stubs.jira, nhiDualApproval());
       const delivery = jiraDelivery(issue, jiraWebhookSecret(stack.config), { deliveryId: `retry-${issue.id}` });
       const prefix = stack.config.kafka.topicPrefix;
       const t0 = Date.now();
@@ -153,7 +138,7 @@ describe('faults on the real broker', () => {
       }
       mark('retried delivery accepted');
       expect(status).toBe(202);
-      const counter = await countGrants(`${prefix}access.grants.pam.v1`);
+      const counter = await countGrants(`${prefix}access.grants.pam.v1`, issue.key);
       try {
         expect(await until(() => counter.total() === 1, 180_000)).toBe(true);
       } finally {

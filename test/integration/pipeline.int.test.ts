@@ -7,6 +7,7 @@ import { Jwks, verifyMessage } from '../../src/custody/index.js';
 import { createProducer } from '../../src/kafka/index.js';
 import { startStack, startStubs, type Stack, type Stubs } from '../../dev/harness.js';
 import {
+  nhiDualApproval,
   jiraDelivery,
   jiraWebhookSecret,
   post,
@@ -16,6 +17,7 @@ import {
   serviceNowHmacKey,
 } from '../../dev/scenarios.js';
 import { brokers, consumeAll, randomTopicSuffix, testKafka, type ConsumedMessage } from './helpers/kafka.js';
+import { until } from './helpers/wait.js';
 
 const prefix = `e2e-${randomTopicSuffix()}.`;
 const kafka = testKafka('grantline-e2e-reader');
@@ -65,14 +67,6 @@ async function processed(key: string, deliveryId: string, timeoutMs = 30_000): P
   if (found.length === 0) throw new Error(`delivery ${deliveryId} of ${key} was not processed`);
 }
 
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}
 
 beforeAll(async () => {
   stubs = await startStubs();
@@ -87,16 +81,7 @@ afterAll(async () => {
 
 describe('end to end on the real broker', () => {
   it('grants a Jira NHI production request with two native approvals: signed grant on the pam topic, note on the ticket', async () => {
-    const issue = seedJiraTicket(stubs.jira, {
-      entitlement: 'db-orders-prod-readwrite',
-      requester: 'alice',
-      subject: { type: 'service_account', id: 'svc-orders' },
-      environment: 'prod',
-      resource: 'orders-db',
-      ttlHours: 4,
-      approvedBy: ['bob', 'carol'],
-      description: 'Nightly reconciliation job needs write access.',
-    });
+    const issue = seedJiraTicket(stubs.jira, nhiDualApproval({ ttlHours: 4, description: 'Nightly reconciliation job needs write access.' }));
     const res = await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, jiraWebhookSecret(stack.config)));
     expect(res.status).toBe(202);
 
@@ -158,14 +143,7 @@ describe('end to end on the real broker', () => {
   });
 
   it('gives one grant for a webhook delivered three times and for edits that change nothing', async () => {
-    const issue = seedJiraTicket(stubs.jira, {
-      entitlement: 'db-orders-prod-readwrite',
-      requester: 'alice',
-      subject: { type: 'service_account', id: 'svc-orders' },
-      environment: 'prod',
-      resource: 'orders-db',
-      approvedBy: ['bob', 'carol'],
-    });
+    const issue = seedJiraTicket(stubs.jira, nhiDualApproval());
     const secret = jiraWebhookSecret(stack.config);
     const delivery = jiraDelivery(issue, secret, { deliveryId: `dup-${issue.id}` });
     for (let i = 0; i < 3; i += 1) expect((await post(`${stack.url}/webhooks/jira-main`, delivery)).status).toBe(202);
@@ -222,7 +200,7 @@ describe('end to end on the real broker', () => {
   });
 
   it('waits out a source outage and a 429, then decides: nothing is dropped', async () => {
-    const issue = seedJiraTicket(stubs.jira, { entitlement: 'db-orders-prod-readwrite', requester: 'alice', subject: { type: 'service_account', id: 'svc-orders' }, environment: 'prod', resource: 'orders-db', approvedBy: ['bob', 'carol'] });
+    const issue = seedJiraTicket(stubs.jira, nhiDualApproval());
     stubs.jira.failNext(503, {}, 2);
     stubs.jira.failNext(429, { 'retry-after': '1' }, 1);
     expect((await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, jiraWebhookSecret(stack.config)))).status).toBe(202);
@@ -233,7 +211,7 @@ describe('end to end on the real broker', () => {
   it('sends a poison event to the DLQ with its reason and keeps processing the partition', async () => {
     const producer = createProducer(kafka);
     await producer.connect();
-    const issue = seedJiraTicket(stubs.jira, { entitlement: 'db-orders-prod-readwrite', requester: 'alice', subject: { type: 'service_account', id: 'svc-orders' }, environment: 'prod', resource: 'orders-db', approvedBy: ['bob', 'carol'] });
+    const issue = seedJiraTicket(stubs.jira, nhiDualApproval());
     // Same key as the real delivery that follows, so both land on one partition, poison first.
     await producer.send(topic.ticketEvents, [{ key: `jira-main|${issue.id}`, value: '{"kind":"delivery", this is not json' }]);
     await producer.disconnect();
