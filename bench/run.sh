@@ -23,22 +23,11 @@ for a in "$@"; do
   if [[ "$a" == "--large" ]]; then args+=(--tickets 100000 --name e2e-100k); else args+=("$a"); fi
 done
 
-port=""
-data=""
+# shellcheck source=../dev/kafka/throwaway.sh
+source dev/kafka/throwaway.sh
 cleanup() {
   local code=$?
-  if [[ -n "$port" ]]; then
-    echo "==> stopping the Kafka broker on 127.0.0.1:$port"
-    dev/kafka/stop.sh --port "$port" --data "$data" || true
-  fi
-  if [[ -n "$data" ]]; then
-    if [[ "${GRANTLINE_KEEP_KAFKA_DATA:-}" == "1" ]]; then
-      echo "bench/run.sh: broker data kept in $data"
-    else
-      rm -rf "$data"
-    fi
-    rm -f "$root/dev/kafka/run/ports/$port"
-  fi
+  throwaway_broker_stop
   exit "$code"
 }
 trap cleanup EXIT
@@ -54,11 +43,7 @@ echo "==> fetch the Kafka broker jars (dev/kafka/fetch.sh)"
 dev/kafka/fetch.sh || die "could not fetch the Kafka broker"
 
 echo "==> start a Kafka broker on a free port"
-port="$(dev/kafka/free-port.sh)" || die "no free port"
-data="$(mktemp -d "${TMPDIR:-/tmp}/grantline-bench-kafka.XXXXXX")"
-start_out="$(dev/kafka/start.sh --port "$port" --data "$data")" || { echo "$start_out"; die "the Kafka broker did not start"; }
-echo "$start_out"
-export KAFKA_BROKERS="127.0.0.1:$port"
+throwaway_broker_start bench || die "the Kafka broker did not start"
 
 echo "==> benchmark (KAFKA_BROKERS=$KAFKA_BROKERS)"
 # --expose-gc: the memory measurement forces collections around loading the ticket states.

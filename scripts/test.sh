@@ -21,23 +21,11 @@ die() {
   exit 1
 }
 
-port=""
-data=""
+# shellcheck source=../dev/kafka/throwaway.sh
+source dev/kafka/throwaway.sh
 cleanup() {
   local code=$?
-  if [[ -n "$port" ]]; then
-    echo
-    echo "==> stopping the Kafka broker on 127.0.0.1:$port"
-    dev/kafka/stop.sh --port "$port" --data "$data" || true
-  fi
-  if [[ -n "$data" ]]; then
-    if [[ "${GRANTLINE_KEEP_KAFKA_DATA:-}" == "1" ]]; then
-      echo "test.sh: broker data kept in $data"
-    else
-      rm -rf "$data"
-    fi
-    rm -f "$root/dev/kafka/run/ports/$port"
-  fi
+  throwaway_broker_stop
   exit "$code"
 }
 trap cleanup EXIT
@@ -57,14 +45,9 @@ dev/kafka/fetch.sh || die "could not fetch the Kafka broker"
 echo "fetch took $(( $(date +%s) - t0 ))s"
 
 step "start a Kafka broker on a free port"
-port="$(dev/kafka/free-port.sh)" || die "no free port"
-data="$(mktemp -d "${TMPDIR:-/tmp}/grantline-kafka.XXXXXX")"
 t0=$(date +%s)
-start_out="$(dev/kafka/start.sh --port "$port" --data "$data")" || { echo "$start_out"; die "the Kafka broker did not start"; }
-echo "$start_out"
+throwaway_broker_start test || die "the Kafka broker did not start"
 echo "broker start took $(( $(date +%s) - t0 ))s"
-export KAFKA_BROKERS="127.0.0.1:$port"
-export KAFKA_DATA_DIR="$data"
 
 failed=()
 
@@ -75,7 +58,7 @@ step "lint (npm run lint)"
 npm run --silent lint || failed+=("lint")
 
 step "tests: vitest run (projects unit and integration, KAFKA_BROKERS=$KAFKA_BROKERS)"
-report="$data/vitest-report.json"
+report="$KAFKA_DATA_DIR/vitest-report.json"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || failed+=("tests")
 if [[ -f "$report" ]]; then
   # One plain closing line with the counts, whatever the reporter above printed.
