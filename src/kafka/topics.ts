@@ -23,14 +23,14 @@ export type TopicNames = {
   fulfillmentResults: string;
   lifecycle: string;
   dlq: string;
-  /** Compacted processor state. */
-  decisionState: string;
-  /** Compacted lifecycle state of live grants. */
-  grantState: string;
-  /** Compacted per-ticket decision state (pipeline processor). */
+  /** Compacted per-ticket decision state: the processor's, restored after restarts and rebalances. */
   ticketState: string;
   /** Pending write-backs to source tickets (pipeline processor). */
   writeback: string;
+  /** Compacted reconciliation-poller watermarks, one per connector. */
+  pollerState: string;
+  /** Lifecycle alerts: overdue revocations, failed revocations, overdue break-glass reviews. */
+  alerts: string;
 };
 
 function checkTopicName(name: string): string {
@@ -62,10 +62,10 @@ export function topicNames(prefix: string): TopicNames {
     fulfillmentResults: t('access.fulfillment.results.v1'),
     lifecycle: t('identity.lifecycle.v1'),
     dlq: t('grantline.dlq.v1'),
-    decisionState: t('grantline.decision-state.v1'),
-    grantState: t('grantline.grant-state.v1'),
     ticketState: t('grantline.ticket-state.v1'),
     writeback: t('grantline.writeback.v1'),
+    pollerState: t('grantline.poller-state.v1'),
+    alerts: t('grantline.alerts.v1'),
   };
 }
 
@@ -93,10 +93,10 @@ export function grantlineTopicSpecs(names: TopicNames, channels: readonly string
     { topic: names.fulfillmentResults, partitions },
     { topic: names.lifecycle, partitions },
     { topic: names.dlq, partitions },
-    { topic: names.decisionState, partitions, compacted: true },
-    { topic: names.grantState, partitions, compacted: true },
     { topic: names.ticketState, partitions, compacted: true },
     { topic: names.writeback, partitions },
+    { topic: names.pollerState, partitions: 1, compacted: true },
+    { topic: names.alerts, partitions },
   ];
 }
 

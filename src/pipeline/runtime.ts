@@ -8,26 +8,11 @@ import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, type Signing
 import { createProducer, type GrantlineProducer, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
 import { decide } from '../policy/index.js';
 import { createPipelineMetrics, type PipelineMetrics } from './metrics.js';
-import type { PipelineTopics, ProcessorPorts } from './ports.js';
+import type { ProcessorPorts } from './ports.js';
 import { StateView } from './state-view.js';
 
 /** The grantline version recorded as `decidedBy` in custody. */
 export const GRANTLINE_VERSION = '0.1.0';
-
-/** Topics the pipeline uses beyond the shared ones, with the config's prefix. */
-export function pipelineTopics(topics: TopicNames, prefix: string): PipelineTopics & { alerts: string; pollerState: string } {
-  return {
-    ticketEvents: topics.ticketEvents,
-    ticketState: topics.ticketState,
-    grants: topics.grants,
-    rejected: topics.rejected,
-    custody: topics.custody,
-    writeback: topics.writeback,
-    dlq: topics.dlq,
-    alerts: `${prefix}grantline.alerts.v1`,
-    pollerState: `${prefix}grantline.poller-state.v1`,
-  };
-}
 
 /**
  * What every pipeline role of one process shares: the loaded catalog and directory, signing keys,
@@ -43,7 +28,8 @@ export class PipelineRuntime {
     readonly config: GrantlineConfig,
     readonly logger: Logger,
     readonly kafka: Kafka,
-    readonly topics: ReturnType<typeof pipelineTopics>,
+    /** Every topic, under the config's prefix (also what the processor ports need). */
+    readonly topics: TopicNames,
     readonly catalog: Catalog,
     readonly directory: Directory,
     readonly keys: SigningKeys,
@@ -64,7 +50,7 @@ export class PipelineRuntime {
       config,
       logger,
       kafka,
-      pipelineTopics(topics, config.kafka.topicPrefix),
+      topics,
       catalog,
       directory,
       keys,
@@ -73,15 +59,11 @@ export class PipelineRuntime {
     );
   }
 
-  /** Grant topics for every channel in the catalog, plus the pipeline's own topics. */
+  /** Grant topics for every channel in the catalog (the shared topics come from `grantlineTopicSpecs`). */
   topicSpecs(): TopicSpec[] {
     const partitions = this.config.kafka.partitions;
     const channels = [...new Set(this.catalog.entries().map((e) => e.channel))];
-    return [
-      ...channels.map((channel) => ({ topic: this.topics.grants(channel), partitions })),
-      { topic: this.topics.alerts, partitions },
-      { topic: this.topics.pollerState, partitions: 1, compacted: true },
-    ];
+    return channels.map((channel) => ({ topic: this.topics.grants(channel), partitions }));
   }
 
   jwks(): unknown {

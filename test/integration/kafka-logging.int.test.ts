@@ -48,8 +48,9 @@ describe('topicNames', () => {
     expect(names.fulfillmentResults).toBe('staging.access.fulfillment.results.v1');
     expect(names.lifecycle).toBe('staging.identity.lifecycle.v1');
     expect(names.dlq).toBe('staging.grantline.dlq.v1');
-    expect(names.decisionState).toBe('staging.grantline.decision-state.v1');
-    expect(names.grantState).toBe('staging.grantline.grant-state.v1');
+    expect(names.ticketState).toBe('staging.grantline.ticket-state.v1');
+    expect(names.pollerState).toBe('staging.grantline.poller-state.v1');
+    expect(names.alerts).toBe('staging.grantline.alerts.v1');
     expect(topicNames('').custody).toBe('access.custody.v1');
     expect(() => names.grants('pam/../x')).toThrow(/channel/);
     expect(() => names.grants('')).toThrow(/channel/);

@@ -166,8 +166,9 @@ describe('ensureTopics', () => {
     const custody = await describeTopicConfig(kafka, names.custody);
     expect(custody['cleanup.policy']).toBe('delete');
     expect(custody['retention.ms']).toBe('-1');
-    expect((await describeTopicConfig(kafka, names.decisionState))['cleanup.policy']).toBe('compact');
-    expect((await describeTopicConfig(kafka, names.grantState))['cleanup.policy']).toBe('compact');
+    expect((await describeTopicConfig(kafka, names.ticketState))['cleanup.policy']).toBe('compact');
+    expect((await describeTopicConfig(kafka, names.pollerState))['cleanup.policy']).toBe('compact');
+    expect((await describeTopicConfig(kafka, names.writeback))['cleanup.policy']).toBe('delete');
 
     const admin = kafka.admin();
     await admin.connect();
