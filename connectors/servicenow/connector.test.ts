@@ -1,17 +1,15 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Connector, PrincipalResolver } from '../../src/connector/contract.js';
+import type { Connector } from '../../src/connector/contract.js';
 import { NonRetriableError, SourceResponseError } from '../../src/connector/errors.js';
 import type { GrantDecision, Rejection } from '../../src/model/index.js';
 import { connectorTypes } from '../registry.js';
 import { snTime, startServiceNowStub, type ServiceNowStub } from '../../dev/stubs/servicenow-stub.js';
 import { configInput } from '../../test/fixtures/servicenow/config.js';
-import { DEFAULT_VARIABLES, IDS } from '../../test/fixtures/servicenow/records.js';
+import { DEFAULT_VARIABLES, IDS, seedTestInstance, testDirectory } from '../../test/fixtures/servicenow/records.js';
 import { serviceNowConnector } from './index.js';
 
-const directory: PrincipalResolver = {
-  resolve: (id) => ({ [IDS.alice]: 'p-alice', [IDS.bob]: 'p-bob', [IDS.carol]: 'p-carol', [IDS.dave]: 'p-dave' } as Record<string, string>)[id.value] ?? null,
-};
+const directory = testDirectory;
 
 let stub: ServiceNowStub;
 let connector: Connector;
@@ -23,16 +21,7 @@ const tick = (seconds: number): void => {
 beforeAll(async () => {
   stub = await startServiceNowStub();
   stub.state.now = () => clock;
-  for (const [id, user_name] of [
-    [IDS.alice, 'alice.requester'],
-    [IDS.bob, 'bob.approver'],
-    [IDS.carol, 'carol.approver'],
-    [IDS.dave, 'dave.subject'],
-  ] as const) {
-    stub.state.addUser({ user_name, sys_id: id });
-  }
-  stub.state.addCatalogItem('Database admin access', IDS.catItemDbAdmin);
-  stub.state.addCatalogItem('Other access', IDS.catItemOther);
+  seedTestInstance(stub.state);
   const config = serviceNowConnector.configSchema.parse(configInput(stub.baseUrl));
   connector = serviceNowConnector.create(config, { connectorId: 'sn-main', logger: pino({ level: 'silent' }), directory });
 });

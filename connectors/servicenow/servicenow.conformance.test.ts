@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
-import type { Delivery, PrincipalResolver } from '../../src/connector/contract.js';
+import type { Delivery } from '../../src/connector/contract.js';
 import { describeConformance } from '../../test/conformance/kit.js';
 import { signServiceNowDelivery, snTime, startServiceNowStub } from '../../dev/stubs/servicenow-stub.js';
 import { HMAC_KEY, configInput } from '../../test/fixtures/servicenow/config.js';
-import { DEFAULT_VARIABLES, IDS } from '../../test/fixtures/servicenow/records.js';
+import { DEFAULT_VARIABLES, IDS, seedTestInstance, testDirectory } from '../../test/fixtures/servicenow/records.js';
 import { ServiceNowConfig, serviceNowConnector } from './index.js';
 
 /** What the kit seeds: one catalog order, approved by bob and carol unless said otherwise. */
@@ -20,9 +20,7 @@ const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 const at = (s: number): Date => new Date(T0 + s * 1000);
 const OTHER_KEY = Buffer.alloc(32, 3).toString('base64');
 
-const directory: PrincipalResolver = {
-  resolve: (id) => ({ [IDS.alice]: 'p-alice', [IDS.bob]: 'p-bob', [IDS.carol]: 'p-carol', [IDS.dave]: 'p-dave' } as Record<string, string>)[id.value] ?? null,
-};
+const directory = testDirectory;
 
 /** The signing timestamp is the body's own change time, so the kit can sign "old" bodies. */
 function sign(body: Buffer, key: string): Record<string, string> {
@@ -46,16 +44,7 @@ describeConformance<SnSeed>({
     const stub = await startServiceNowStub();
     let clock = OLD;
     stub.state.now = () => clock;
-    for (const [id, user_name] of [
-      [IDS.alice, 'alice.requester'],
-      [IDS.bob, 'bob.approver'],
-      [IDS.carol, 'carol.approver'],
-      [IDS.dave, 'dave.subject'],
-    ] as const) {
-      stub.state.addUser({ user_name, sys_id: id });
-    }
-    stub.state.addCatalogItem('Database admin access', IDS.catItemDbAdmin);
-    stub.state.addCatalogItem('Other access', IDS.catItemOther);
+    seedTestInstance(stub.state);
     return {
       baseUrl: stub.baseUrl,
       get requests() {
