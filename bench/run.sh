@@ -23,16 +23,9 @@ for a in "$@"; do
   if [[ "$a" == "--large" ]]; then args+=(--tickets 100000 --name e2e-100k); else args+=("$a"); fi
 done
 
+# Stops the throwaway broker however this script ends.
 # shellcheck source=../dev/kafka/throwaway.sh
 source dev/kafka/throwaway.sh
-cleanup() {
-  local code=$?
-  throwaway_broker_stop
-  exit "$code"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 if [[ ! -d node_modules ]]; then
   echo "==> npm ci (node_modules is missing)"

@@ -21,16 +21,9 @@ die() {
   exit 1
 }
 
+# Stops the throwaway broker however this script ends.
 # shellcheck source=../dev/kafka/throwaway.sh
 source dev/kafka/throwaway.sh
-cleanup() {
-  local code=$?
-  throwaway_broker_stop
-  exit "$code"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 if [[ "${GRANTLINE_SKIP_INSTALL:-}" == "1" ]]; then
   step "npm ci (skipped: GRANTLINE_SKIP_INSTALL=1)"

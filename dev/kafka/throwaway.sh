@@ -1,8 +1,7 @@
 # A throwaway Kafka broker for one script run: a free port, a temporary data dir, stopped however
 # the run ends. Sourced by scripts/test.sh and bench/run.sh:
 #
-#   source dev/kafka/throwaway.sh
-#   trap 'throwaway_broker_stop' EXIT
+#   source dev/kafka/throwaway.sh                # also sets the EXIT/INT/TERM traps that stop it
 #   throwaway_broker_start test || die "..."     # exports KAFKA_BROKERS and KAFKA_DATA_DIR
 #
 # GRANTLINE_KEEP_KAFKA_DATA=1 keeps the data dir (printed) for inspection.
@@ -39,3 +38,13 @@ throwaway_broker_stop() {
     fi
   fi
 }
+
+# Stop the broker however the script ends, keeping the script's exit code.
+throwaway_cleanup() {
+  local code=$?
+  throwaway_broker_stop
+  exit "$code"
+}
+trap throwaway_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
