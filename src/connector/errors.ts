@@ -36,3 +36,9 @@ export class NonRetriableError extends GrantlineError {
     super(message, { retriable: false, cause: options.cause });
   }
 }
+
+/** Error text for logs and the DLQ: class and message, never a request config that may hold credentials. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -14,12 +14,10 @@ export const CE_TYPES = {
   dlq: 'dev.grantline.dlq.v1',
 } as const;
 
-export type CloudEventType = (typeof CE_TYPES)[keyof typeof CE_TYPES];
-
 export interface CloudEventAttributes {
   id: string;
   source: string;
-  type: CloudEventType | string;
+  type: string;
   time: string;
   subject?: string;
   dataschema?: string;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { describeError } from '../connector/errors.js';
 import type { Connector } from '../connector/contract.js';
 import { PIPELINE_CONSUMER_TIMING } from './backoff.js';
 import { createConsumer, type Consumer, type EachBatchPayload, type GrantlineProducer, type Kafka } from '../kafka/index.js';
@@ -6,7 +7,6 @@ import { FulfillmentResult, IdentityLifecycleEvent, type LifecycleAlert } from '
 import { CE_TYPES, encodeCloudEvent, type EncodedMessage } from './cloudevents.js';
 import { ticketKey, type RecordCommand, type RevokeCommand, type TicketState, type TrackedGrant } from './events.js';
 import type { PipelineMetrics } from './metrics.js';
-import { describeError } from './processor.js';
 import type { StateView } from './state-view.js';
 import { isActive } from './ticket.js';
 

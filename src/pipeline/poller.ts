@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Connector } from '../connector/contract.js';
-import { SourceUnavailableError } from '../connector/errors.js';
+import { describeError, SourceUnavailableError } from '../connector/errors.js';
 import type { GrantlineProducer } from '../kafka/index.js';
 import { IsoDateTime } from '../model/index.js';
 import type { DeliveryEvent } from './events.js';
 import { sha256Hex, type Ingress } from './ingress.js';
-import { describeError } from './processor.js';
 import type { KafkaTable } from './state-view.js';
 
 /** A connector's polling watermark, kept in a compacted topic keyed by connector id. */

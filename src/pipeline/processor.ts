@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { TicketSnapshot } from '../connector/contract.js';
-import { GrantlineError, SourceUnavailableError } from '../connector/errors.js';
+import { describeError, GrantlineError, SourceUnavailableError } from '../connector/errors.js';
 import { createConsumer, createProducer, type Consumer, type EachBatchPayload, type GrantlineProducer, type Kafka } from '../kafka/index.js';
 import { PartitionBackoff, PIPELINE_CONSUMER_TIMING } from './backoff.js';
 import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
@@ -50,11 +50,6 @@ type FetchOutcome =
   | { kind: 'blocked'; error: unknown; retryAfterMs: number | undefined }
   | { kind: 'dead'; error: unknown };
 
-/** Error text for logs and the DLQ: class and message, never a request config that may hold credentials. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
-}
 
 /** Bytes of messages per send within a batch's transaction; a single larger message goes alone. */
 const TX_SEND_MAX_BYTES = 512 * 1024;

@@ -111,7 +111,6 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<{ partitio
 export class KafkaTable<S extends z.ZodType<{ version: number }>> {
   protected readonly rows = new Map<string, z.infer<S>>();
   private readonly tail: TopicTail;
-  private invalidRecords = 0;
 
   constructor(
     kafka: Kafka,
@@ -124,10 +123,6 @@ export class KafkaTable<S extends z.ZodType<{ version: number }>> {
 
   get size(): number {
     return this.rows.size;
-  }
-
-  get invalidCount(): number {
-    return this.invalidRecords;
   }
 
   get(key: string): z.infer<S> | undefined {
@@ -161,7 +156,6 @@ export class KafkaTable<S extends z.ZodType<{ version: number }>> {
     }
     const result = this.schema.safeParse(parsed);
     if (!result.success) {
-      this.invalidRecords += 1;
       this.logger.error({ topic: this.tail.topic, partition, offset: message.offset }, 'invalid record skipped');
       return;
     }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Connector, WriteBack } from '../connector/contract.js';
-import { GrantlineError, SourceUnavailableError } from '../connector/errors.js';
+import { describeError, GrantlineError, SourceUnavailableError } from '../connector/errors.js';
 import type { GrantDecision } from '../model/index.js';
 import { createConsumer, type Consumer, type EachBatchPayload, type GrantlineProducer, type Kafka } from '../kafka/index.js';
 import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
@@ -8,7 +8,6 @@ import type { RecordCommand} from './events.js';
 import { WritebackTask, ticketKey } from './events.js';
 import type { PipelineMetrics } from './metrics.js';
 import { PartitionBackoff, PIPELINE_CONSUMER_TIMING } from './backoff.js';
-import { describeError } from './processor.js';
 
 export interface WritebackOptions {
   readonly kafka: Kafka;
