@@ -93,6 +93,14 @@ export class JiraApi {
     return { ...issue, changelog: { ...embedded, histories } };
   }
 
+  /**
+   * Every comment, oldest first: from the issue itself when Jira embedded all of them (one request
+   * fewer per fetch; fetches are what the source's rate limit counts), else from the comment endpoint.
+   */
+  async getAllComments(issue: JiraIssue): Promise<JiraComment[]> {
+    return embeddedComments(issue) ?? this.getComments(issue.id);
+  }
+
   /** Every comment, oldest first. GET /rest/api/{2|3}/issue/{issueIdOrKey}/comment */
   async getComments(ref: string): Promise<JiraComment[]> {
     checkRef(ref);
@@ -300,4 +308,17 @@ function retryAfterMs(value: unknown): number | undefined {
   if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/**
+ * The comments Jira embedded in the issue (`fields.comment`, a page like the comment endpoint's),
+ * when that page is provably whole: it starts at 0 and holds `total` comments. Anything else (a
+ * partial page, no total, a shape we do not know) is null, and the caller reads the comment endpoint.
+ */
+export function embeddedComments(issue: JiraIssue): JiraComment[] | null {
+  const page = PageOfComments.safeParse(issue.fields.comment);
+  if (!page.success) return null;
+  const { startAt, total, comments } = page.data;
+  if ((startAt ?? 0) !== 0 || total === undefined || comments.length < total) return null;
+  return comments;
 }

@@ -31,7 +31,7 @@ export function createJiraConnector(config: JiraConfig, deps: ConnectorDeps): Co
     async fetchTicket(ticketId: string): Promise<TicketSnapshot> {
       const issue = await api.getIssue(ticketId);
       // Comments and approvals by the id Jira returned, not the one the delivery claimed.
-      const [comments, approvals] = await Promise.all([api.getComments(issue.id), jsm ? api.getApprovals(issue.id) : Promise.resolve(null)]);
+      const [comments, approvals] = await Promise.all([api.getAllComments(issue), jsm ? api.getApprovals(issue.id) : Promise.resolve(null)]);
       const raw: JiraSnapshotRaw = { deployment: config.deployment, issue, comments, approvals };
       return { ticketId: issue.id, ticketKey: issue.key, fetchedAt: new Date().toISOString(), raw };
     },

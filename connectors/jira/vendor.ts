@@ -76,6 +76,8 @@ export const JiraIssue = z.looseObject({
     resolution: z.looseObject({ name: z.string().optional() }).nullable().optional(),
     resolutiondate: z.string().nullable().optional(),
     project: z.looseObject({ key: z.string().optional(), projectTypeKey: z.string().optional() }).nullable().optional(),
+    /** The issue's comments as Jira embeds them (a page); read with `embeddedComments`, which checks it is whole. */
+    comment: z.unknown().optional(),
   }),
   changelog: z
     .looseObject({

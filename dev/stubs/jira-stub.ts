@@ -113,6 +113,11 @@ export class JiraStubState {
   #nextKey = new Map<string, number>();
   #nextRecord = 50000;
   baseUrl = '';
+  /**
+   * Comments embedded in an issue GET (`fields.comment`), a page of at most this many; the rest are
+   * read from the comment endpoint. Jira pages the embedded field too; the size is our stub's choice.
+   */
+  embeddedCommentLimit = 50;
 
   /** Adds an issue; `key` decides the project (default `ACC`). Returns the stored issue. */
   seedIssue(seed: SeedIssue = {}): StubIssue {
@@ -225,7 +230,12 @@ export class JiraStubState {
       fields: {
         ...issue.fields,
         description: issue.description === '' ? null : version === '3' ? adf(issue.description) : issue.description,
-        comment: { comments: issue.comments.map((c) => this.renderComment(issue, c, version)), maxResults: issue.comments.length, total: issue.comments.length, startAt: 0 },
+        comment: {
+          comments: issue.comments.slice(0, this.embeddedCommentLimit).map((c) => this.renderComment(issue, c, version)),
+          maxResults: this.embeddedCommentLimit,
+          total: issue.comments.length,
+          startAt: 0,
+        },
       },
     };
     if (changelog) {

@@ -3,12 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Delivery } from '../../src/connector/contract.js';
+import type { Delivery, TicketSnapshot } from '../../src/connector/contract.js';
 import { NonRetriableError } from '../../src/connector/errors.js';
 import { JiraConfig, jiraConnector, signJiraBody } from '../../connectors/jira/index.js';
 import type { JiraConfigInput } from '../../connectors/jira/index.js';
 import { verifyJiraDelivery } from '../../connectors/jira/verify.js';
 import { identifyJiraDelivery } from '../../connectors/jira/identify.js';
+import type { JiraSnapshotRaw } from '../../connectors/jira/map.js';
+import { plainText } from '../../connectors/jira/vendor.js';
 import { startJiraStub } from '../../dev/stubs/jira-stub.js';
 import type { JiraStub } from '../../dev/stubs/jira-stub.js';
 
@@ -121,6 +123,26 @@ describe('Jira client safety', () => {
     const before = stub.requests.length;
     await expect(make().fetchTicket('../../../admin')).rejects.toBeInstanceOf(NonRetriableError);
     expect(stub.requests.length).toBe(before);
+  });
+
+  it('reads comments from the issue when Jira embedded all of them, from the comment endpoint when not', async () => {
+    const author = { accountId: 'acc-bob', displayName: 'Bob' };
+    const issue = stub.state.seedIssue({ approvals: [], comments: [1, 2, 3].map((n) => ({ author, text: `comment ${n}` })) });
+    const commentCalls = () => stub.requests.filter((r) => r.path.endsWith(`/issue/${issue.id}/comment`)).length;
+    const texts = (snapshot: TicketSnapshot) => (snapshot.raw as JiraSnapshotRaw).comments.map((c) => plainText(c.body));
+
+    const whole = await make().fetchTicket(issue.id);
+    expect(texts(whole)).toEqual(['comment 1', 'comment 2', 'comment 3']);
+    expect(commentCalls()).toBe(0);
+
+    stub.state.embeddedCommentLimit = 2;
+    try {
+      const paged = await make().fetchTicket(issue.id);
+      expect(texts(paged)).toEqual(['comment 1', 'comment 2', 'comment 3']);
+      expect(commentCalls()).toBe(1);
+    } finally {
+      stub.state.embeddedCommentLimit = 50;
+    }
   });
 
   it('JSM write-back is an internal servicedeskapi comment, written once', async () => {
