@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,10 +7,10 @@ import { createConsumer, type Consumer } from '../../src/kafka/index.js';
 import { startStack, startStubs, writeStackConfig, type Stack, type StackOptions, type Stubs } from '../../dev/harness.js';
 import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket } from '../../dev/scenarios.js';
 import { brokers, randomTopicSuffix, startBroker, stopBroker, testKafka } from './helpers/kafka.js';
+import { spawnGrantline } from './helpers/grantline.js';
 import { until } from './helpers/wait.js';
 
 const kafka = testKafka('grantline-faults-reader');
-const repoRoot = new URL('../../', import.meta.url).pathname;
 
 
 /** Counts committed grants on a topic as they arrive (read_committed), by grant id; `ticketKey` narrows to one ticket. */
@@ -35,11 +35,7 @@ async function countGrants(topic: string, ticketKey?: string): Promise<{ consume
 
 
 function serveProcess(configFile: string, role: string): ChildProcess {
-  return spawn(join(repoRoot, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'serve', '--config', configFile, '--role', role], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env },
-  });
+  return spawnGrantline(['serve', '--config', configFile, '--role', role]);
 }
 
 function exited(child: ChildProcess): Promise<number | null> {

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawnGrantline } from './helpers/grantline.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const brokers = process.env.KAFKA_BROKERS ?? '';
@@ -27,16 +28,8 @@ interface Run {
   exit: Promise<number | null>;
 }
 
-// tsx itself rather than `npx tsx`: npm exec does not pass SIGTERM on to its child (it dies and
-// leaves the service running), so the signal would never reach grantline. tsx relays it.
-const tsx = join(repo, 'node_modules/.bin/tsx');
-
 function serve(configPath: string): Run {
-  const child = spawn(tsx, ['src/cli/main.ts', 'serve', '--config', configPath], {
-    cwd: repo,
-    env: { ...process.env, KAFKA_BROKERS: brokers },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnGrantline(['serve', '--config', configPath], { env: { ...process.env, KAFKA_BROKERS: brokers }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';
