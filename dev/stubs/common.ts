@@ -25,6 +25,8 @@ export interface StartedStub {
   readonly requests: RecordedRequest[];
   /** The next `times` requests (default 1) get this status and headers instead of an answer. */
   failNext(status: number, headers?: Record<string, string>, times?: number): void;
+  /** The next `times` requests that `match` selects get this status instead of an answer; others are answered. */
+  failWhen(match: (req: RecordedRequest) => boolean, status: number, times: number): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export interface StartedStub {
 export async function startJsonStub(handler: StubHandler, port = 0): Promise<StartedStub> {
   const requests: RecordedRequest[] = [];
   const failures: { status: number; headers: Record<string, string> }[] = [];
+  const targeted: { match: (req: RecordedRequest) => boolean; status: number; left: number }[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -58,7 +61,9 @@ export async function startJsonStub(handler: StubHandler, port = 0): Promise<Sta
         authorization: req.headers.authorization,
       };
       requests.push(recorded);
-      const failure = failures.shift();
+      const aimed = targeted.find((t) => t.left > 0 && t.match(recorded));
+      if (aimed !== undefined) aimed.left -= 1;
+      const failure = aimed !== undefined ? { status: aimed.status, headers: {} } : failures.shift();
       let reply: StubReply;
       if (failure !== undefined) {
         reply = { status: failure.status, headers: failure.headers, body: { errorMessages: [`stub failure ${failure.status}`], errors: {} } };
@@ -81,6 +86,9 @@ export async function startJsonStub(handler: StubHandler, port = 0): Promise<Sta
     requests,
     failNext(status, headers = {}, times = 1) {
       for (let i = 0; i < times; i += 1) failures.push({ status, headers });
+    },
+    failWhen(match, status, times) {
+      targeted.push({ match, status, left: times });
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

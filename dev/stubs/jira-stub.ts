@@ -266,6 +266,8 @@ export interface JiraStub {
   readonly state: JiraStubState;
   readonly requests: RecordedRequest[];
   failNext(status: number, headers?: Record<string, string>, times?: number): void;
+  /** The next `times` requests that `match` selects fail with `status`; others are answered. */
+  failWhen(match: (req: RecordedRequest) => boolean, status: number, times: number): void;
   close(): Promise<void>;
 }
 
@@ -286,7 +288,7 @@ export async function startJiraStub(options: { port?: number } = {}): Promise<Ji
   const state = new JiraStubState();
   const stub = await startJsonStub((req) => route(state, req), options.port ?? 0);
   state.baseUrl = stub.baseUrl;
-  return { baseUrl: stub.baseUrl, state, requests: stub.requests, failNext: stub.failNext, close: stub.close };
+  return { baseUrl: stub.baseUrl, state, requests: stub.requests, failNext: stub.failNext, failWhen: stub.failWhen, close: stub.close };
 }
 
 function int(v: string | null, fallback: number): number {
