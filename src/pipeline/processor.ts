@@ -44,11 +44,25 @@ interface Group {
   readonly items: Parsed[];
 }
 
+/** What one fetch returned, before the processor decides what a failure means for the partition. */
+type FetchResult =
+  | { kind: 'ok'; snapshot: TicketSnapshot }
+  | { kind: 'none' }
+  | { kind: 'failed'; error: unknown };
+
 type FetchOutcome =
   | { kind: 'ok'; snapshot: TicketSnapshot }
   | { kind: 'none' }
   | { kind: 'blocked'; error: unknown; retryAfterMs: number | undefined }
   | { kind: 'dead'; error: unknown };
+
+/** A chunk parsed and grouped by ticket, with its fetches under way. */
+interface Prepared {
+  readonly messages: EachBatchPayload['batch']['messages'];
+  readonly groups: Group[];
+  readonly poison: { offset: bigint; output: Output }[];
+  readonly fetches: Promise<FetchResult[]>;
+}
 
 
 /** Bytes of messages per send within a batch's transaction; a single larger message goes alone. */
@@ -190,31 +204,46 @@ export class Processor {
     };
   }
 
-  private async fetchFor(group: Group, state: TicketState | undefined, partition: number): Promise<FetchOutcome> {
-    const fresh = group.items.some((i) => i.event.kind === 'delivery' && !(state?.recentDeliveryIds ?? []).includes(i.event.deliveryId));
-    if (!fresh) return { kind: 'none' };
+  /** Re-reads the ticket when the group holds a delivery not yet seen. Never throws. */
+  private async fetchFor(group: Group, state: TicketState | undefined): Promise<FetchResult> {
+    if (!this.needsFetch(group, state)) return { kind: 'none' };
     const connector = this.options.ports.connector(group.connectorId);
-    if (!connector) return { kind: 'dead', error: new GrantlineError(`connector ${group.connectorId} is not configured`, { retriable: false }) };
+    if (!connector) return { kind: 'failed', error: new GrantlineError(`connector ${group.connectorId} is not configured`, { retriable: false }) };
     try {
       const snapshot = await connector.fetchTicket(group.ticketId);
       this.options.metrics.sourceFetches.inc({ connector: group.connectorId, result: 'ok' });
       return { kind: 'ok', snapshot };
     } catch (error) {
       this.options.metrics.sourceFetches.inc({ connector: group.connectorId, result: 'error' });
-      if (error instanceof GrantlineError && error.retriable) {
-        return { kind: 'blocked', error, retryAfterMs: error instanceof SourceUnavailableError ? error.retryAfterMs : undefined };
-      }
-      // Not known to be retriable: retry a few times (it may be a passing fault), then DLQ.
-      const first = group.items[0];
-      const attemptKey = `${partition}:${first?.offset ?? ''}`;
-      const attempts = (this.attempts.get(attemptKey) ?? 0) + 1;
-      this.attempts.set(attemptKey, attempts);
-      if (attempts >= this.options.maxAttempts) {
-        this.attempts.delete(attemptKey);
-        return { kind: 'dead', error };
-      }
-      return { kind: 'blocked', error, retryAfterMs: undefined };
+      return { kind: 'failed', error };
     }
+  }
+
+  private needsFetch(group: Group, state: TicketState | undefined): boolean {
+    return group.items.some((i) => i.event.kind === 'delivery' && !(state?.recentDeliveryIds ?? []).includes(i.event.deliveryId));
+  }
+
+  /**
+   * What a fetch means for the partition, judged against the ticket's current state. A snapshot
+   * fetched ahead (while the previous chunk committed) is used only if a fetch is still needed.
+   */
+  private outcomeOf(group: Group, result: FetchResult | undefined, state: TicketState | undefined, partition: number): FetchOutcome {
+    if (result === undefined || result.kind === 'none' || !this.needsFetch(group, state)) return { kind: 'none' };
+    if (result.kind === 'ok') return result;
+    const { error } = result;
+    if (error instanceof GrantlineError && error.retriable) {
+      return { kind: 'blocked', error, retryAfterMs: error instanceof SourceUnavailableError ? error.retryAfterMs : undefined };
+    }
+    // Not known to be retriable: retry a few times (it may be a passing fault), then DLQ.
+    const first = group.items[0];
+    const attemptKey = `${partition}:${first?.offset ?? ''}`;
+    const attempts = (this.attempts.get(attemptKey) ?? 0) + 1;
+    this.attempts.set(attemptKey, attempts);
+    if (attempts >= this.options.maxAttempts) {
+      this.attempts.delete(attemptKey);
+      return { kind: 'dead', error };
+    }
+    return { kind: 'blocked', error, retryAfterMs: undefined };
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
@@ -227,29 +256,35 @@ export class Processor {
       this.needsCatchUp = false;
     }
     // One transaction per chunk of at most `batchSize` events, so a large fetch does not become one
-    // huge transaction (and the first grants do not wait for the last fetch of the batch).
+    // huge transaction (and the first grants do not wait for the last fetch of the batch). The next
+    // chunk's fetches run while this chunk is decided and committed: the source round trips overlap
+    // the CPU work and the transaction's broker round trips instead of following them.
     const size = this.options.batchSize;
-    for (let i = 0; i < batch.messages.length; i += size) {
+    const chunks: EachBatchPayload['batch']['messages'][] = [];
+    for (let i = 0; i < batch.messages.length; i += size) chunks.push(batch.messages.slice(i, i + size));
+    let next: Prepared | null = this.prepare(batch, chunks[0] ?? []);
+    for (let c = 0; c < chunks.length && next !== null; c++) {
+      const current: Prepared = next;
+      next = null;
       if (!isRunning() || isStale()) return;
-      const paused = await this.processChunk(payload, batch.messages.slice(i, i + size));
+      const following = chunks[c + 1];
+      const paused = await this.processChunk(payload, current, () => {
+        if (following !== undefined) next = this.prepare(batch, following);
+      });
+      // A prefetch left behind (paused partition, lost assignment) settles on its own: fetchFor never throws.
       if (paused) return;
     }
   }
 
-  /** Processes consecutive messages of one partition in one transaction; true when the partition was paused. */
-  private async processChunk(payload: EachBatchPayload, messages: EachBatchPayload['batch']['messages']): Promise<boolean> {
-    const { batch, heartbeat } = payload;
-    const started = process.hrtime.bigint();
-    const { ports, view, logger } = this.options;
-    const log = logger.child({ topic: batch.topic, partition: batch.partition });
-
-    const outputs: Output[] = [];
+  /** Parses and groups a chunk's messages by ticket, and starts its fetches (`fetchConcurrency` at once). */
+  private prepare(batch: EachBatchPayload['batch'], messages: EachBatchPayload['batch']['messages']): Prepared {
+    const { view, logger } = this.options;
     const poison: { offset: bigint; output: Output }[] = [];
     const groups = new Map<string, Group>();
     for (const message of messages) {
       const parsed = this.parse(message);
       if (!parsed.ok) {
-        log.warn({ offset: message.offset, reason: parsed.reason }, 'poison event sent to the DLQ');
+        logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason: parsed.reason }, 'poison event sent to the DLQ');
         poison.push({
           offset: BigInt(message.offset),
           output: this.dlqOutput('processor.parse', parsed.reason, {
@@ -270,10 +305,27 @@ export class Processor {
       }
       group.items.push(parsed.parsed);
     }
-
-    // One fetch per ticket per batch, several tickets at once: fetches are the scarce resource.
+    // One fetch per ticket per chunk, several tickets at once: fetches are the scarce resource.
     const groupList = [...groups.values()];
-    const fetched = await mapLimit(groupList, this.options.fetchConcurrency, (g) => this.fetchFor(g, view.get(g.key), batch.partition));
+    const fetches = mapLimit(groupList, this.options.fetchConcurrency, (g) => this.fetchFor(g, view.get(g.key)));
+    return { messages, groups: groupList, poison, fetches };
+  }
+
+  /**
+   * Processes consecutive messages of one partition in one transaction; true when the partition was
+   * paused. `fetchedAll` is called once this chunk's fetches are in, to start the next chunk's.
+   */
+  private async processChunk(payload: EachBatchPayload, prepared: Prepared, fetchedAll: () => void): Promise<boolean> {
+    const { batch, heartbeat } = payload;
+    const started = process.hrtime.bigint();
+    const { ports, view, logger } = this.options;
+    const log = logger.child({ topic: batch.topic, partition: batch.partition });
+    const { messages, poison, groups: groupList } = prepared;
+    const outputs: Output[] = [];
+
+    const results = await prepared.fetches;
+    fetchedAll();
+    const fetched = groupList.map((g, i) => this.outcomeOf(g, results[i], view.get(g.key), batch.partition));
     await heartbeat();
 
     let cutoff: bigint | null = null;

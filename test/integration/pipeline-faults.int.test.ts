@@ -97,6 +97,44 @@ describe('faults on the real broker', () => {
     }
   }, 300_000);
 
+  it('pauses at a ticket its source cannot serve in the middle of a backlog, then grants every ticket once', async () => {
+    // Own stubs: the shared ones hold the other tests' tickets, which a poller would find.
+    const own = await startStubs();
+    const prefix = `pause-${randomTopicSuffix()}.`;
+    const options: StackOptions = { brokers: brokers().join(','), topicPrefix: prefix, stubs: own, roles: ['ingress'], instanceId: 'pause-test' };
+    const ingress = await startStack(options);
+    const counter = await countGrants(`${prefix}access.grants.pam.v1`);
+    let processor: Stack | undefined;
+    try {
+      const N = 60;
+      const secret = jiraWebhookSecret(ingress.config);
+      const issues = [];
+      for (let i = 0; i < N; i += 1) {
+        const issue = seedJiraTicket(own.jira, nhiDualApproval());
+        expect((await post(`${ingress.url}/webhooks/jira-main`, jiraDelivery(issue, secret))).status).toBe(202);
+        issues.push(issue);
+      }
+      // One ticket in the middle of the backlog is unavailable for its first three reads. Batches of
+      // 4: the chunks before it commit, the ones after it (already fetched ahead) are read again.
+      const sick = issues[N / 2];
+      if (sick === undefined) throw new Error('no ticket in the middle');
+      const sickReads = () => own.jira.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/issue/${sick.id}`)).length;
+      own.jira.failWhen((r) => r.method === 'GET' && r.path.endsWith(`/issue/${sick.id}`), 503, 3);
+      processor = await startStack({ ...options, roles: ['processor'], instanceId: 'pause-test-processor', pipeline: { batchSize: 4 } });
+      expect(await until(() => counter.total() >= N, 90_000)).toBe(true);
+      // Anything duplicated would arrive now; give it time to show.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(counter.total()).toBe(N);
+      expect(counter.ids.size).toBe(N);
+      expect(sickReads()).toBeGreaterThanOrEqual(4);
+    } finally {
+      await processor?.stop();
+      await counter.consumer.disconnect();
+      await ingress.stop();
+      await own.close();
+    }
+  }, 180_000);
+
   describe('with the broker stopped', () => {
     let stack: Stack;
     beforeAll(async () => {
