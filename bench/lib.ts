@@ -157,6 +157,8 @@ export interface GrantlineProcess {
   readonly pid: number;
   readonly url: string;
   readonly logFile: string;
+  /** Live heap bytes after a full GC in grantline (bench/heap-probe.mjs), or null if it did not answer. */
+  liveHeap(): Promise<number | null>;
   /** Peak and current RSS in bytes, read from /proc (Linux). */
   memory(): { rssBytes: number; peakRssBytes: number } | null;
   stop(): Promise<number | null>;
@@ -197,9 +199,11 @@ export async function startGrantline(options: {
   writeFileSync(configFile, stringifyYaml(tree));
   const logFile = join(dir, 'grantline.log');
   const log = createWriteStream(logFile);
-  const nodeArgs = [...(options.nodeArgs ?? [])];
+  // The heap probe answers SIGUSR2 with the live heap after a full GC; the benchmark only.
+  const heapFile = join(dir, 'heap.json');
+  const nodeArgs = ['--expose-gc', '--import', join(ROOT, 'bench', 'heap-probe.mjs'), ...(options.nodeArgs ?? [])];
   if (options.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
-  const env = { ...process.env, KAFKA_BROKERS: options.brokers };
+  const env = { ...process.env, KAFKA_BROKERS: options.brokers, GRANTLINE_HEAP_PROBE_FILE: heapFile };
   // Plain node with tsx as a loader: one process, so /proc/<pid> is grantline's own memory.
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', 'serve', '--config', configFile, '--role', options.role], {
     cwd: ROOT,
@@ -239,6 +243,26 @@ export async function startGrantline(options: {
       } catch {
         return null;
       }
+    },
+    liveHeap: async () => {
+      let before = 0;
+      try {
+        before = (JSON.parse(readFileSync(heapFile, 'utf8')) as { seq: number }).seq;
+      } catch {
+        before = 0;
+      }
+      child.kill('SIGUSR2');
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        await sleep(100);
+        try {
+          const probe = JSON.parse(readFileSync(heapFile, 'utf8')) as { seq: number; usedHeapBytes: number };
+          if (probe.seq > before) return probe.usedHeapBytes;
+        } catch {
+          // not written yet
+        }
+      }
+      return null;
     },
     stop: async () => {
       if (gone) return exited;

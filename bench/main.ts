@@ -203,9 +203,15 @@ async function main(): Promise<void> {
   log(`end to end at saturation: ${N} tickets`);
   const issues = seed(stubs, N);
   const rssBefore = gl.memory();
+  const liveHeapBefore = await gl.liveHeap();
   const e2e = await e2eRun(issues, undefined, 'e2e');
   const e2eCalls = jiraCalls(stubs);
   const rssAfter = gl.memory();
+  // The RSS slope ends here: the live-heap probe below runs a full GC, which would bend it.
+  const e2eEndMs = Math.round(performance.now() - tBench);
+  // Live heap after a full GC once the run's write-backs and records have settled.
+  await sleep(3000);
+  const liveHeapAfter = await gl.liveHeap();
   log(`e2e: ${e2e.perSec}/s, p50 ${e2e.latency.p50Ms} ms, p99 ${e2e.latency.p99Ms} ms`);
 
   if (args['e2e-only']) {
@@ -251,7 +257,7 @@ async function main(): Promise<void> {
     sourceReadRequestsPerEvent: Math.round((burstCalls.reads / burstEvents) * 1000) / 1000,
     sourceRequestsPerEvent: Math.round((burstCalls.total / burstEvents) * 1000) / 1000,
     calls: burstCalls,
-    note: 'a fetch is one connector.fetchTicket (Jira: GET issue + GET comments + GET approvals); reads also count the write-back marker check, writes are the write-back notes',
+    note: 'a fetch is one connector.fetchTicket (Jira: GET issue + GET approvals, and GET comments only when the issue does not embed all of them); reads also count the write-back marker check, writes are the write-back notes',
   };
   log(`bursts: ${burst.fetchesPerEvent} fetches/event, ${burst.sourceRequestsPerEvent} source requests/event`);
 
@@ -299,15 +305,19 @@ async function main(): Promise<void> {
     jsonBytesPerTicketState: Math.round(jsonBytes / Math.max(1, raws.length)),
     heapMethod: 'heapUsed after gc(), before and after parsing the ticket-state topic into a Map the way StateView holds it (zod-parsed TicketState objects); JSON bytes are the serialized state on the topic',
     rssGrowthPerGrantedTicketBytes: null as number | null,
+    liveHeapBeforeE2eBytes: liveHeapBefore,
+    liveHeapAfterE2eBytes: liveHeapAfter,
+    liveHeapGrowthPerTicketBytes: liveHeapBefore !== null && liveHeapAfter !== null ? Math.round((liveHeapAfter - liveHeapBefore) / N) : null,
+    liveHeapMethod: "grantline's used heap after a full gc() (bench/heap-probe.mjs, on SIGUSR2), before the end-to-end run and 3 s after its last grant, divided by its tickets",
     rssSamples: thin(rssSamples, 200),
   };
   view.clear();
   // RSS slope over the end-to-end run: from a fifth of the way in (heap sized, JIT warm) to the end.
-  const during = rssSamples.filter((s) => s.granted >= WARMUP);
+  const during = rssSamples.filter((s) => s.granted >= WARMUP && s.tMs <= e2eEndMs);
   const from = during.find((s) => s.granted >= WARMUP + N / 5);
   const to = [...during].reverse().find((s) => s.granted <= WARMUP + N);
   if (from && to && to.granted > from.granted) memory.rssGrowthPerGrantedTicketBytes = Math.round((to.rssBytes - from.rssBytes) / (to.granted - from.granted));
-  log(`memory: peak RSS ${mb(memory.peakRssBytes)} MB, ${memory.heapBytesPerTicketState} B heap per ticket state, RSS growth ${memory.rssGrowthPerGrantedTicketBytes} B per granted ticket`);
+  log(`memory: peak RSS ${mb(memory.peakRssBytes)} MB, ${memory.heapBytesPerTicketState} B heap per ticket state, RSS growth ${memory.rssGrowthPerGrantedTicketBytes} B per granted ticket, live heap growth ${memory.liveHeapGrowthPerTicketBytes} B per ticket`);
   const code = await gl.stop();
   if (code !== 0) log(`grantline exited with ${code}; log: ${gl.logFile}`);
 
@@ -435,7 +445,8 @@ function markdown(dir: string): string {
     lines.push(`| bursts (${r.burst.tickets} tickets × ${r.burst.updatesPerTicket} updates) | ${r.burst.fetchesPerEvent} fetches/event, ${r.burst.sourceRequestsPerEvent} source HTTP requests/event | 1 fetch/event | |`);
     lines.push(`| peak RSS of grantline | ${mb(r.memory.peakRssBytes)} MB | | |`);
     lines.push(`| per tracked active grant (ticket state) | ${r.memory.heapBytesPerTicketState ?? 'n/a'} B heap, ${r.memory.jsonBytesPerTicketState} B JSON | | |`);
-    lines.push(`| RSS growth per processed ticket | ${r.memory.rssGrowthPerGrantedTicketBytes ?? 'n/a'} B | | |`, '');
+    lines.push(`| RSS growth per processed ticket | ${r.memory.rssGrowthPerGrantedTicketBytes ?? 'n/a'} B | | |`);
+    lines.push(`| live heap growth per processed ticket (after full GC) | ${r.memory.liveHeapGrowthPerTicketBytes ?? 'n/a'} B | | |`, '');
     lines.push('| target | value | met |', '|---|---|---|');
     for (const t of r.targets) lines.push(`| ${t.target} | ${t.value} | ${t.met ? 'yes' : 'NO'} |`);
     lines.push('');
