@@ -10,7 +10,8 @@ import type { JiraConfigInput } from '../../connectors/jira/index.js';
 import { verifyJiraDelivery } from '../../connectors/jira/verify.js';
 import { identifyJiraDelivery } from '../../connectors/jira/identify.js';
 import type { JiraSnapshotRaw } from '../../connectors/jira/map.js';
-import { plainText } from '../../connectors/jira/vendor.js';
+import { JiraIssue, plainText } from '../../connectors/jira/vendor.js';
+import { embeddedComments } from '../../connectors/jira/client.js';
 import { startJiraStub } from '../../dev/stubs/jira-stub.js';
 import type { JiraStub } from '../../dev/stubs/jira-stub.js';
 
@@ -67,6 +68,23 @@ describe('identifyJiraDelivery over every shared Jira fixture', () => {
   it('a body with nothing that names an issue is not identified', () => {
     const raw = Buffer.from(JSON.stringify({ timestamp: 1, webhookEvent: 'comment_created', comment: { self: 'https://elsewhere.example/x' } }));
     expect(identifyJiraDelivery(['TES'], delivery({}, raw))).toMatchObject({ ok: false });
+  });
+});
+
+describe('embeddedComments over the recorded Jira issues', () => {
+  const dir = new URL('../../../shared/fixtures/jira/', import.meta.url);
+  const issue = (name: string) => JiraIssue.parse(JSON.parse(readFileSync(new URL(name, dir), 'utf8')));
+
+  it('takes a whole embedded page (startAt 0, total comments present)', () => {
+    const comments = embeddedComments(issue('jira-cloud-get-issue.v2.realistic.jira-to-matrix.json'));
+    expect(comments?.map((c) => c.id)).toHaveLength(3);
+  });
+
+  it('refuses a bare list without a total: it cannot be shown to be whole, so the comment endpoint is read', () => {
+    // Atlassian's v3 example embeds `comment` as a plain list (and has a numeric `updated`, so only its comments are used).
+    const example = JSON.parse(readFileSync(new URL('jira-cloud-get-issue.v3.response.json', dir), 'utf8')) as { fields: { comment: unknown } };
+    expect(Array.isArray(example.fields.comment)).toBe(true);
+    expect(embeddedComments(JiraIssue.parse({ id: '10010', key: 'ED-1', fields: { comment: example.fields.comment } }))).toBeNull();
   });
 });
 
