@@ -60,7 +60,7 @@ type FetchOutcome =
 interface Prepared {
   readonly messages: EachBatchPayload['batch']['messages'];
   readonly groups: Group[];
-  readonly poison: { offset: bigint; output: Output }[];
+  readonly poison: { offset: bigint; reason: string; output: Output }[];
   readonly fetches: Promise<FetchResult[]>;
 }
 
@@ -192,7 +192,6 @@ export class Processor {
   }
 
   private dlqOutput(stage: string, reason: string, original: { key: string | null; value: string | null; topic: string; partition: number; offset: string }): Output {
-    this.options.metrics.dlq.inc({ stage });
     const at = this.now().toISOString();
     return {
       topic: this.options.ports.topics.dlq,
@@ -278,15 +277,15 @@ export class Processor {
 
   /** Parses and groups a chunk's messages by ticket, and starts its fetches (`fetchConcurrency` at once). */
   private prepare(batch: EachBatchPayload['batch'], messages: EachBatchPayload['batch']['messages']): Prepared {
-    const { view, logger } = this.options;
-    const poison: { offset: bigint; output: Output }[] = [];
+    const { view } = this.options;
+    const poison: { offset: bigint; reason: string; output: Output }[] = [];
     const groups = new Map<string, Group>();
     for (const message of messages) {
       const parsed = this.parse(message);
       if (!parsed.ok) {
-        logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason: parsed.reason }, 'poison event sent to the DLQ');
         poison.push({
           offset: BigInt(message.offset),
+          reason: parsed.reason,
           output: this.dlqOutput('processor.parse', parsed.reason, {
             key: message.key?.toString('utf8') ?? null,
             value: message.value?.toString('utf8') ?? null,
@@ -322,6 +321,13 @@ export class Processor {
     const log = logger.child({ topic: batch.topic, partition: batch.partition });
     const { messages, poison, groups: groupList } = prepared;
     const outputs: Output[] = [];
+    // Metrics count what was committed: a chunk that is read again (pause, failed transaction, a
+    // prefetch left behind) is not counted twice.
+    const afterCommit: (() => void)[] = [];
+    const toDlq = (stage: string, reason: string, original: Parameters<Processor['dlqOutput']>[2]): void => {
+      outputs.push(this.dlqOutput(stage, reason, original));
+      afterCommit.push(() => this.options.metrics.dlq.inc({ stage }));
+    };
 
     const results = await prepared.fetches;
     fetchedAll();
@@ -341,7 +347,12 @@ export class Processor {
     });
 
     // Poison before the cutoff goes to the DLQ now; after it, it is read again on resume.
-    for (const p of poison) if (cutoff === null || p.offset < cutoff) outputs.push(p.output);
+    for (const p of poison) {
+      if (cutoff !== null && p.offset >= cutoff) continue;
+      log.warn({ offset: p.offset.toString(), reason: p.reason }, 'poison event sent to the DLQ');
+      outputs.push(p.output);
+      afterCommit.push(() => this.options.metrics.dlq.inc({ stage: 'processor.parse' }));
+    }
     const now = this.now();
     const states: { key: string; state: TicketState }[] = [];
     let lastProcessed: bigint | null = null;
@@ -353,15 +364,13 @@ export class Processor {
       if (outcome?.kind === 'dead') {
         for (const item of items.filter((it) => it.event.kind === 'delivery')) {
           log.error({ ticket: group.key, offset: item.offset, error: describeError(outcome.error) }, 'event failed repeatedly; sent to the DLQ');
-          outputs.push(
-            this.dlqOutput('processor.fetch', describeError(outcome.error), {
-              key: group.key,
-              value: JSON.stringify(item.event),
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: item.offset,
-            }),
-          );
+          toDlq('processor.fetch', describeError(outcome.error), {
+            key: group.key,
+            value: JSON.stringify(item.event),
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: item.offset,
+          });
         }
         events = events.filter((e) => e.kind !== 'delivery');
       }
@@ -383,9 +392,7 @@ export class Processor {
         // instead of blocking the partition; the ticket's state is left as it was.
         log.error({ ticket: group.key, error: describeError(error) }, 'deciding failed; events sent to the DLQ');
         for (const item of items) {
-          outputs.push(
-            this.dlqOutput('processor.decide', describeError(error), { key: group.key, value: JSON.stringify(item.event), topic: batch.topic, partition: batch.partition, offset: item.offset }),
-          );
+          toDlq('processor.decide', describeError(error), { key: group.key, value: JSON.stringify(item.event), topic: batch.topic, partition: batch.partition, offset: item.offset });
         }
         return;
       }
@@ -393,9 +400,12 @@ export class Processor {
       // processTicket bumps the version only when something changed: unchanged state is not rewritten.
       if (result.state.version > (view.get(group.key)?.version ?? 0)) states.push({ key: group.key, state: result.state });
       const c = result.counts;
-      if (c.granted) this.options.metrics.decisions.inc({ connector: group.connectorId, outcome: 'granted' }, c.granted);
-      if (c.rejected) this.options.metrics.decisions.inc({ connector: group.connectorId, outcome: 'rejected' }, c.rejected);
-      if (c.revoked) this.options.metrics.decisions.inc({ connector: group.connectorId, outcome: 'revoked' }, c.revoked);
+      afterCommit.push(() => {
+        const { decisions } = this.options.metrics;
+        if (c.granted) decisions.inc({ connector: group.connectorId, outcome: 'granted' }, c.granted);
+        if (c.rejected) decisions.inc({ connector: group.connectorId, outcome: 'rejected' }, c.rejected);
+        if (c.revoked) decisions.inc({ connector: group.connectorId, outcome: 'revoked' }, c.revoked);
+      });
     });
     for (const message of messages) {
       const offset = BigInt(message.offset);
@@ -408,6 +418,7 @@ export class Processor {
         throw restartable('committing the batch', error);
       });
       for (const { key, state } of states) view.apply(key, state);
+      for (const count of afterCommit) count();
       payload.resolveOffset(lastProcessed.toString());
     }
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConsumer, type Consumer } from '../../src/kafka/index.js';
+import { createConsumer, createProducer, type Consumer } from '../../src/kafka/index.js';
 import { startStack, startStubs, writeStackConfig, type Stack, type StackOptions, type Stubs } from '../../dev/harness.js';
 import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket } from '../../dev/scenarios.js';
 import { brokers, randomTopicSuffix, startBroker, stopBroker, testKafka } from './helpers/kafka.js';
@@ -97,7 +97,7 @@ describe('faults on the real broker', () => {
     }
   }, 300_000);
 
-  it('pauses at a ticket its source cannot serve in the middle of a backlog, then grants every ticket once', async () => {
+  it('pauses at a ticket its source cannot serve in the middle of a backlog, then grants every ticket once and counts a poison event once', async () => {
     // Own stubs: the shared ones hold the other tests' tickets, which a poller would find.
     const own = await startStubs();
     const prefix = `pause-${randomTopicSuffix()}.`;
@@ -109,11 +109,17 @@ describe('faults on the real broker', () => {
       const N = 60;
       const secret = jiraWebhookSecret(ingress.config);
       const issues = [];
+      const producer = createProducer(kafka);
+      await producer.connect();
       for (let i = 0; i < N; i += 1) {
         const issue = seedJiraTicket(own.jira, nhiDualApproval());
         expect((await post(`${ingress.url}/webhooks/jira-main`, jiraDelivery(issue, secret))).status).toBe(202);
         issues.push(issue);
+        // A poison event right behind the middle ticket on its partition: parsed before the pause
+        // and read again after it.
+        if (i === N / 2) await producer.send(`${prefix}grantline.ticket-events.v1`, [{ key: `jira-main|${issue.id}`, value: 'not json' }]);
       }
+      await producer.disconnect();
       // One ticket in the middle of the backlog is unavailable for its first three reads. Batches of
       // 4: the chunks before it commit, the ones after it (already fetched ahead) are read again.
       const sick = issues[N / 2];
@@ -127,6 +133,10 @@ describe('faults on the real broker', () => {
       expect(counter.total()).toBe(N);
       expect(counter.ids.size).toBe(N);
       expect(sickReads()).toBeGreaterThanOrEqual(4);
+      // Metrics count what was committed: the re-read poison event is counted once.
+      const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+      expect(metrics).toMatch(/^grantline_dlq_total\{stage="processor\.parse"\} 1$/m);
+      expect(metrics).toMatch(/^grantline_decisions_total\{connector="jira-main",outcome="granted"\} 60$/m);
     } finally {
       await processor?.stop();
       await counter.consumer.disconnect();
