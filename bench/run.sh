@@ -23,6 +23,11 @@ for a in "$@"; do
   if [[ "$a" == "--large" ]]; then args+=(--tickets 100000 --name e2e-100k); else args+=("$a"); fi
 done
 
+# Node >= 22.12 first on PATH (installs node@24 locally when the machine's node is older).
+# shellcheck source=../scripts/node-env.sh
+source scripts/node-env.sh
+grantline_node_env || die "no supported Node.js"
+
 # Stops the throwaway broker however this script ends.
 # shellcheck source=../dev/kafka/throwaway.sh
 source dev/kafka/throwaway.sh

@@ -15,7 +15,8 @@
 #  6. everything keeps running until Ctrl-C (or SIGTERM), which stops grantline gracefully, then
 #     the stubs, then the broker.
 #
-# Needs Node 20, Java 17 and Maven (Maven only until the broker jars are cached).
+# Needs Java 17 and Maven (Maven only until the broker jars are cached) and npm; Node 24 is fetched
+# from the npm registry into .tools/node24 when the machine's node is older than 22.12.
 # GRANTLINE_HTTP_PORT (8080) and KAFKA_PORT (9092) choose other ports; GRANTLINE_CONFIG another
 # config file.
 set -euo pipefail
@@ -54,6 +55,11 @@ if [[ "$config" == "examples/grantline.yaml" ]]; then
   require_free 18080 "Jira stub of examples/grantline.yaml" "free the port"
   require_free 18081 "ServiceNow stub of examples/grantline.yaml" "free the port"
 fi
+
+# Node >= 22.12 first on PATH (installs node@24 locally when the machine's node is older).
+# shellcheck source=./node-env.sh
+source scripts/node-env.sh
+grantline_node_env || exit 1
 
 # npm records what it installed in node_modules/.package-lock.json; a newer package-lock.json
 # means the install is stale.

@@ -21,6 +21,11 @@ die() {
   exit 1
 }
 
+# Node >= 22.12 first on PATH (installs node@24 locally when the machine's node is older).
+# shellcheck source=./node-env.sh
+source scripts/node-env.sh
+grantline_node_env || die "no supported Node.js"
+
 # Stops the throwaway broker however this script ends.
 # shellcheck source=../dev/kafka/throwaway.sh
 source dev/kafka/throwaway.sh
