@@ -150,7 +150,7 @@ describe('catalog validation', () => {
   it('flags approver groups the directory lacks', () => {
     const catalog = parseCatalog(`entitlements:${ENTRY}`);
     const directory = parseDirectory('principals: [{ id: a, displayName: A, active: true }]\ngroups: { other: [a] }');
-    expect(checkCatalogAgainstDirectory(catalog, directory)).toEqual([{ path: 'entitlements[0].approvers', message: 'x-role: group "owners" is not in the directory' }]);
+    expect(checkCatalogAgainstDirectory(catalog, directory)).toEqual([{ path: 'entitlements[0].approvers', message: 'entry "x-role" names approver group "owners", which the directory does not define' }]);
   });
 });
 

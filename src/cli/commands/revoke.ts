@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { checkActivePrincipal, InvalidDocumentError, loadDirectory, type Directory } from '../../catalog/index.js';
 import { createProducer } from '../../kafka/index.js';
 import { CE_TYPES, encodeCloudEvent } from '../../pipeline/cloudevents.js';
 import type { RevokeCommand } from '../../pipeline/events.js';
@@ -12,11 +13,12 @@ Revokes a grant now. The revocation is published on the grant's own topic (after
 recorded in custody with you as its actor, and written back on the ticket.
 
   --reason TEXT     why (kept in the revocation and on the ticket)
-  --actor ID        who is revoking (a directory principal id)
+  --actor ID        who is revoking: an active principal of the directory (directory.path)
   --no-wait         return once the request is stored, without waiting for the revocation
   --timeout N       seconds to wait for the processor to publish the revocation (default 30)
 
-Exit codes: 0 revoked (or already revoked), 1 not confirmed in time, 2 bad usage, unknown grant or bad config.`;
+Exit codes: 0 revoked (or already revoked), 1 not confirmed in time, 2 bad usage, unknown or inactive
+actor, unknown grant or bad config.`;
 
 export async function run(argv: string[]): Promise<number> {
   let parsed;
@@ -56,6 +58,23 @@ export async function run(argv: string[]): Promise<number> {
   const grantId = positionals[0] as string;
   const cli = openCli('revoke', values.config);
   if ('exitCode' in cli) return cli.exitCode;
+  // The actor is signed into a genuine revocation and its custody: it must be someone who may act now.
+  const actor = (values.actor as string).trim();
+  let directory: Directory;
+  try {
+    directory = await loadDirectory(cli.config.directory.path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!(err instanceof InvalidDocumentError) && code === undefined) throw err;
+    const reason = err instanceof InvalidDocumentError ? err.message : `cannot read ${cli.config.directory.path} (${code})`;
+    console.error(`grantline revoke: cannot check --actor against directory.path: ${reason}`);
+    return 2;
+  }
+  const check = checkActivePrincipal(directory, actor);
+  if (!check.ok) {
+    console.error(`grantline revoke: --actor ${check.message}; a revocation is signed in the name of an active directory principal`);
+    return 2;
+  }
 
   const view = new StateView(cli.kafka, cli.topics.ticketState, cli.logger);
   const producer = createProducer(cli.kafka);
@@ -82,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
       grantId,
       trigger: 'manual',
       reason: values.reason as string,
-      actor: values.actor as string,
+      actor,
       requestedAt: now,
     };
     await producer.connect();
