@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, IdentityLifecycleEvent, LifecycleAlert, Rejection, Revocation } from '../src/model/index.js';
+import { CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation } from '../src/model/index.js';
 
 /** Base of every schema's `$id`. */
 export const SCHEMA_BASE_URL = 'https://grantline.dev/schemas/';
@@ -86,6 +86,15 @@ const PUBLISHED: readonly Published[] = [
     version: 1,
     description: 'An alert on grantline.alerts.v1: a revocation no adapter confirmed in time, or a break-glass review past its deadline.',
     schema: LifecycleAlert,
+    io: 'output',
+  },
+  {
+    file: 'policy-alert.v1.json',
+    title: 'PolicyAlert',
+    version: 1,
+    description:
+      'An alert on grantline.alerts.v1 (CloudEvent type policy.alert): a new version of the catalog or directory was refused, with every problem and its path; the versions in `inForce` still decide.',
+    schema: PolicyAlert,
     io: 'output',
   },
 ];

@@ -191,7 +191,10 @@ export function configSchema(options: ConfigSchemaOptions) {
         reviewPollMs: integer(100, 86_400_000).default(60_000),
         /** A revocation no adapter confirms within this is overdue: alert and re-send. */
         revocationConfirmMs: integer(1_000, 7 * 86_400_000).default(900_000),
-        /** How often the directory is re-read for owners who became inactive. */
+        /**
+         * How often the lifecycle checks grant owners against the directory in force, and how often
+         * the catalog and directory files are re-read in case a change went unnoticed.
+         */
         directoryCheckMs: integer(100, 86_400_000).default(300_000),
       })
       .prefault({}),

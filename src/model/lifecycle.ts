@@ -24,3 +24,25 @@ export const LifecycleAlert = z.object({
   raisedAt: IsoDateTime,
 });
 export type LifecycleAlert = z.infer<typeof LifecycleAlert>;
+
+/**
+ * An alert about the policy documents, on `grantline.alerts.v1` beside the lifecycle's: a new
+ * version of the catalog or directory was refused (invalid on its own or against the other, or its
+ * grant topic could not be created), so the version named in `inForce` still decides. Raised by
+ * every process that read the refused version (`raisedBy`), once per distinct set of problems.
+ */
+export const PolicyAlert = z.object({
+  alertId: z.string().min(1),
+  kind: z.enum(['policy.reload.failed']),
+  /** Every problem, each with its file and the path of the bad field (empty: the file itself). */
+  problems: z
+    .array(z.object({ document: z.enum(['catalog', 'directory']), file: z.string().min(1), path: z.string(), message: z.string().min(1) }))
+    .min(1),
+  /** Content versions of the catalog and directory still in force. */
+  inForce: z.object({ catalogVersion: z.string().min(1), directoryVersion: z.string().min(1) }),
+  /** `service@instance` of the process that refused the new version. */
+  raisedBy: z.string().min(1),
+  message: z.string().min(1),
+  raisedAt: IsoDateTime,
+});
+export type PolicyAlert = z.infer<typeof PolicyAlert>;

@@ -10,6 +10,7 @@ export const CE_TYPES = {
   custody: 'dev.grantline.custody.v1',
   fulfillment: 'dev.grantline.fulfillment.result.v1',
   lifecycleAlert: 'dev.grantline.lifecycle.alert.v1',
+  policyAlert: 'dev.grantline.policy.alert.v1',
   ticketEvent: 'dev.grantline.ticket.event.v1',
   dlq: 'dev.grantline.dlq.v1',
 } as const;

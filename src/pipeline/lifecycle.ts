@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { describeError } from '../connector/errors.js';
 import type { Connector } from '../connector/contract.js';
+import { publishAlerts } from './alerts.js';
 import { PIPELINE_CONSUMER_TIMING } from './backoff.js';
 import { createConsumer, type Consumer, type EachBatchPayload, type GrantlineProducer, type Kafka } from '../kafka/index.js';
 import { FulfillmentResult, IdentityLifecycleEvent, type LifecycleAlert } from '../model/index.js';
@@ -153,12 +154,11 @@ export interface LifecycleOptions {
   readonly producer: GrantlineProducer;
   readonly topics: { ticketEvents: string; lifecycle: string; fulfillmentResults: string; alerts: string; dlq: string };
   readonly connectors: ReadonlyMap<string, Connector>;
-  readonly directory: OwnerDirectory | null;
   /**
-   * Re-reads the directory at each periodic check, so an owner deactivated there after this process
-   * started is found without a restart. When it fails, the directory held so far is used.
+   * The directory in force, asked at each periodic owner check (every `directoryCheckMs`), so an
+   * owner deactivated after this process started is found without a restart; null: no owner check.
    */
-  readonly refreshDirectory?: () => Promise<OwnerDirectory>;
+  readonly directory: (() => OwnerDirectory) | null;
   readonly groupId: string;
   readonly logger: Logger;
   readonly metrics: PipelineMetrics;
@@ -185,11 +185,9 @@ export class Lifecycle {
   private lastDirectoryCheck = 0;
   private lastReviewPoll = 0;
   private readonly now: () => Date;
-  private directory: OwnerDirectory | null;
 
   constructor(private readonly options: LifecycleOptions) {
     this.now = options.now ?? (() => new Date());
-    this.directory = options.directory;
   }
 
   async start(): Promise<void> {
@@ -231,20 +229,15 @@ export class Lifecycle {
   async tick(): Promise<LifecyclePlan> {
     const now = this.now();
     const checkDirectory = now.getTime() - this.lastDirectoryCheck >= this.options.settings.directoryCheckMs;
-    if (checkDirectory) {
-      this.lastDirectoryCheck = now.getTime();
-      await this.refreshDirectory();
-    }
-    const plan = planLifecycle(this.options.view.values(), now, this.options.settings, checkDirectory ? this.directory : null);
+    if (checkDirectory) this.lastDirectoryCheck = now.getTime();
+    const directory = checkDirectory && this.options.directory !== null ? this.options.directory() : null;
+    const plan = planLifecycle(this.options.view.values(), now, this.options.settings, directory);
     const review = now.getTime() - this.lastReviewPoll >= this.options.settings.reviewPollMs ? await this.pollReviews(now) : [];
     if (review.length > 0 || now.getTime() - this.lastReviewPoll >= this.options.settings.reviewPollMs) this.lastReviewPoll = now.getTime();
     await this.send([...plan.commands, ...review], now);
     if (plan.alerts.length > 0) {
       const fresh = plan.alerts.filter((a) => this.firstTime(`alert:${a.alertId}`, now));
-      await this.options.producer.send(
-        this.options.topics.alerts,
-        fresh.map((a) => encodeCloudEvent(a.grantId, { id: a.alertId, source: 'urn:grantline:lifecycle', type: CE_TYPES.lifecycleAlert, time: a.raisedAt, subject: a.grantId }, a)),
-      );
+      await publishAlerts(this.options.producer, this.options.topics.alerts, fresh);
       for (const a of fresh) {
         this.options.metrics.lifecycle.inc({ kind: `alert:${a.kind}` });
         this.options.logger.warn({ alert: a.kind, grantId: a.grantId, ticket: a.ticket.ticketKey }, a.message);
@@ -254,15 +247,6 @@ export class Lifecycle {
     for (const s of this.options.view.values()) tracked += s.grants.length;
     this.options.metrics.trackedGrants.set(tracked);
     return plan;
-  }
-
-  private async refreshDirectory(): Promise<void> {
-    if (!this.options.refreshDirectory) return;
-    try {
-      this.directory = await this.options.refreshDirectory();
-    } catch (error) {
-      this.options.logger.error({ error: describeError(error) }, 'could not re-read the directory; checking owners against the one held');
-    }
   }
 
   private firstTime(id: string, now: Date): boolean {

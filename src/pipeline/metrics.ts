@@ -59,6 +59,18 @@ export function createPipelineMetrics(registry: Registry) {
       labelNames: ['kind'] as const,
       registers,
     }),
+    policyReloads: new Counter({
+      name: 'grantline_policy_reload_total',
+      help: 'Reloads of the catalog and directory, by document and outcome: reloaded (new version in force), unchanged, invalid (old version kept), refused (valid, not applied: the other document is invalid or its grant topic could not be created).',
+      labelNames: ['document', 'outcome'] as const,
+      registers,
+    }),
+    policyDocumentValid: new Gauge({
+      name: 'grantline_policy_document_valid',
+      help: '1 when the last version read of the document (catalog, directory) was valid, 0 while an invalid one is refused and the previous version stays in force.',
+      labelNames: ['document'] as const,
+      registers,
+    }),
     trackedGrants: new Gauge({
       name: 'grantline_tracked_grants',
       help: 'Grants in the lifecycle state (active or awaiting revocation confirmation).',

@@ -1,4 +1,3 @@
-import { loadDirectory } from '../catalog/index.js';
 import { jwksMount, webhookMount } from '../http/webhooks.js';
 import type { RoleContext, RoleFactory, RoleParts } from '../service/roles.js';
 import type { Component } from '../service/service.js';
@@ -56,7 +55,7 @@ export const ingressRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     metrics: rt.metrics,
     produceTimeoutMs: settings.produceTimeoutMs,
   });
-  const components: Component[] = [producerComponent(rt)];
+  const components: Component[] = [producerComponent(rt), rt.policyReloader()];
   if (settings.pollIntervalMs > 0 && rt.connectors.size > 0) {
     const table = new KafkaTable(ctx.kafka, rt.topics.pollerState, PollerState, ctx.logger.child({ component: 'poller-state' }));
     const pollers = [...rt.connectors.values()].map(
@@ -128,6 +127,7 @@ export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
   return {
     components: [
       producerComponent(rt),
+      rt.policyReloader(),
       stateViewComponent(rt),
       { name: 'processor', start: () => processor.start(), stop: () => processor.stop() },
       { name: 'writeback', start: () => writeback.start(), stop: () => writeback.stop() },
@@ -146,8 +146,7 @@ export const lifecycleRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     producer: rt.sharedProducer(),
     topics: { ...rt.topics, lifecycle: ctx.topics.lifecycle, fulfillmentResults: ctx.topics.fulfillmentResults },
     connectors: rt.connectors,
-    directory: rt.directory,
-    refreshDirectory: () => loadDirectory(ctx.config.directory.path),
+    directory: () => rt.documents.current().directory,
     groupId: clientIdFor(ctx, 'lifecycle'),
     logger: ctx.logger.child({ component: 'lifecycle' }),
     metrics: rt.metrics,
@@ -163,6 +162,7 @@ export const lifecycleRole: RoleFactory = async (ctx): Promise<RoleParts> => {
   return {
     components: [
       producerComponent(rt),
+      rt.policyReloader(),
       stateViewComponent(rt),
       { name: 'lifecycle', start: () => lifecycle.start(), stop: () => lifecycle.stop() },
     ],

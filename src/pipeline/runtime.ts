@@ -1,13 +1,16 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { connectorTypes } from '../../connectors/registry.js';
-import { loadCatalog, loadDirectory, type Catalog, type Directory } from '../catalog/index.js';
+import { PolicyDocuments, PolicyDocumentsError, describeProblem, type PolicySnapshot } from '../catalog/index.js';
+import { ConfigError } from '../config/errors.js';
 import type { GrantlineConfig } from '../config/schema.js';
-import type { Connector, ConnectorType } from '../connector/contract.js';
+import type { Connector, ConnectorType, PrincipalResolver } from '../connector/contract.js';
 import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, type SigningKeys } from '../custody/index.js';
-import { createProducer, type GrantlineProducer, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
+import { createProducer, ensureTopics, type GrantlineProducer, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
 import { decide } from '../policy/index.js';
+import { publishAlerts } from './alerts.js';
 import { createPipelineMetrics, type PipelineMetrics } from './metrics.js';
+import { PolicyReloader } from './policy-reload.js';
 import type { ProcessorPorts } from './ports.js';
 import { StateView } from './state-view.js';
 
@@ -15,13 +18,14 @@ import { StateView } from './state-view.js';
 export const GRANTLINE_VERSION = '0.1.0';
 
 /**
- * What every pipeline role of one process shares: the loaded catalog and directory, signing keys,
- * connector instances, metrics, and lazily the state view and an idempotent producer. Built once
- * per process (several roles in one `serve` share it).
+ * What every pipeline role of one process shares: the catalog and directory in force (reloaded while
+ * running), signing keys, connector instances, metrics, and lazily the state view, an idempotent
+ * producer and the policy reloader. Built once per process (several roles in one `serve` share it).
  */
 export class PipelineRuntime {
   private view: StateView | null = null;
   private producer: GrantlineProducer | null = null;
+  private reloader: PolicyReloader | null = null;
   private readonly users = new Map<string, number>();
 
   private constructor(
@@ -30,40 +34,58 @@ export class PipelineRuntime {
     readonly kafka: Kafka,
     /** Every topic, under the config's prefix (also what the processor ports need). */
     readonly topics: TopicNames,
-    readonly catalog: Catalog,
-    readonly directory: Directory,
+    /** The one home of the catalog and directory in force; read `documents.current()` when deciding. */
+    readonly documents: PolicyDocuments,
     readonly keys: SigningKeys,
     readonly connectors: ReadonlyMap<string, Connector>,
     readonly metrics: PipelineMetrics,
   ) {}
 
+  /**
+   * Loads the catalog and directory, keys and connectors. A catalog or directory that is missing,
+   * invalid, or names approver groups the directory lacks is a `ConfigError` naming `catalog.path` or
+   * `directory.path` and every problem.
+   */
   static async create(config: GrantlineConfig, logger: Logger, kafka: Kafka, topics: TopicNames, registry: Registry): Promise<PipelineRuntime> {
-    const [catalog, directory] = await Promise.all([loadCatalog(config.catalog.path), loadDirectory(config.directory.path)]);
+    const partitions = config.kafka.partitions;
+    let documents: PolicyDocuments;
+    try {
+      documents = await PolicyDocuments.load(
+        { catalog: config.catalog.path, directory: config.directory.path },
+        {
+          // A catalog that adds a channel takes effect only once the channel's grant topic exists: the
+          // processor's transactions would fail on a missing topic. Creating it fails: reload refused.
+          prepare: async (next, previous) => {
+            const had = new Set(channelsOf(previous));
+            const added = channelsOf(next).filter((c) => !had.has(c));
+            if (added.length === 0) return;
+            const result = await ensureTopics(kafka, added.map((channel) => ({ topic: topics.grants(channel), partitions })));
+            logger.info({ channels: added, created: result.created }, 'grant topics ready for the new catalog\'s channels');
+          },
+        },
+      );
+    } catch (err) {
+      if (err instanceof PolicyDocumentsError) {
+        throw new ConfigError('(config)', err.problems.map((p) => ({ path: `${p.document}.path`, problem: describeProblem(p) })));
+      }
+      throw err;
+    }
     const keys = loadSigningKeys(config.signing);
+    // Connectors resolve identities through the directory in force at each lookup, not the one at start.
+    const directory: PrincipalResolver = { resolve: (identity) => documents.current().directory.resolve(identity) };
     const connectors = new Map<string, Connector>();
     for (const entry of config.connectors) {
       const type = (connectorTypes as Record<string, ConnectorType>)[entry.type];
       if (!type) throw new Error(`connector ${entry.id}: unknown type ${entry.type}`);
       connectors.set(entry.id, type.create(entry.config as never, { connectorId: entry.id, logger: logger.child({ connector: entry.id }), directory }));
     }
-    return new PipelineRuntime(
-      config,
-      logger,
-      kafka,
-      topics,
-      catalog,
-      directory,
-      keys,
-      connectors,
-      createPipelineMetrics(registry),
-    );
+    return new PipelineRuntime(config, logger, kafka, topics, documents, keys, connectors, createPipelineMetrics(registry));
   }
 
-  /** Grant topics for every channel in the catalog (the shared topics come from `grantlineTopicSpecs`). */
+  /** Grant topics for every channel of the catalog in force (the shared topics come from `grantlineTopicSpecs`). */
   topicSpecs(): TopicSpec[] {
     const partitions = this.config.kafka.partitions;
-    const channels = [...new Set(this.catalog.entries().map((e) => e.channel))];
-    return channels.map((channel) => ({ topic: this.topics.grants(channel), partitions }));
+    return channelsOf(this.documents.current()).map((channel) => ({ topic: this.topics.grants(channel), partitions }));
   }
 
   jwks(): unknown {
@@ -72,11 +94,17 @@ export class PipelineRuntime {
 
   ports(role: string): ProcessorPorts {
     const policyVersion = this.config.policy.version;
-    const versions = { policyVersion, catalogVersion: this.catalog.version, directoryVersion: this.directory.version };
     return {
       policy: {
-        decide: (request, now) => decide(request, this.catalog, this.directory, now, { policyVersion }),
-        versions: () => versions,
+        // Each decision reads the pair in force at that moment, and records exactly those versions.
+        decide: (request, now) => {
+          const { catalog, directory } = this.documents.current();
+          return decide(request, catalog, directory, now, { policyVersion });
+        },
+        versions: () => {
+          const { catalog, directory } = this.documents.current();
+          return { policyVersion, catalogVersion: catalog.version, directoryVersion: directory.version };
+        },
       },
       signer: { sign: (body) => sign(body, this.keys) },
       custody: { digest: jsonSha256, chain: (head, draft) => chainEvent(head, draft) },
@@ -84,6 +112,23 @@ export class PipelineRuntime {
       decidedBy: `grantline/${GRANTLINE_VERSION} ${role}@${this.config.service.instanceId}`,
       connector: (id) => this.connectors.get(id),
     };
+  }
+
+  /**
+   * The component that reloads the catalog and directory on change, periodically and on SIGHUP. The
+   * same object for every role of the process, so the service starts it (and reloads) once; it needs
+   * the shared producer running for its alerts.
+   */
+  policyReloader(): PolicyReloader {
+    this.reloader ??= new PolicyReloader({
+      documents: this.documents,
+      metrics: this.metrics,
+      logger: this.logger.child({ component: 'policy-documents' }),
+      publish: (alerts) => publishAlerts(this.sharedProducer(), this.topics.alerts, alerts),
+      raisedBy: `${this.config.service.name}@${this.config.service.instanceId}`,
+      pollMs: this.config.pipeline.directoryCheckMs,
+    });
+    return this.reloader;
   }
 
   /** The ticket-state view, shared by the roles of this process; started by the first role that needs it. */
@@ -112,6 +157,10 @@ export class PipelineRuntime {
     this.users.set(name, users - 1);
     if (users === 1) await stop();
   }
+}
+
+function channelsOf(snapshot: PolicySnapshot): string[] {
+  return [...new Set(snapshot.catalog.entries().map((e) => e.channel))];
 }
 
 const runtimes = new WeakMap<GrantlineConfig, Promise<PipelineRuntime>>();

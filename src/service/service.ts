@@ -8,6 +8,12 @@ export interface Component {
   start(): Promise<void>;
   /** Stops taking work, finishes or hands back what is in flight, releases connections. */
   stop(): Promise<void>;
+  /**
+   * Re-reads what the component loaded at start (the catalog and directory, say) without stopping.
+   * Called on SIGHUP while the service runs; a rejection is logged, and the component keeps running
+   * with what it had.
+   */
+  reload?(): Promise<void>;
 }
 
 export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -31,6 +37,8 @@ export class Service {
   #state: ServiceState = 'idle';
   #fatal: ((err: unknown) => void) | undefined;
   #stopping: Promise<boolean> | undefined;
+  /** A reload asked for while starting runs once everything has started. */
+  #reloadPending = false;
 
   constructor(options: ServiceOptions) {
     this.#logger = options.logger;
@@ -65,6 +73,35 @@ export class Service {
       }
     }
     this.#state = 'running';
+    if (this.#reloadPending) {
+      this.#reloadPending = false;
+      void this.reload();
+    }
+  }
+
+  /**
+   * Asks every started component that can to reload, one after the other. While starting, the
+   * reload is deferred until the start completes (what started may have read the old files); while
+   * stopping or stopped it is ignored. Never rejects: a failed reload is logged by its component.
+   */
+  async reload(): Promise<void> {
+    if (this.#state === 'idle' || this.#state === 'starting') {
+      this.#reloadPending = true;
+      this.#logger.info({ state: this.#state }, 'reload deferred until the service has started');
+      return;
+    }
+    if (this.#state !== 'running') {
+      this.#logger.info({ state: this.#state }, 'reload ignored: the service is stopping');
+      return;
+    }
+    for (const component of this.#started) {
+      if (component.reload === undefined) continue;
+      try {
+        await component.reload();
+      } catch (err) {
+        this.#logger.error({ err, component: component.name }, 'reload failed; the component keeps what it had');
+      }
+    }
   }
 
   /**
@@ -86,10 +123,16 @@ export class Service {
   }
 
   /**
-   * Starts, then runs until a signal or `fail`, then stops. Returns the exit code: 0 after a clean
-   * stop on a signal, 1 after a failed start, a component failure, or an unclean stop.
+   * Starts, then runs until a stop signal or `fail`, then stops. Returns the exit code: 0 after a
+   * clean stop on a signal, 1 after a failed start, a component failure, or an unclean stop. A
+   * reload signal (SIGHUP) calls `reload()`; listening for it also keeps Node's default for SIGHUP,
+   * which is to exit, from ending the process.
    */
-  async run(signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'], proc: Pick<NodeJS.Process, 'once' | 'off'> = process): Promise<number> {
+  async run(
+    signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+    proc: Pick<NodeJS.Process, 'on' | 'once' | 'off'> = process,
+    reloadSignals: readonly NodeJS.Signals[] = ['SIGHUP'],
+  ): Promise<number> {
     let resolveStop!: (reason: { signal: NodeJS.Signals } | { error: unknown }) => void;
     const stopRequested = new Promise<{ signal: NodeJS.Signals } | { error: unknown }>((resolve) => (resolveStop = resolve));
     const handlers = signals.map((signal) => {
@@ -97,6 +140,14 @@ export class Service {
       proc.once(signal, handler);
       return [signal, handler] as const;
     });
+    for (const signal of reloadSignals) {
+      const handler = () => {
+        this.#logger.info({ signal }, 'reloading on signal');
+        void this.reload();
+      };
+      proc.on(signal, handler);
+      handlers.push([signal, handler]);
+    }
     this.#fatal = (error) => resolveStop({ error });
     try {
       try {

@@ -63,7 +63,8 @@ export async function buildService(
       fail: (err, component) => late.service?.fail(err, component),
       ...(options.clock ? { clock: options.clock } : {}),
     });
-    components.push(...(parts.components ?? []));
+    // A part several roles share is the same object in each (the policy reloader): started once.
+    for (const component of parts.components ?? []) if (!components.includes(component)) components.push(component);
     mounts.push(...(parts.mounts ?? []));
     routers.push(...(parts.routers ?? []));
     readiness.push(...(parts.readiness ?? []));

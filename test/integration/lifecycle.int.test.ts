@@ -307,6 +307,17 @@ describe('grant lifecycle on the real broker', () => {
   it('revokes by hand through `grantline revoke`, recorded with its actor', async () => {
     const { issue, grant } = await granted(ordersTicket('svc-orders'));
     const grantId = String(grant.value.grantId);
+    // Only an active directory principal may sign a revocation: an inactive or unknown actor is
+    // refused before anything is published (had it been, the revocation below would name them, as
+    // the ticket's commands are applied in order).
+    for (const [actor, message] of [
+      ['mallory', '--actor "mallory" (Mallory Moss) is not active in the directory'],
+      ['someone-else', '--actor "someone-else" is not a principal in the directory'],
+    ]) {
+      const refused = await cli(revoke, [grantId, '--reason', 'not mine to end', '--actor', actor as string]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(message);
+    }
     const result = await cli(revoke, [grantId, '--reason', 'incident INC-42 is over', '--actor', 'erin']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);

@@ -27,9 +27,9 @@ function recorder() {
 function fakeProcess() {
   const emitter = new EventEmitter();
   return {
-    proc: { once: emitter.once.bind(emitter), off: emitter.off.bind(emitter) } as unknown as Pick<NodeJS.Process, 'once' | 'off'>,
+    proc: { on: emitter.on.bind(emitter), once: emitter.once.bind(emitter), off: emitter.off.bind(emitter) } as unknown as Pick<NodeJS.Process, 'on' | 'once' | 'off'>,
     signal: (s: NodeJS.Signals) => emitter.emit(s),
-    listeners: () => emitter.listenerCount('SIGTERM') + emitter.listenerCount('SIGINT'),
+    listeners: () => emitter.listenerCount('SIGTERM') + emitter.listenerCount('SIGINT') + emitter.listenerCount('SIGHUP'),
   };
 }
 
@@ -77,6 +77,57 @@ describe('Service lifecycle', () => {
     p.signal('SIGTERM');
     expect(await running).toBe(1);
     expect(events).toContain('stop producer');
+  });
+});
+
+describe('Service reload (SIGHUP)', () => {
+  function reloadable(name: string, events: string[], behaviour: { failReload?: boolean; gate?: Promise<void> } = {}): Component {
+    return {
+      name,
+      start: async () => {
+        await behaviour.gate;
+        events.push(`start ${name}`);
+      },
+      stop: async () => void events.push(`stop ${name}`),
+      reload: async () => {
+        events.push(`reload ${name}`);
+        if (behaviour.failReload) throw new Error(`${name} cannot reload`);
+      },
+    };
+  }
+
+  it('reloads every component that can on SIGHUP, keeps running, and still stops on SIGTERM', async () => {
+    const events: string[] = [];
+    const plain: Component = { name: 'plain', start: async () => void events.push('start plain'), stop: async () => void events.push('stop plain') };
+    const service = new Service({ logger: silent, components: [reloadable('documents', events, { failReload: true }), plain, reloadable('other', events)], stopTimeoutMs: 1000 });
+    const p = fakeProcess();
+    const running = service.run(['SIGTERM'], p.proc);
+    await expect.poll(() => service.state).toBe('running');
+    p.signal('SIGHUP');
+    // A failed reload of one component neither stops the service nor skips the next component.
+    await expect.poll(() => events.filter((e) => e.startsWith('reload'))).toEqual(['reload documents', 'reload other']);
+    p.signal('SIGHUP');
+    await expect.poll(() => events.filter((e) => e.startsWith('reload')).length).toBe(4);
+    expect(service.state).toBe('running');
+    p.signal('SIGTERM');
+    expect(await running).toBe(0);
+    expect(p.listeners()).toBe(0);
+  });
+
+  it('defers a SIGHUP that arrives while starting until everything has started', async () => {
+    const events: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const service = new Service({ logger: silent, components: [reloadable('documents', events), reloadable('slow', events, { gate })], stopTimeoutMs: 1000 });
+    const p = fakeProcess();
+    const running = service.run(['SIGTERM'], p.proc);
+    await expect.poll(() => events).toEqual(['start documents']);
+    p.signal('SIGHUP');
+    expect(events).toEqual(['start documents']);
+    release();
+    await expect.poll(() => events).toEqual(['start documents', 'start slow', 'reload documents', 'reload slow']);
+    p.signal('SIGTERM');
+    expect(await running).toBe(0);
   });
 });
 

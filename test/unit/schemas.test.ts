@@ -11,7 +11,7 @@ import { approval, makeRequest, NOW, REPO, testCatalog, testDirectory } from '..
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM interop.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
 
-const FILES = ['grant.v1.json', 'rejection.v1.json', 'revocation.v1.json', 'custody-event.v1.json', 'fulfillment-result.v1.json', 'entitlement-request.v1.json', 'identity-lifecycle-event.v1.json', 'lifecycle-alert.v1.json'];
+const FILES = ['grant.v1.json', 'rejection.v1.json', 'revocation.v1.json', 'custody-event.v1.json', 'fulfillment-result.v1.json', 'entitlement-request.v1.json', 'identity-lifecycle-event.v1.json', 'lifecycle-alert.v1.json', 'policy-alert.v1.json'];
 
 describe('schemas/ is generated from the zod model', () => {
   const built = buildSchemas();
@@ -143,6 +143,19 @@ describe('the published JSON Schemas validate real messages (ajv, draft 2020-12)
       'overdue revocation alert',
       { alertId: 'revocation.overdue:gr_1:1', kind: 'revocation.overdue', grantId: 'gr_1', ticket: { connectorId: 'jira-main', ticketId: '1', ticketKey: 'ACC-1' }, message: 'not confirmed', raisedAt: '2026-11-29T12:00:00.000Z' },
     ],
+    [
+      'policy-alert.v1.json',
+      'refused directory reload',
+      {
+        alertId: 'policy.reload.failed:0123abcd',
+        kind: 'policy.reload.failed',
+        problems: [{ document: 'directory', file: '/etc/grantline/directory.yaml', path: 'groups.data-platform-owners[2]', message: 'unknown principal "bobby"' }],
+        inForce: { catalogVersion: `sha256:${HASH('c')}`, directoryVersion: `sha256:${HASH('d')}` },
+        raisedBy: 'grantline@host-1',
+        message: 'a new version of the directory was refused',
+        raisedAt: '2026-11-29T12:00:00.000Z',
+      },
+    ],
   ])('%s accepts a %s', (file, _name, message) => {
     expect(check(file, JSON.parse(JSON.stringify(message)))).toEqual([]);
   });
@@ -162,6 +175,7 @@ describe('the published JSON Schemas validate real messages (ajv, draft 2020-12)
     ['a rejection with an unknown reason code', 'rejection.v1.json', () => ({ ...s.rejection, reasons: [{ code: 'LOOKS_FINE', message: 'x' }] }), /\/reasons\/0\/code must be equal to one of the allowed values/],
     ['a revocation with an unknown trigger', 'revocation.v1.json', () => ({ ...s.revocation, trigger: 'whim' }), /\/trigger must be equal to one of the allowed values/],
     ['a custody event with a short hash', 'custody-event.v1.json', () => ({ ...s.custodyEvent, hash: 'abc' }), /\/hash must match pattern/],
+    ['a policy alert without problems', 'policy-alert.v1.json', () => ({ alertId: 'x', kind: 'policy.reload.failed', problems: [], inForce: { catalogVersion: 'a', directoryVersion: 'b' }, raisedBy: 'g@h', message: 'm', raisedAt: '2026-11-29T12:00:00.000Z' }), /\/problems must NOT have fewer than 1 items/],
     ['a fulfillment result with an unknown status', 'fulfillment-result.v1.json', () => ({ ...s.fulfillment, status: 'maybe' }), /\/status must be equal to one of the allowed values/],
   ])('refuses %s', (_name, file, make, error) => {
     expect(check(file, JSON.parse(JSON.stringify(make()))).join('\n')).toMatch(error);

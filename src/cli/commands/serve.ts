@@ -6,7 +6,9 @@ import { buildService } from '../../service/wiring.js';
 
 const USAGE = `usage: grantline serve [--config PATH] [--role ${ROLE_NAMES.join('|')}|all]
 
-Runs grantline until SIGTERM or SIGINT, then stops gracefully (exit 0).
+Runs grantline until SIGTERM or SIGINT, then stops gracefully (exit 0). SIGHUP re-reads the
+catalog and directory (as a change to either file does); an invalid version is refused, logged
+and alerted, and the one in force stays.
 
   --config PATH   config file (default: $GRANTLINE_CONFIG, else ./grantline.yaml)
   --role ROLE     which role this process runs (default: all registered roles)
@@ -42,26 +44,49 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const path = resolveConfigPath(values.config);
-  let config;
+  // Node's default for SIGHUP is to exit. Until the service listens for it (`run`), a SIGHUP is
+  // remembered, not fatal; the documents read while building are then read again once running.
+  let early = false;
+  const earlySighup = () => {
+    early = true;
+  };
+  process.on('SIGHUP', earlySighup);
   try {
-    config = loadConfig(path);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 2;
+    const path = resolveConfigPath(values.config);
+    let config;
+    try {
+      config = loadConfig(path);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        console.error(err.message);
+        return 2;
+      }
+      throw err;
     }
-    throw err;
-  }
 
-  const logger = createLogger(config);
-  logger.info({ roles: selected.roles, config: path }, 'grantline starting');
-  const { service } = await buildService(config, logger, selected.roles);
-  const code = await service.run();
-  logger.info({ exitCode: code }, 'grantline stopped');
-  setTimeout(() => {
-    logger.warn('handles still open after stop; exiting anyway');
-    process.exit(code);
-  }, EXIT_GRACE_MS).unref();
-  return code;
+    const logger = createLogger(config);
+    logger.info({ roles: selected.roles, config: path }, 'grantline starting');
+    let service;
+    try {
+      ({ service } = await buildService(config, logger, selected.roles));
+    } catch (err) {
+      // The catalog or directory is missing, invalid or inconsistent: a config error like any other.
+      if (err instanceof ConfigError) {
+        console.error(new ConfigError(path, err.issues).message);
+        return 2;
+      }
+      throw err;
+    }
+    const running = service.run();
+    if (early) void service.reload();
+    const code = await running;
+    logger.info({ exitCode: code }, 'grantline stopped');
+    setTimeout(() => {
+      logger.warn('handles still open after stop; exiting anyway');
+      process.exit(code);
+    }, EXIT_GRACE_MS).unref();
+    return code;
+  } finally {
+    process.off('SIGHUP', earlySighup);
+  }
 }
