@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../../src/connector/contract.js';
 import { NonRetriableError, SourceResponseError } from '../../src/connector/errors.js';
-import type { GrantDecision, Rejection } from '../../src/model/index.js';
+import type { GrantDecision, RejectionDecision } from '../../src/model/index.js';
 import { connectorTypes } from '../registry.js';
 import { snTime, startServiceNowStub, type ServiceNowStub } from '../../dev/stubs/servicenow-stub.js';
 import { configInput } from '../../test/fixtures/servicenow/config.js';
@@ -180,7 +180,7 @@ describe('write-back', () => {
 
   it('states each rejection reason with how to fix it', async () => {
     const id = order();
-    const rejection: Rejection = {
+    const rejection: RejectionDecision = {
       outcome: 'rejected',
       rejectionId: 'rej_01',
       requestId: 'req_02',

@@ -94,6 +94,19 @@ describe('mapRequestedItem', () => {
     expect(!r.ok && r.failure.reasons[0]?.message).toContain('"subject"');
   });
 
+  it.each([
+    ['subject_type', 'subject.type'],
+    ['duration_hours', 'ttlSeconds'],
+  ])('quotes a long %s value by whole characters, so the rejection can be signed', (variable, field) => {
+    // 39 one-unit characters, then emoji: a cut after 40 UTF-16 units would split the first one.
+    const r = map({ variables: { ...DEFAULT_VARIABLES, [variable]: `${'x'.repeat(39)}${'😀'.repeat(10)}` } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const message = r.failure.reasons.find((x) => x.field === field)?.message ?? '';
+    expect(message).toContain(`"${'x'.repeat(39)}😀"`);
+    expect(message).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+  });
+
   it('reports every failing field, not the first', () => {
     const r = map({ catItem: IDS.catItemUnmapped, variables: { ...withoutSubject, target_environment: '' } });
     expect(r.ok).toBe(false);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MapResult, MappingFailure, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import {
+  clipText,
   SubjectType,
   type Approval,
   type EntitlementRequest,
@@ -151,7 +152,7 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
       else {
         reasons.push({
           code: 'MISSING_FIELD',
-          message: `The catalog variable "${names.subjectType}" is "${v.slice(0, 40)}", not one of ${SubjectType.options.join(', ')}.`,
+          message: `The catalog variable "${names.subjectType}" is "${clipText(v, 40)}", not one of ${SubjectType.options.join(', ')}.`,
           field: 'subject.type',
         });
       }
@@ -169,7 +170,7 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
       else {
         reasons.push({
           code: 'MISSING_FIELD',
-          message: `The catalog variable "${ttlVariable}" is "${v.slice(0, 40)}", not a positive ${names.ttlSeconds !== undefined ? 'whole number of seconds' : 'number of hours'}.`,
+          message: `The catalog variable "${ttlVariable}" is "${clipText(v, 40)}", not a positive ${names.ttlSeconds !== undefined ? 'whole number of seconds' : 'number of hours'}.`,
           field: 'ttlSeconds',
         });
       }

@@ -95,9 +95,10 @@ jvm_opts=(
 
 if [[ ! -f "$logdirs/meta.properties" ]]; then
   # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding.
+  # `--cluster-id=ID`, not `--cluster-id ID`: an id starting with "-" (1 in 64) would read as an option.
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
   java "${jvm_opts[@]}" -cp "$lib/*" kafka.tools.StorageTool format \
-    --config "$data/server.properties" --cluster-id "$cluster_id" --ignore-formatted \
+    --config "$data/server.properties" --cluster-id="$cluster_id" --ignore-formatted \
     >"$data/logs/format.log" 2>&1 || {
       echo "start.sh: formatting the storage failed:" >&2
       cat "$data/logs/format.log" >&2

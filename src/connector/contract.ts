@@ -5,7 +5,7 @@ import type {
   GrantDecision,
   IsoDateTime,
   Reason,
-  Rejection,
+  RejectionDecision,
   Revocation,
   SourceIdentity,
   TicketSource,
@@ -64,7 +64,7 @@ export type MapResult =
 
 /** What grantline writes on a ticket. Each carries an idempotency key the connector must honour. */
 export type WriteBack =
-  | { readonly kind: 'decision'; readonly decision: GrantDecision | Rejection }
+  | { readonly kind: 'decision'; readonly decision: GrantDecision | RejectionDecision }
   | { readonly kind: 'revocation'; readonly revocation: Revocation }
   | { readonly kind: 'fulfillment'; readonly result: FulfillmentResult }
   | { readonly kind: 'review-opened'; readonly grantId: string; readonly reviewTicketKey: string; readonly reviewUrl: string }

@@ -228,24 +228,21 @@ export function verifyMessage(message: unknown, jwks: Jwks, options: VerifyOptio
   checks.push(...signatureChecks(record, jwks));
 
   if (kind !== 'unknown' && parsed?.success) {
+    // Every published kind requires custody (the schema check above), so a message without it stops there.
     const valid = parsed.data as Grant | Rejection | Revocation;
-    if (valid.custody === undefined) {
-      checks.push({ name: 'custody-link', ok: false, detail: 'the message carries no custody, so it cannot be traced to the evidence of its decision' });
-    } else {
-      checks.push(
-        ...custodyChecks(
-          record,
-          {
-            kind,
-            link: valid.custody.chain,
-            source: valid.source,
-            requestId: valid.requestId,
-            grantId: 'grantId' in valid ? valid.grantId : null,
-          },
-          options.custodyEvents,
-        ),
-      );
-    }
+    checks.push(
+      ...custodyChecks(
+        record,
+        {
+          kind,
+          link: valid.custody.chain,
+          source: valid.source,
+          requestId: valid.requestId,
+          grantId: 'grantId' in valid ? valid.grantId : null,
+        },
+        options.custodyEvents,
+      ),
+    );
     if (kind === 'grant') checks.push(...timeChecks(valid as Grant, options.now ?? new Date()));
   }
 

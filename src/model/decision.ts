@@ -92,8 +92,11 @@ export const DetachedJws = z.string().regex(/^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$/
 export const Grant = GrantDecision.extend({ custody: Custody, signature: DetachedJws });
 export type Grant = z.infer<typeof Grant>;
 
-/** A refused request, on `access.requests.rejected.v1` and written back on the ticket. */
-export const Rejection = z.object({
+/**
+ * The policy engine's negative answer: every failing rule, before the pipeline adds custody and the
+ * signature. `decide()` returns this; it is never published as it is.
+ */
+export const RejectionDecision = z.object({
   outcome: z.literal('rejected'),
   rejectionId: z.string().min(1),
   requestId: z.string().min(1),
@@ -106,13 +109,18 @@ export const Rejection = z.object({
   freeText: z.string(),
   policy: z.object({ version: z.string().min(1), catalogVersion: z.string().min(1), directoryVersion: z.string().min(1) }),
   decidedAt: IsoDateTime,
-  custody: Custody.optional(),
-  signature: DetachedJws.optional(),
 });
+export type RejectionDecision = z.infer<typeof RejectionDecision>;
+
+/**
+ * A refused request as published on `access.requests.rejected.v1` and written back on the ticket:
+ * signed and with its custody, like a grant, so an unsigned rejection does not pass the contract.
+ */
+export const Rejection = RejectionDecision.extend({ custody: Custody, signature: DetachedJws });
 export type Rejection = z.infer<typeof Rejection>;
 
 /** What `decide()` returns. */
-export const Decision = z.discriminatedUnion('outcome', [GrantDecision, Rejection]);
+export const Decision = z.discriminatedUnion('outcome', [GrantDecision, RejectionDecision]);
 export type Decision = z.infer<typeof Decision>;
 
 /** The end of a grant (CloudEvent type `grant.revoked`), on the grant's own topic and key. */

@@ -2,3 +2,4 @@ export * from './common.js';
 export * from './request.js';
 export * from './decision.js';
 export * from './lifecycle.js';
+export * from './text.js';

@@ -8,7 +8,7 @@ import type {
   Grant,
   Reason,
   ReasonCode,
-  Rejection,
+  RejectionDecision,
   Revocation,
   RevocationTrigger,
 } from '../model/index.js';
@@ -343,7 +343,7 @@ class TicketWork {
   }
 
   /** Which trigger, if any, a new rejection of the ticket means for a grant it already has. */
-  private revocationTriggerFor(grant: TrackedGrant, rejection: Rejection): RevocationTrigger | null {
+  private revocationTriggerFor(grant: TrackedGrant, rejection: RejectionDecision): RevocationTrigger | null {
     const codes = rejection.reasons.map((r) => r.code);
     if (grant.requestId !== rejection.requestId) return 'superseded';
     if (codes.every((c) => CLOSED_ONLY.has(c))) return null;
@@ -356,7 +356,7 @@ class TicketWork {
     return `rq_${shortHash(this.ports, [this.input.connectorId, this.input.ticketId, failure.reasons.map((r) => [r.code, r.field ?? null]), failure.freeText])}`;
   }
 
-  private rejectionFromFailure(failure: MappingFailure, requestId: string): Rejection {
+  private rejectionFromFailure(failure: MappingFailure, requestId: string): RejectionDecision {
     const versions = this.ports.policy.versions();
     return {
       outcome: 'rejected',
@@ -431,7 +431,7 @@ class TicketWork {
   }
 
   private reject(
-    decision: Rejection,
+    decision: RejectionDecision,
     origin: { deliveryId: string; via: Custody['via']; payloadSha256: string; signatureVerified: boolean },
     snapshotSha256: string | null,
     inputSha256: string,

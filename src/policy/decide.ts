@@ -1,7 +1,7 @@
 import type { Catalog, CatalogEntry } from '../catalog/catalog.js';
 import type { Directory } from '../catalog/directory.js';
 import { formatDuration } from '../catalog/duration.js';
-import { isNhi, type Decision, type EntitlementRequest, type GrantDecision, type Reason, type Rejection, type SubjectType } from '../model/index.js';
+import { clipText, isNhi, type Decision, type EntitlementRequest, type GrantDecision, type Reason, type RejectionDecision, type SubjectType } from '../model/index.js';
 import { evaluateApprovals } from './approvals.js';
 import { grantIdFor, rejectionIdFor } from './ids.js';
 
@@ -13,11 +13,11 @@ export interface DecideOptions {
   readonly policyVersion?: string;
 }
 
+/** Most code points of the requester's own text quoted back in a reason, ellipsis included. */
 const FREE_TEXT_QUOTE_MAX = 200;
 
 function quote(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > FREE_TEXT_QUOTE_MAX ? `${flat.slice(0, FREE_TEXT_QUOTE_MAX - 1)}…` : flat;
+  return clipText(text.replace(/\s+/g, ' ').trim(), FREE_TEXT_QUOTE_MAX, '…');
 }
 
 /** What the subject turned out to be in the directory, when it could be resolved. */
@@ -263,7 +263,7 @@ export function decide(request: EntitlementRequest, catalog: Catalog, directory:
   const environment = request.environment;
   if (reasons.length > 0 || entry === null || ttl === null || subject === null || requesterId === null || environment === null) {
     if (reasons.length === 0) throw new Error('policy invariant broken: a refusal without a reason');
-    const rejection: Rejection = {
+    const rejection: RejectionDecision = {
       outcome: 'rejected',
       rejectionId: rejectionIdFor({ requestId: request.requestId, catalogVersion: catalog.version, policyVersion, codes: reasons.map((r) => r.code) }),
       requestId: request.requestId,

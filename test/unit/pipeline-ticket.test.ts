@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Connector, MapResult, TicketSnapshot } from '../../src/connector/contract.js';
 import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, verifyChain, verifyMessage } from '../../src/custody/index.js';
-import type { CustodyEvent, Decision, EntitlementRequest, GrantDecision, Rejection } from '../../src/model/index.js';
+import type { CustodyEvent, Decision, EntitlementRequest, GrantDecision, RejectionDecision } from '../../src/model/index.js';
 import type { DeliveryEvent, RevokeCommand, TicketState } from '../../src/pipeline/events.js';
 import type { ProcessorPorts } from '../../src/pipeline/ports.js';
 import { processTicket, type Output } from '../../src/pipeline/ticket.js';
@@ -67,7 +67,7 @@ function grantFor(request: EntitlementRequest, now: Date, extra: Partial<GrantDe
   };
 }
 
-function rejectionFor(request: EntitlementRequest, now: Date, code: Rejection['reasons'][number]['code']): Rejection {
+function rejectionFor(request: EntitlementRequest, now: Date, code: RejectionDecision['reasons'][number]['code']): RejectionDecision {
   return {
     outcome: 'rejected',
     rejectionId: `rj_${request.requestId}`,

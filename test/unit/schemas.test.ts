@@ -132,7 +132,6 @@ describe('the published JSON Schemas validate real messages (ajv, draft 2020-12)
   it.each([
     ['grant.v1.json', 'grant', s.grant],
     ['grant.v1.json', 'break-glass grant', s.breakGlassGrant],
-    ['rejection.v1.json', 'rejection as decide() returns it', s.rejectionDecision],
     ['rejection.v1.json', 'published rejection', s.rejection],
     ['revocation.v1.json', 'revocation', s.revocation],
     ['custody-event.v1.json', 'custody event', s.custodyEvent],
@@ -171,6 +170,9 @@ describe('the published JSON Schemas validate real messages (ajv, draft 2020-12)
     ['a grant with an attached (non-detached) JWS', 'grant.v1.json', () => ({ ...s.grant, signature: 'aaa.bbb.ccc' }), /\/signature must match pattern/],
     ['a grant with a negative TTL', 'grant.v1.json', () => ({ ...s.grant, ttlSeconds: -1 }), /\/ttlSeconds must be > 0/],
     ['a grant whose expiry is not a timestamp', 'grant.v1.json', () => ({ ...s.grant, expiresAt: 'tomorrow' }), /\/expiresAt must match format "date-time"/],
+    ['a rejection without its signature', 'rejection.v1.json', () => ({ ...s.rejection, signature: undefined }), /must have required property 'signature'/],
+    ['a rejection without custody', 'rejection.v1.json', () => ({ ...s.rejection, custody: undefined }), /must have required property 'custody'/],
+    ['an unsigned rejection as decide() returns it', 'rejection.v1.json', () => s.rejectionDecision, /must have required property 'signature'/],
     ['a rejection without reasons', 'rejection.v1.json', () => ({ ...s.rejection, reasons: [] }), /\/reasons must NOT have fewer than 1 items/],
     ['a rejection with an unknown reason code', 'rejection.v1.json', () => ({ ...s.rejection, reasons: [{ code: 'LOOKS_FINE', message: 'x' }] }), /\/reasons\/0\/code must be equal to one of the allowed values/],
     ['a revocation with an unknown trigger', 'revocation.v1.json', () => ({ ...s.revocation, trigger: 'whim' }), /\/trigger must be equal to one of the allowed values/],
