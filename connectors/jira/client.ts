@@ -1,12 +1,11 @@
-import { ServiceDeskClient, Version2Client, Version3Client } from 'jira.js';
+import type { createCloudClient } from 'jira.js/cloud';
+import type { Client } from 'jira.js/core';
+import type { createServiceDeskClient } from 'jira.js/serviceDesk';
 import type { z } from 'zod';
-import {
-  NonRetriableError,
-  SourceRateLimitedError,
-  SourceResponseError,
-  SourceUnavailableError,
-} from '../../src/connector/errors.js';
+import { NonRetriableError, SourceResponseError } from '../../src/connector/errors.js';
 import type { JiraConfig } from './config.js';
+import * as dc from './datacenter.js';
+import { call, createJiraTransport, REQUEST_TIMEOUT_MS } from './transport.js';
 import type { ChangelogHistory } from './vendor.js';
 import {
   JiraComment,
@@ -22,41 +21,45 @@ import {
 const ISSUE_REF = /^([0-9]+|[A-Z][A-Z0-9_]+-[0-9]+)$/;
 const PAGE = 100;
 
+type CloudApi = ReturnType<typeof createCloudClient>;
+type ServiceDeskApi = ReturnType<typeof createServiceDeskClient>;
+
 /**
- * The Jira, Service Desk and search calls this connector makes, through jira.js, against the
- * configured base URL only. jira.js builds every URL from `host` plus a fixed path; it never follows
- * `self` links from responses, and redirects are refused here (`maxRedirects: 0`), so a response
- * cannot send a call (and its credentials) elsewhere. Every failure becomes one of our error classes,
- * with a message that names the operation and status, never a credential.
+ * The Jira, Service Desk and search calls this connector makes, against the configured base URL
+ * only. Cloud goes through jira.js 6's v3 surface, Data Center through our v2 calls
+ * (`datacenter.ts`), JSM through jira.js's Service Desk surface on both (servicedeskapi is the same
+ * API there); all three share one transport (`transport.ts`) that refuses redirects and any path
+ * outside the base URL and gives each request a deadline. Nothing follows `self` links from
+ * responses. Every failure becomes one of our error classes, with a message that names the
+ * operation and status, never a credential.
  */
 export class JiraApi {
-  /** Exactly one of the two is set: v3 for Cloud, v2 for Data Center. */
-  readonly #v3: Version3Client | null;
-  readonly #v2: Version2Client | null;
-  readonly #serviceDesk: ServiceDeskClient;
-  readonly #cloud: boolean;
+  readonly #http: Client;
+  readonly #isCloud: boolean;
+  #cloud: Promise<CloudApi> | undefined;
+  #serviceDesk: Promise<ServiceDeskApi> | undefined;
 
-  constructor(config: JiraConfig) {
-    this.#cloud = config.deployment === 'cloud';
-    const auth = config.auth;
-    const baseRequestConfig = { maxRedirects: 0, timeout: 15_000 };
-    // A Data Center personal access token is a plain bearer header; jira.js's OAuth 2.0 mode is for Cloud apps.
-    const clientConfig =
-      auth.kind === 'bearer'
-        ? { host: config.baseUrl, baseRequestConfig: { ...baseRequestConfig, headers: { Authorization: `Bearer ${auth.token.reveal()}` } } }
-        : {
-            host: config.baseUrl,
-            baseRequestConfig,
-            authentication: {
-              basic:
-                auth.kind === 'basic'
-                  ? { email: auth.email, apiToken: auth.apiToken.reveal() }
-                  : { email: auth.username, apiToken: auth.password.reveal() },
-            },
-          };
-    this.#v3 = this.#cloud ? new Version3Client(clientConfig) : null;
-    this.#v2 = this.#cloud ? null : new Version2Client(clientConfig);
-    this.#serviceDesk = new ServiceDeskClient(clientConfig);
+  /** `timeoutMs`: the deadline of one request (default 15 s). */
+  constructor(config: JiraConfig, options: { timeoutMs?: number } = {}) {
+    this.#isCloud = config.deployment === 'cloud';
+    this.#http = createJiraTransport(config, options.timeoutMs ?? REQUEST_TIMEOUT_MS);
+    // Loading starts now, in the background, so the first ticket does not wait for it; a failure
+    // surfaces on the first call that needs the surface.
+    if (this.#isCloud) void this.#v3().catch(() => undefined);
+    if (config.approvals.mode === 'jsm') void this.#jsm().catch(() => undefined);
+  }
+
+  /*
+   * jira.js's surfaces are imported here, not at the top of the module: importing `jira.js/cloud`
+   * builds the zod schemas of the whole Cloud API (seconds, and about 11 MB of heap), which every
+   * process that parses a config (the CLI, most test files) would pay without a Jira connector.
+   */
+  #v3(): Promise<CloudApi> {
+    return (this.#cloud ??= import('jira.js/cloud').then((m) => m.createCloudClient(this.#http)));
+  }
+
+  #jsm(): Promise<ServiceDeskApi> {
+    return (this.#serviceDesk ??= import('jira.js/serviceDesk').then((m) => m.createServiceDeskClient(this.#http)));
   }
 
   /** The issue with its full changelog. GET /rest/api/{2|3}/issue/{issueIdOrKey}?expand=changelog */
@@ -65,15 +68,15 @@ export class JiraApi {
     // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-issueidorkey-get
     const issue = parse(
       JiraIssue,
-      await call('get issue', () =>
-        this.#v3 !== null
-          ? this.#v3.issues.getIssue<unknown>({ issueIdOrKey: ref, expand: 'changelog' })
-          : this.#v2!.issues.getIssue<unknown>({ issueIdOrKey: ref, expand: 'changelog' }),
+      await call('get issue', async () =>
+        this.#isCloud
+          ? (await this.#v3()).issues.getIssue({ issueIdOrKey: ref, expand: 'changelog' })
+          : dc.getIssue(this.#http, { issueIdOrKey: ref, expand: 'changelog' }),
       ),
       'get issue',
     );
     const embedded = issue.changelog;
-    if (!this.#cloud || embedded === undefined || embedded.total === undefined || embedded.histories.length >= embedded.total) {
+    if (!this.#isCloud || embedded === undefined || embedded.total === undefined || embedded.histories.length >= embedded.total) {
       return issue;
     }
     // Cloud embeds at most 100 histories; the rest come from the paged changelog endpoint.
@@ -82,9 +85,7 @@ export class JiraApi {
     for (let startAt = 0; ; startAt += PAGE) {
       const page = parse(
         PageOfChangelogs,
-        await call('get changelog', () =>
-          this.#v3!.issues.getChangeLogs<unknown>({ issueIdOrKey: ref, startAt, maxResults: PAGE }),
-        ),
+        await call('get changelog', async () => (await this.#v3()).issues.getChangeLogs({ issueIdOrKey: ref, startAt, maxResults: PAGE })),
         'get changelog',
       );
       histories.push(...page.values);
@@ -107,12 +108,11 @@ export class JiraApi {
     const comments: JiraComment[] = [];
     // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/#api-rest-api-3-issue-issueidorkey-comment-get
     for (let startAt = 0; ; startAt += PAGE) {
+      const params = { issueIdOrKey: ref, startAt, maxResults: PAGE, orderBy: 'created' };
       const page = parse(
         PageOfComments,
-        await call('get comments', () =>
-          this.#v3 !== null
-            ? this.#v3.issueComments.getComments<unknown>({ issueIdOrKey: ref, startAt, maxResults: PAGE, orderBy: 'created' })
-            : this.#v2!.issueComments.getComments<unknown>({ issueIdOrKey: ref, startAt, maxResults: PAGE, orderBy: 'created' }),
+        await call('get comments', async () =>
+          this.#isCloud ? (await this.#v3()).issueComments.getComments(params) : dc.getComments(this.#http, params),
         ),
         'get comments',
       );
@@ -122,15 +122,16 @@ export class JiraApi {
     return comments;
   }
 
-  /** JSM approvals, every page. GET /rest/servicedeskapi/request/{issueIdOrKey}/approval */
+  /** JSM approvals, every page. GET /rest/servicedeskapi/request/{issueIdOrKey}/approval (Cloud and Data Center) */
   async getApprovals(ref: string): Promise<JsmApproval[]> {
     checkRef(ref);
     const approvals: JsmApproval[] = [];
     // https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/#api-rest-servicedeskapi-request-issueidorkey-approval-get
+    // https://docs.atlassian.com/jira-servicedesk/REST/5.12.0/#servicedeskapi/request/{issueIdOrKey}/approval-getApprovals
     for (let start = 0; ; start += PAGE) {
       const page = parse(
         PagedJsm,
-        await call('get approvals', () => this.#serviceDesk.request.getApprovals<unknown>({ issueIdOrKey: ref, start, limit: PAGE })),
+        await call('get approvals', async () => (await this.#jsm()).request.getApprovals({ issueIdOrKey: ref, start, limit: PAGE })),
         'get approvals',
       );
       for (const value of page.values) approvals.push(parse(JsmApproval, value, 'get approvals'));
@@ -146,21 +147,14 @@ export class JiraApi {
   async addComment(ref: string, text: string, visibility?: { type: 'role' | 'group'; value: string }): Promise<string> {
     checkRef(ref);
     const properties = [{ key: 'sd.public.comment', value: { internal: true } }];
-    // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/#api-rest-api-3-issue-issueidorkey-comment-post
-    const created = await call('add comment', () =>
-      this.#v3 !== null
-        ? this.#v3.issueComments.addComment<unknown>({
-            issueIdOrKey: ref,
-            comment: adf(text),
-            properties,
-            ...(visibility === undefined ? {} : { visibility }),
-          })
-        : this.#v2!.issueComments.addComment<unknown>({
-            issueIdOrKey: ref,
-            comment: text,
-            properties,
-            ...(visibility === undefined ? {} : { visibility }),
-          }),
+    const created = await call('add comment', async () =>
+      this.#isCloud
+        ? // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-comments/#api-rest-api-3-issue-issueidorkey-comment-post
+          // Always a document: given a string body, jira.js 6 posts it to /rest/api/2 with body and
+          // visibility only, dropping `properties` (dist/cloud/api/issueComments.js, addComment), and
+          // the comment would no longer be internal.
+          (await this.#v3()).issueComments.addComment({ issueIdOrKey: ref, body: adf(text), properties, ...(visibility === undefined ? {} : { visibility }) })
+        : dc.addComment(this.#http, { issueIdOrKey: ref, body: text, properties, ...(visibility === undefined ? {} : { visibility }) }),
     );
     return parse(JiraComment.pick({ id: true }), created, 'add comment').id;
   }
@@ -169,10 +163,11 @@ export class JiraApi {
   async addInternalRequestComment(ref: string, text: string): Promise<string> {
     checkRef(ref);
     // https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/#api-rest-servicedeskapi-request-issueidorkey-comment-post
-    const created = await call('add request comment', () =>
-      this.#serviceDesk.request.createRequestComment<unknown>({ issueIdOrKey: ref, body: text, public: false }),
+    // https://docs.atlassian.com/jira-servicedesk/REST/5.12.0/#servicedeskapi/request/{issueIdOrKey}/comment-createRequestComment
+    const created: unknown = await call('add request comment', async () =>
+      (await this.#jsm()).request.createRequestComment({ issueIdOrKey: ref, body: text, public: false }),
     );
-    const id = (created as { id?: unknown } | null)?.id;
+    const id = (created as { id?: unknown } | null | undefined)?.id;
     if (typeof id !== 'string' && typeof id !== 'number') throw new SourceResponseError('add request comment: no comment id in the answer', { retriable: false });
     return String(id);
   }
@@ -182,13 +177,12 @@ export class JiraApi {
    * (GET /rest/api/3/search/jql, `nextPageToken`); Data Center: GET /rest/api/2/search (`startAt`).
    */
   async search(jql: string, cursor: string | null, maxResults: number): Promise<{ issues: { id: string; key: string; updated: string }[]; next: string | null }> {
-    if (this.#v3 !== null) {
-      const v3 = this.#v3;
+    if (this.#isCloud) {
       // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/#api-rest-api-3-search-jql-get
       const page = parse(
         SearchPage,
-        await call('search', () =>
-          v3.issueSearch.searchForIssuesUsingJqlEnhancedSearch<unknown>({
+        await call('search', async () =>
+          (await this.#v3()).issueSearch.searchAndReconsileIssuesUsingJql({
             jql,
             maxResults,
             fields: ['updated'],
@@ -200,15 +194,8 @@ export class JiraApi {
       const next = page.isLast === true || !page.nextPageToken ? null : page.nextPageToken;
       return { issues: page.issues.map((i) => ({ id: i.id, key: i.key, updated: i.fields.updated })), next };
     }
-    // https://docs.atlassian.com/software/jira/docs/api/REST/9.12.0/#api/2/search-search
     const startAt = cursor === null ? 0 : Number(cursor);
-    const page = parse(
-      SearchPage,
-      await call('search', () =>
-        this.#v2!.issueSearch.searchForIssuesUsingJql<unknown>({ jql, startAt, maxResults, fields: ['updated'] }),
-      ),
-      'search',
-    );
+    const page = parse(SearchPage, await call('search', () => dc.search(this.#http, { jql, startAt, maxResults, fields: ['updated'] })), 'search');
     const seen = startAt + page.issues.length;
     const next = page.issues.length === 0 || (page.total !== undefined && seen >= page.total) ? null : String(seen);
     return { issues: page.issues.map((i) => ({ id: i.id, key: i.key, updated: i.fields.updated })), next };
@@ -216,18 +203,19 @@ export class JiraApi {
 
   /** Creates an issue. POST /rest/api/{2|3}/issue */
   async createIssue(fields: { projectKey: string; issueType: string; summary: string; description: string; labels: string[] }): Promise<{ id: string; key: string }> {
-    // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-post
     const issueFields = {
       project: { key: fields.projectKey },
       issuetype: { name: fields.issueType },
       summary: fields.summary,
-      description: fields.description,
       labels: fields.labels,
     };
-    const created = await call('create issue', () =>
-      this.#v3 !== null
-        ? this.#v3.issues.createIssue<unknown>({ fields: issueFields })
-        : this.#v2!.issues.createIssue<unknown>({ fields: issueFields }),
+    const created = await call('create issue', async () =>
+      this.#isCloud
+        ? // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-post
+          // v3 takes the description as a document only (a string is refused with 400, "Operation value
+          // must be an Atlassian Document"); jira.js 5 wrapped a string for us, jira.js 6 would send it to v2.
+          (await this.#v3()).issues.createIssue({ fields: { ...issueFields, description: adf(fields.description) } })
+        : dc.createIssue(this.#http, { fields: { ...issueFields, description: fields.description } }),
     );
     const parsed = parse(JiraIssue.pick({ id: true, key: true }), created, 'create issue');
     return { id: parsed.id, key: parsed.key };
@@ -235,10 +223,12 @@ export class JiraApi {
 
   /** Links two issues. POST /rest/api/{2|3}/issueLink */
   async linkIssues(type: string, inwardKey: string, outwardKey: string): Promise<void> {
-    // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-links/#api-rest-api-3-issuelink-post
     const link = { type: { name: type }, inwardIssue: { key: inwardKey }, outwardIssue: { key: outwardKey } };
-    await call('link issues', () =>
-      this.#v3 !== null ? this.#v3.issueLinks.linkIssues<unknown>(link) : this.#v2!.issueLinks.linkIssues<unknown>(link),
+    await call('link issues', async () =>
+      this.#isCloud
+        ? // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-links/#api-rest-api-3-issuelink-post
+          (await this.#v3()).issueLinks.linkIssues(link)
+        : dc.linkIssues(this.#http, link),
     );
   }
 }
@@ -263,51 +253,6 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
     throw new SourceResponseError(`${what}: Jira answered with an unexpected shape`, { retriable: false });
   }
   return result.data;
-}
-
-/**
- * Runs one jira.js call and maps what can go wrong. The original error is not chained: axios errors
- * carry the request config, including the Authorization header, and would leak it into logs.
- */
-export async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    throw mapError(what, error);
-  }
-}
-
-export function mapError(what: string, error: unknown): Error {
-  const e = error as { status?: unknown; code?: unknown; cause?: { response?: { headers?: Record<string, unknown> } }; response?: { status?: unknown; headers?: Record<string, unknown> } };
-  const status = typeof e?.status === 'number' ? e.status : typeof e?.response?.status === 'number' ? e.response.status : undefined;
-  const headers = e?.cause?.response?.headers ?? e?.response?.headers ?? {};
-  if (status === undefined) {
-    const code = typeof e?.code === 'string' ? ` (${e.code})` : '';
-    return new SourceUnavailableError(`${what}: Jira unreachable${code}`);
-  }
-  if (status === 429) {
-    return new SourceRateLimitedError(`${what}: Jira rate limit (429)`, { retryAfterMs: retryAfterMs(headers['retry-after']) ?? 60_000 });
-  }
-  if (status >= 500) {
-    const retryAfter = retryAfterMs(headers['retry-after']);
-    return new SourceUnavailableError(`${what}: Jira answered ${status}`, retryAfter === undefined ? {} : { retryAfterMs: retryAfter });
-  }
-  if (status === 401 || status === 403) {
-    return new NonRetriableError(`${what}: Jira refused the configured credentials (${status})`);
-  }
-  if (status >= 300 && status < 400) {
-    return new NonRetriableError(`${what}: Jira answered a redirect (${status}); redirects are not followed`);
-  }
-  return new NonRetriableError(`${what}: Jira answered ${status}`);
-}
-
-/** `Retry-After` as seconds or an HTTP date. */
-function retryAfterMs(value: unknown): number | undefined {
-  if (typeof value !== 'string' || value === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 /**

@@ -47,7 +47,7 @@ const request: Record<string, unknown> = {
 };
 const seed = (s: SeedIssue): SeedIssue => ({ created: OLD, updated: OLD, ...s });
 
-const shared = new URL('../../../shared/fixtures/jira/', import.meta.url);
+const shared = new URL('../../test/fixtures/recorded/jira/', import.meta.url);
 function sharedDelivery(file: string, identifier: string | null): Delivery {
   const rawBody = readFileSync(new URL(file, shared));
   const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -337,6 +337,12 @@ function route(state: JiraStubState, req: RecordedRequest): StubReply | undefine
   }
   if (method === 'POST' && (m = CREATE.exec(path))) {
     const body = (req.body ?? {}) as { fields?: { project?: { key?: string }; summary?: string; description?: unknown; labels?: string[]; issuetype?: { name?: string } } };
+    // v3 takes rich-text fields as Atlassian Document Format only; a string is refused as Jira Cloud does.
+    // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-post
+    const description = body.fields?.description;
+    if (m[1] === '3' && description !== undefined && description !== null && (typeof description !== 'object' || (description as { type?: unknown }).type !== 'doc')) {
+      return { status: 400, body: { errorMessages: [], errors: { description: 'Operation value must be an Atlassian Document (see the Atlassian Document Format)' } } };
+    }
     const project = body.fields?.project?.key ?? 'REV';
     const issue = state.seedIssue({
       key: `${project}-${[...state.issues.values()].filter((i) => i.key.startsWith(`${project}-`)).length + 1}`,

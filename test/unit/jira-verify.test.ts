@@ -55,7 +55,7 @@ describe('verifyJiraDelivery', () => {
 });
 
 describe('identifyJiraDelivery over every shared Jira fixture', () => {
-  const dir = new URL('../../../shared/fixtures/jira/', import.meta.url);
+  const dir = new URL('../fixtures/recorded/jira/', import.meta.url);
   const webhooks = readdirSync(dir).filter((f) => f.includes('-webhook.'));
   it('finds them all', () => expect(webhooks.length).toBe(8));
   it.each(webhooks)('%s names its issue', (file) => {
@@ -72,7 +72,7 @@ describe('identifyJiraDelivery over every shared Jira fixture', () => {
 });
 
 describe('embeddedComments over the recorded Jira issues', () => {
-  const dir = new URL('../../../shared/fixtures/jira/', import.meta.url);
+  const dir = new URL('../fixtures/recorded/jira/', import.meta.url);
   const issue = (name: string) => JiraIssue.parse(JSON.parse(readFileSync(new URL(name, dir), 'utf8')));
 
   it('takes a whole embedded page (startAt 0, total comments present)', () => {
