@@ -7,12 +7,10 @@ import type { Connector, ConnectorType } from '../connector/contract.js';
 import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, type SigningKeys } from '../custody/index.js';
 import { createProducer, type GrantlineProducer, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
 import { decide } from '../policy/index.js';
+import { GRANTLINE_VERSION } from '../version.js';
 import { createPipelineMetrics, type PipelineMetrics } from './metrics.js';
 import type { ProcessorPorts } from './ports.js';
 import { StateView } from './state-view.js';
-
-/** The grantline version recorded as `decidedBy` in custody. */
-export const GRANTLINE_VERSION = '0.1.0';
 
 /**
  * What every pipeline role of one process shares: the loaded catalog and directory, signing keys,
