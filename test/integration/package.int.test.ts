@@ -27,8 +27,13 @@ const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
-// The installed bin says `#!/usr/bin/env node`: the Node running these tests (>= 22.12) goes first on PATH.
-const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
+// The environment of a user's shell: without the `npm_*` variables of an `npm test` or `npx` that
+// started these tests (npm reads `npm_config_*` as settings), and with the Node running these tests
+// (>= 22.12) first on PATH, since the installed bin says `#!/usr/bin/env node`.
+const env: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name))),
+  PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+};
 
 interface PackedFile {
   path: string;
