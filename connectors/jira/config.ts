@@ -9,28 +9,28 @@ const FieldId = z.string().regex(/^(customfield_[0-9]+|[a-z][a-zA-Z]*)$/, 'expec
  * One mapped field. `name` is the field's display name: Data Center changelog items carry no
  * `fieldId`, only the name, so `lastModifiedAt` matches them by name when it is given.
  */
-const MappedField = z.object({ fieldId: FieldId, name: z.string().min(1).optional() });
+const MappedField = z.strictObject({ fieldId: FieldId, name: z.string().min(1).optional() });
 
 /** Jira connector configuration (one instance, say `jira-main`). */
 export const JiraConfig = z
-  .object({
+  .strictObject({
     /** The only host this connector ever calls. URLs inside payloads are never fetched. */
     baseUrl: z.url().transform((u) => u.replace(/\/+$/, '')),
     deployment: z.enum(['cloud', 'datacenter']),
     auth: z.discriminatedUnion('kind', [
       /** Cloud: account email + API token. */
-      z.object({ kind: z.literal('basic'), email: z.string().min(1), apiToken: SecretString }),
+      z.strictObject({ kind: z.literal('basic'), email: z.string().min(1), apiToken: SecretString }),
       /** Data Center: username + password. */
-      z.object({ kind: z.literal('password'), username: z.string().min(1), password: SecretString }),
+      z.strictObject({ kind: z.literal('password'), username: z.string().min(1), password: SecretString }),
       /** Data Center: personal access token, sent as `Authorization: Bearer`. */
-      z.object({ kind: z.literal('bearer'), token: SecretString }),
+      z.strictObject({ kind: z.literal('bearer'), token: SecretString }),
     ]),
     webhook: z
-      .object({
+      .strictObject({
         /** Shared secret of the webhook: `X-Hub-Signature: sha256=<hex>` is required when set. */
         secret: SecretString.optional(),
         /** Data Center without signing: the webhook URL carries basic auth credentials. */
-        basicAuth: z.object({ username: z.string().min(1), password: SecretString }).optional(),
+        basicAuth: z.strictObject({ username: z.string().min(1), password: SecretString }).optional(),
         /** A delivery whose signed body `timestamp` is further than this from now is refused as `stale`. */
         maxAgeSeconds: z.number().int().positive().default(300),
       })
@@ -39,7 +39,7 @@ export const JiraConfig = z
       }),
     /** Project keys watched; deliveries about other projects are acknowledged and dropped. */
     projects: z.array(z.string().regex(/^[A-Z][A-Z0-9_]+$/, 'expected a project key like ACC')).min(1),
-    fields: z.object({
+    fields: z.strictObject({
       /** Select list carrying the entitlement; `options` maps an option value or option id to a catalog id. */
       entitlement: MappedField.extend({ options: z.record(z.string(), z.string().min(1)) }),
       /**
@@ -62,7 +62,7 @@ export const JiraConfig = z
       breakGlass: MappedField.extend({ trueValues: z.array(z.string()).default(['Yes', 'yes', 'true']) }).optional(),
     }),
     approvals: z
-      .object({
+      .strictObject({
         /** `jsm`: JSM approval records. `workflow`: a status transition recorded in the changelog. */
         mode: z.enum(['jsm', 'workflow']),
         approvedStatus: z.string().min(1).optional(),
@@ -73,13 +73,13 @@ export const JiraConfig = z
         path: ['approvedStatus'],
       }),
     statuses: z
-      .object({
+      .strictObject({
         cancelled: z.array(z.string()).default(['Cancelled', 'Canceled', 'Withdrawn', 'Declined']),
         closedNotActionable: z.array(z.string()).default(['Done', 'Closed', 'Resolved']),
       })
       .default({ cancelled: ['Cancelled', 'Canceled', 'Withdrawn', 'Declined'], closedNotActionable: ['Done', 'Closed', 'Resolved'] }),
     poll: z
-      .object({
+      .strictObject({
         /** Extra JQL ANDed to the watched-projects clause. */
         jql: z.string().optional(),
         pageSize: z.number().int().min(1).max(100).default(50),
@@ -88,13 +88,13 @@ export const JiraConfig = z
       })
       .default({ pageSize: 50, timeZone: 'UTC' }),
     writeBack: z
-      .object({
+      .strictObject({
         /** Restrict plain-Jira comments to a role or group (JSM comments are internal anyway). */
-        visibility: z.object({ type: z.enum(['role', 'group']), value: z.string().min(1) }).optional(),
+        visibility: z.strictObject({ type: z.enum(['role', 'group']), value: z.string().min(1) }).optional(),
       })
       .default({}),
     review: z
-      .object({
+      .strictObject({
         projectKey: z.string().regex(/^[A-Z][A-Z0-9_]+$/),
         issueType: z.string().default('Task'),
         linkType: z.string().default('Relates'),

@@ -47,14 +47,14 @@ const request: Record<string, unknown> = {
 };
 const seed = (s: SeedIssue): SeedIssue => ({ created: OLD, updated: OLD, ...s });
 
-const shared = new URL('../../test/fixtures/recorded/jira/', import.meta.url);
-function sharedDelivery(file: string, identifier: string | null): Delivery {
-  const rawBody = readFileSync(new URL(file, shared));
+const vendor = new URL('../../test/fixtures/vendor/jira/', import.meta.url);
+function vendorDelivery(file: string, identifier: string | null): Delivery {
+  const rawBody = readFileSync(new URL(file, vendor));
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (identifier !== null) headers['x-atlassian-webhook-identifier'] = identifier;
   return { rawBody, headers, receivedAt: new Date() };
 }
-const dcCommentBody = readFileSync(new URL('jira-dc-webhook.comment_created.mattermost.json', shared));
+const dcCommentBody = readFileSync(new URL('jira-dc-webhook.comment_created.mattermost.json', vendor));
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 const at = (s: number): Date => new Date(T0 + s * 1000);
@@ -82,18 +82,18 @@ describeConformance<SeedIssue>({
     staleAgeMs: 10 * 60_000,
   },
   identification: [
-    { name: 'Cloud issue created', delivery: sharedDelivery('jira-cloud-webhook.jira_issue_created.mattermost.json', 'wh-1'), expect: { ticketId: '10509', deliveryId: 'wh-1', relevant: true } },
-    { name: 'Cloud status change', delivery: sharedDelivery('jira-cloud-webhook.jira_issue_updated.status-todo-to-inprogress.mattermost.json', 'wh-2'), expect: { ticketId: '10040', deliveryId: 'wh-2', relevant: true } },
-    { name: 'Cloud resolved', delivery: sharedDelivery('jira-cloud-webhook.jira_issue_updated.resolved.mattermost.json', 'wh-3'), expect: { ticketId: '10040', deliveryId: 'wh-3', relevant: true } },
-    { name: 'Cloud custom field change', delivery: sharedDelivery('jira-cloud-webhook.jira_issue_updated.custom-field.mattermost.json', 'wh-4'), expect: { ticketId: '10368', deliveryId: 'wh-4', relevant: true } },
-    { name: 'Cloud comment created', delivery: sharedDelivery('jira-cloud-webhook.comment_created.mattermost.json', 'wh-5'), expect: { ticketId: '10040', deliveryId: 'wh-5', relevant: true } },
+    { name: 'Cloud issue created', delivery: vendorDelivery('jira-cloud-webhook.jira_issue_created.mattermost.json', 'wh-1'), expect: { ticketId: '10509', deliveryId: 'wh-1', relevant: true } },
+    { name: 'Cloud status change', delivery: vendorDelivery('jira-cloud-webhook.jira_issue_updated.status-todo-to-inprogress.mattermost.json', 'wh-2'), expect: { ticketId: '10040', deliveryId: 'wh-2', relevant: true } },
+    { name: 'Cloud resolved', delivery: vendorDelivery('jira-cloud-webhook.jira_issue_updated.resolved.mattermost.json', 'wh-3'), expect: { ticketId: '10040', deliveryId: 'wh-3', relevant: true } },
+    { name: 'Cloud custom field change', delivery: vendorDelivery('jira-cloud-webhook.jira_issue_updated.custom-field.mattermost.json', 'wh-4'), expect: { ticketId: '10368', deliveryId: 'wh-4', relevant: true } },
+    { name: 'Cloud comment created', delivery: vendorDelivery('jira-cloud-webhook.comment_created.mattermost.json', 'wh-5'), expect: { ticketId: '10040', deliveryId: 'wh-5', relevant: true } },
     {
       name: 'Data Center comment created (no issue object, no identifier header)',
-      delivery: sharedDelivery('jira-dc-webhook.comment_created.mattermost.json', null),
+      delivery: vendorDelivery('jira-dc-webhook.comment_created.mattermost.json', null),
       expect: { ticketId: '10013', deliveryId: `sha256:${createHash('sha256').update(dcCommentBody).digest('hex')}`, relevant: true },
     },
-    { name: 'Data Center issue commented (unwatched project PRJX)', delivery: sharedDelivery('jira-dc-webhook.jira_issue_updated.issue_commented.mattermost.json', 'wh-7'), expect: { ticketId: '10013', deliveryId: 'wh-7', relevant: false } },
-    { name: 'Data Center resolved', delivery: sharedDelivery('jira-dc-webhook.jira_issue_updated.resolved.mattermost.json', 'wh-8'), expect: { ticketId: '10300', deliveryId: 'wh-8', relevant: true } },
+    { name: 'Data Center issue commented (unwatched project PRJX)', delivery: vendorDelivery('jira-dc-webhook.jira_issue_updated.issue_commented.mattermost.json', 'wh-7'), expect: { ticketId: '10013', deliveryId: 'wh-7', relevant: false } },
+    { name: 'Data Center resolved', delivery: vendorDelivery('jira-dc-webhook.jira_issue_updated.resolved.mattermost.json', 'wh-8'), expect: { ticketId: '10300', deliveryId: 'wh-8', relevant: true } },
   ],
   mapping: [
     { name: 'a fully structured ticket to a request', seed: seed({ fields: request }), expect: 'request' },

@@ -59,14 +59,21 @@ export const PageOfChangelogs = z.looseObject({
   values: z.array(ChangelogHistory),
 });
 
+/**
+ * A timestamp the mapping only falls back on (`created`) or reports (`updated`): anything but a
+ * string is read as absent rather than failing the whole issue. Atlassian's own v3 example sends
+ * `"updated": 1`.
+ */
+const LenientTimestamp = z.string().optional().catch(undefined);
+
 export const JiraIssue = z.looseObject({
   id: z.string(),
   key: z.string(),
   fields: z.looseObject({
     summary: z.string().nullable().optional(),
     description: z.unknown().optional(),
-    created: z.string().optional(),
-    updated: z.string().optional(),
+    created: LenientTimestamp,
+    updated: LenientTimestamp,
     reporter: JiraUser.nullable().optional(),
     creator: JiraUser.nullable().optional(),
     status: z

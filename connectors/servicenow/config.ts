@@ -17,8 +17,8 @@ const Base64Key = z
   .pipe(SecretString);
 
 const Auth = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('basic'), username: z.string().min(1), password: SecretString }).strict(),
-  z.object({ type: z.literal('bearer'), token: SecretString }).strict(),
+  z.strictObject({ type: z.literal('basic'), username: z.string().min(1), password: SecretString }),
+  z.strictObject({ type: z.literal('bearer'), token: SecretString }),
 ]);
 
 /**
@@ -26,29 +26,28 @@ const Auth = z.discriminatedUnion('type', [
  * (they are AND-ed); configure only what the instance's outbound REST message actually sends.
  */
 const Webhook = z
-  .object({
+  .strictObject({
     /** Base64 key; the business rule signs `timestamp + "." + body` with it (HmacSHA256, base64). */
     hmacSecret: Base64Key.optional(),
     signatureHeader: HeaderName.default('x-grantline-signature'),
     timestampHeader: HeaderName.default('x-grantline-timestamp'),
     /** Deliveries whose timestamp is further than this from our clock are refused as `stale`. */
     maxSkewSeconds: z.number().int().positive().max(3600).default(300),
-    basicAuth: z.object({ username: z.string().min(1), password: SecretString }).strict().optional(),
+    basicAuth: z.strictObject({ username: z.string().min(1), password: SecretString }).optional(),
     /**
      * A header a TLS-terminating proxy sets after it verified the instance's client certificate
      * (e.g. `x-client-cert-verified: SUCCESS`). Only trust this when the proxy strips the header
      * from incoming requests.
      */
-    trustMtlsHeader: z.object({ name: HeaderName, value: z.string().min(1) }).strict().optional(),
+    trustMtlsHeader: z.strictObject({ name: HeaderName, value: z.string().min(1) }).optional(),
   })
-  .strict()
   .refine((w) => w.hmacSecret !== undefined || w.basicAuth !== undefined || w.trustMtlsHeader !== undefined, {
     message: 'configure at least one of hmacSecret, basicAuth, trustMtlsHeader',
   });
 
 /** Catalog variable names (`item_option_new.name`) that carry each request field. */
 const Variables = z
-  .object({
+  .strictObject({
     subject: VariableName,
     /** Holds one of the subject types (`human`, `service_account`, ...); absent: the subject is human. */
     subjectType: VariableName.optional(),
@@ -59,22 +58,20 @@ const Variables = z
     justification: VariableName,
     breakGlass: VariableName.optional(),
   })
-  .strict()
   .refine((v) => !(v.ttlHours !== undefined && v.ttlSeconds !== undefined), {
     message: 'configure ttlHours or ttlSeconds, not both',
   });
 
 const Statuses = z
-  .object({
+  .strictObject({
     /** RITM `state` values that mean cancelled/withdrawn (4 closed incomplete, 7 closed skipped). */
     cancelled: z.array(z.string().min(1)).default(['4', '7']),
     /** RITM `state` values on which no decision is made or written back. */
     notActionable: z.array(z.string().min(1)).default(['3', '4', '7']),
-  })
-  .strict();
+  });
 
 const Poll = z
-  .object({
+  .strictObject({
     pageSize: z.number().int().min(1).max(10_000).default(100),
     /** Upper bound of pages read in one `poll()` call; the watermark resumes after the last one. */
     maxPages: z.number().int().min(1).default(50),
@@ -87,19 +84,17 @@ const Poll = z
       .array(z.enum(['sc_req_item', 'sysapproval_approver']))
       .min(1)
       .default(['sc_req_item', 'sysapproval_approver']),
-  })
-  .strict();
+  });
 
 const Reviews = z
-  .object({
+  .strictObject({
     table: z.enum(['sc_task', 'incident']).default('sc_task'),
     assignmentGroup: SysId.optional(),
-  })
-  .strict();
+  });
 
 /** Config of one ServiceNow connector instance, parsed by the core before `create`. */
 export const ServiceNowConfig = z
-  .object({
+  .strictObject({
     /** `https://<instance>.service-now.com`; every API call goes here and only here. */
     instanceUrl: z
       .url()
@@ -109,7 +104,7 @@ export const ServiceNowConfig = z
     timeoutMs: z.number().int().positive().default(15_000),
     webhook: Webhook,
     mapping: z
-      .object({
+      .strictObject({
         /** `sc_cat_item` sys_id → catalog entitlement id. */
         catalogItems: z.record(SysId, z.string().min(1)),
         /** Generic "other access" items: their requests are free text, always rejected. */
@@ -120,13 +115,11 @@ export const ServiceNowConfig = z
          * predates such a change is stale. Needs read access to `sys_audit` for the integration user.
          */
         auditRequestFields: z.boolean().default(true),
-      })
-      .strict(),
+      }),
     statuses: Statuses.default({ cancelled: ['4', '7'], notActionable: ['3', '4', '7'] }),
     poll: Poll.default({ pageSize: 100, maxPages: 50, overlapSeconds: 10, tables: ['sc_req_item', 'sysapproval_approver'] }),
     reviews: Reviews.default({ table: 'sc_task' }),
-  })
-  .strict();
+  });
 export type ServiceNowConfig = z.infer<typeof ServiceNowConfig>;
 /** The config as written in YAML, before defaults and secret wrapping. */
 export type ServiceNowConfigInput = z.input<typeof ServiceNowConfig>;

@@ -3,6 +3,8 @@
  * The `grantline` command. Each subcommand lives in `src/cli/commands/<name>.ts` and exports
  * `run(argv): Promise<number>` (the exit code). Add one line to `commands` to add a subcommand.
  */
+import { GRANTLINE_VERSION } from '../version.js';
+
 type Command = { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<number> }> };
 
 const commands: Record<string, Command> = {
@@ -16,7 +18,7 @@ const commands: Record<string, Command> = {
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return ['usage: grantline <command> [options]', '', 'commands:', ...lines, '', 'grantline <command> --help for its options'].join('\n');
+  return ['usage: grantline <command> [options]', '       grantline --version', '', 'commands:', ...lines, '', 'grantline <command> --help for its options'].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +26,10 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log(GRANTLINE_VERSION);
+    return 0;
   }
   const command = commands[name];
   if (!command) {

@@ -113,7 +113,11 @@ export function configSchema(options: ConfigSchemaOptions) {
       // Validate before anything is built (the connector's own schema, its own paths).
       const parsed = connectorType.configSchema.safeParse(rest);
       if (!parsed.success) {
-        for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+        for (const issue of parsed.error.issues) {
+          // Unknown keys stay `unrecognized_keys`, so they are reported like the core's: `connectors[0].webhok: unknown field`.
+          if (issue.code === 'unrecognized_keys') ctx.addIssue({ code: 'unrecognized_keys', keys: issue.keys, path: issue.path, input: undefined, message: issue.message });
+          else ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+        }
         return { id, type, config: undefined as unknown };
       }
       return { id, type, config: parsed.data as unknown };

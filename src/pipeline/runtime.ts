@@ -9,13 +9,11 @@ import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, type Signing
 import { createProducer, ensureTopics, type GrantlineProducer, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
 import { decide } from '../policy/index.js';
 import { publishAlerts } from './alerts.js';
+import { GRANTLINE_VERSION } from '../version.js';
 import { createPipelineMetrics, type PipelineMetrics } from './metrics.js';
 import { PolicyReloader } from './policy-reload.js';
 import type { ProcessorPorts } from './ports.js';
 import { StateView } from './state-view.js';
-
-/** The grantline version recorded as `decidedBy` in custody. */
-export const GRANTLINE_VERSION = '0.1.0';
 
 /**
  * What every pipeline role of one process shares: the catalog and directory in force (reloaded while

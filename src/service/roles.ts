@@ -7,7 +7,7 @@ import type { Kafka, TopicNames, TopicSpec } from '../kafka/index.js';
 import { ingressRole, lifecycleRole, processorRole } from '../pipeline/roles.js';
 import type { Component } from './service.js';
 
-/** The roles `grantline serve --role` knows (DESIGN.md: each scales out as a consumer group). */
+/** The roles `grantline serve --role` knows (docs/architecture.md: each scales out as a consumer group). */
 export const ROLE_NAMES = ['ingress', 'processor', 'lifecycle'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 

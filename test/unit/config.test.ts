@@ -190,6 +190,66 @@ describe('config', () => {
     expect(issues.find((i) => i.path === 'connectors[2].id')?.problem).toContain('duplicate id "fake-1"');
   });
 
+  it('names a misspelt or unknown key inside a Jira or ServiceNow connector, nested ones too, as path: unknown field', () => {
+    // The registered connector types, as `grantline serve` validates them.
+    const jira = {
+      id: 'jira-main',
+      type: 'jira',
+      baseUrl: 'https://jira.example.com',
+      deployment: 'cloud',
+      auth: { kind: 'basic', email: 'bot@example.com', apiToken: 't' },
+      webhook: { secret: 's' },
+      projects: ['ACC'],
+      fields: { entitlement: { fieldId: 'customfield_10100', options: { 'Prod DB read': 'db-prod-read' } } },
+      approvals: { mode: 'jsm' },
+    };
+    const servicenow = {
+      id: 'servicenow-main',
+      type: 'servicenow',
+      instanceUrl: 'https://acme.service-now.com',
+      auth: { type: 'bearer', token: 't' },
+      webhook: { basicAuth: { username: 'sn', password: 'p' } },
+      mapping: {
+        catalogItems: { '0f1e2d3c4b5a69788796a5b4c3d2e1f0': 'db-prod-read' },
+        variables: { subject: 'subject', resource: 'resource', environment: 'environment', justification: 'why' },
+      },
+    };
+    expect(parseConfig(base({ connectors: [jira, servicenow] }), { baseDir: dir, env: {} }).connectors.map((c) => c.id)).toEqual(['jira-main', 'servicenow-main']);
+
+    const issues = issuesOf(() =>
+      parseConfig(
+        base({
+          connectors: [
+            { ...jira, webhok: {} },
+            {
+              ...jira,
+              id: 'jira-2',
+              webhook: { secret: 's', maxAge: 60 },
+              auth: { kind: 'basic', email: 'bot@example.com', apiToken: 't', token: 'x' },
+              fields: { entitlement: { fieldId: 'customfield_10100', option: {}, options: {} }, ttl: { fieldId: 'customfield_10102', units: 'hours' } },
+              poll: { pagesize: 10 },
+            },
+            { ...servicenow, webhok: {}, mapping: { ...servicenow.mapping, variables: { ...servicenow.mapping.variables, subjct: 'x' } } },
+          ],
+        }),
+        { baseDir: dir, env: {} },
+      ),
+    );
+    expect(issues.every((i) => i.problem === 'unknown field')).toBe(true);
+    expect(issues.map((i) => i.path).sort()).toEqual([
+      'connectors[0].webhok',
+      'connectors[1].auth.token',
+      'connectors[1].fields.entitlement.option',
+      'connectors[1].fields.ttl.units',
+      'connectors[1].poll.pagesize',
+      'connectors[1].webhook.maxAge',
+      'connectors[2].mapping.variables.subjct',
+      'connectors[2].webhok',
+    ]);
+    // What `grantline serve` prints on stderr before exiting 2.
+    expect(() => parseConfig(base({ connectors: [{ ...jira, webhok: {} }] }), { baseDir: dir, env: {} })).toThrow(/\n {2}connectors\[0\]\.webhok: unknown field$/);
+  });
+
   it('reports unknown fields, a wrong active kid and bad YAML', () => {
     const issues = issuesOf(() =>
       parseConfig(base({ http: { prot: 8080 }, signing: { activeKid: 'k9', keys: [{ kid: 'k1', privateKeyPem: '${file:signing.pem}' }] } }), {

@@ -151,7 +151,7 @@ describe('mapJiraSnapshot: JSM approvals', () => {
   });
 
   it('the official JSM example: a declined record counts as a rejection, never as an approval', () => {
-    const example = JSON.parse(readFileSync(new URL('../fixtures/recorded/jsm/jsm-get-approvals.response.json', import.meta.url), 'utf8')) as { values: unknown[] };
+    const example = JSON.parse(readFileSync(new URL('../fixtures/vendor/jsm/jsm-get-approvals.response.json', import.meta.url), 'utf8')) as { values: unknown[] };
     const r = mapJiraSnapshot(makeIssue({ approvals: example.values }), ctx);
     expect(r.ok && r.request.approvals.map((a) => [a.evidence.recordId, a.decision])).toEqual([['1', 'approved'], ['2', 'rejected']]);
   });

@@ -54,8 +54,8 @@ describe('verifyJiraDelivery', () => {
   });
 });
 
-describe('identifyJiraDelivery over every shared Jira fixture', () => {
-  const dir = new URL('../fixtures/recorded/jira/', import.meta.url);
+describe('identifyJiraDelivery over every vendored Jira webhook', () => {
+  const dir = new URL('../fixtures/vendor/jira/', import.meta.url);
   const webhooks = readdirSync(dir).filter((f) => f.includes('-webhook.'));
   it('finds them all', () => expect(webhooks.length).toBe(8));
   it.each(webhooks)('%s names its issue', (file) => {
@@ -72,7 +72,7 @@ describe('identifyJiraDelivery over every shared Jira fixture', () => {
 });
 
 describe('embeddedComments over the recorded Jira issues', () => {
-  const dir = new URL('../fixtures/recorded/jira/', import.meta.url);
+  const dir = new URL('../fixtures/vendor/jira/', import.meta.url);
   const issue = (name: string) => JiraIssue.parse(JSON.parse(readFileSync(new URL(name, dir), 'utf8')));
 
   it('takes a whole embedded page (startAt 0, total comments present)', () => {
@@ -81,7 +81,7 @@ describe('embeddedComments over the recorded Jira issues', () => {
   });
 
   it('refuses a bare list without a total: it cannot be shown to be whole, so the comment endpoint is read', () => {
-    // Atlassian's v3 example embeds `comment` as a plain list (and has a numeric `updated`, so only its comments are used).
+    // Atlassian's v3 example embeds `comment` as a plain list, without the page's total.
     const example = JSON.parse(readFileSync(new URL('jira-cloud-get-issue.v3.response.json', dir), 'utf8')) as { fields: { comment: unknown } };
     expect(Array.isArray(example.fields.comment)).toBe(true);
     expect(embeddedComments(JiraIssue.parse({ id: '10010', key: 'ED-1', fields: { comment: example.fields.comment } }))).toBeNull();
