@@ -115,6 +115,8 @@ for name in "${port_names[@]}"; do
     ports[$name]="$p"
     chosen+="$p "
   else
+    # Clients that learned the old address (KAFKA_SASL_SSL_BROKERS, ...) must be told: say so.
+    if [[ -n "$p" && "$name" != controller ]]; then echo "start.sh: the $name port $p is taken now; the listener moves to a new port" >&2; fi
     missing=$((missing + 1))
   fi
 done
