@@ -42,9 +42,9 @@ t0=$(date +%s)
 dev/kafka/fetch.sh || die "could not fetch the Kafka broker"
 echo "fetch took $(( $(date +%s) - t0 ))s"
 
-step "start a Kafka broker on a free port"
+step "start a Kafka broker on free ports (PLAINTEXT, and SASL_SSL and mTLS listeners for the security tests)"
 t0=$(date +%s)
-throwaway_broker_start test || die "the Kafka broker did not start"
+throwaway_broker_start test --secure || die "the Kafka broker did not start"
 echo "broker start took $(( $(date +%s) - t0 ))s"
 
 failed=()

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { ConfigError, loadConfig, resolveConfigPath, type GrantlineConfig } from '../config/index.js';
-import { createKafka, topicNames, type Kafka, type TopicNames } from '../kafka/index.js';
+import { createKafka, kafkaSettings, topicNames, type Kafka, type TopicNames } from '../kafka/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 
 /** What a CLI command that talks to Kafka needs: config, a quiet logger on stderr, the client, topics. */
@@ -28,9 +28,6 @@ export function openCli(command: string, configFlag: string | undefined): CliKaf
     throw err;
   }
   const logger = createLogger({ ...config, log: { level: 'warn' } }, pino.destination(2));
-  const kafka = createKafka(
-    { brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-cli`, topicPrefix: config.kafka.topicPrefix, partitions: config.kafka.partitions },
-    logger,
-  );
+  const kafka = createKafka(kafkaSettings(config.kafka, { clientIdSuffix: '-cli' }), logger);
   return { config, logger, kafka, topics: topicNames(config.kafka.topicPrefix) };
 }

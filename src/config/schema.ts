@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { connectorTypes as registeredConnectorTypes } from '../../connectors/registry.js';
 import type { ConnectorType } from '../connector/contract.js';
 import { SecretString } from '../connector/secret.js';
+import { integer, nonEmpty } from './fields.js';
+import { KafkaSection } from './kafka-schema.js';
 
 /** Options that make the schema depend on where the file is and what is registered. */
 export interface ConfigSchemaOptions {
@@ -16,18 +18,8 @@ export interface ConfigSchemaOptions {
   readonly hostname?: string;
 }
 
-// A YAML value that came from `${env:…}` is a string; numbers written as digits are accepted for it.
-const integer = (min: number, max: number) =>
-  z.preprocess(
-    (v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
-    z.number().int('expected a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`),
-  );
-
-const BROKER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):\d{1,5}$/;
 // Connector ids appear in URLs (`/webhooks/:connectorId`) and in Kafka keys.
 const CONNECTOR_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
-const nonEmpty = z.string({ error: 'expected a string' }).trim().min(1, 'must not be empty');
 
 function isEd25519PrivatePem(pem: string): boolean {
   if (!pem.includes('-----BEGIN PRIVATE KEY-----')) return false; // PKCS#8 only
@@ -135,12 +127,7 @@ export function configSchema(options: ConfigSchemaOptions) {
         shutdownTimeoutMs: integer(0, 600_000).default(25_000),
       })
       .prefault({}),
-    kafka: z.strictObject({
-      brokers: z.array(z.string({ error: 'expected host:port' }).regex(BROKER, 'expected host:port')).min(1, 'at least one broker is needed'),
-      clientId: nonEmpty.default('grantline'),
-      topicPrefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'only letters, digits, ".", "_" and "-"').default(''),
-      partitions: integer(1, 10_000).default(3),
-    }),
+    kafka: KafkaSection,
     http: z
       .strictObject({
         host: nonEmpty.default('127.0.0.1'),

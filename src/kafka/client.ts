@@ -1,8 +1,15 @@
+import type { ConnectionOptions } from 'node:tls';
 import { Kafka, logLevel } from 'kafkajs';
-import type { LogEntry, RetryOptions } from 'kafkajs';
+import type { LogEntry, Mechanism, RetryOptions, SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { ConnectionShape } from './failure.js';
+import { kafkajsSecurity, type KafkaSasl, type KafkaTls } from './security.js';
+import { silenceKafkajsTimeoutWarning } from './warnings.js';
 
-/** How grantline reaches Kafka. Built from the `kafka` section of the config. */
+/**
+ * How grantline reaches Kafka. Built from the `kafka` section of the config by `kafkaSettings`, so
+ * `serve`, every CLI command and the readiness probe connect the same way.
+ */
 export type KafkaSettings = {
   /** `host:port` bootstrap addresses. */
   brokers: string[];
@@ -15,6 +22,14 @@ export type KafkaSettings = {
   connectionTimeoutMs?: number;
   /** Per-request timeout; kafkajs default 30000 ms. */
   requestTimeoutMs?: number;
+  /** TLS to the brokers; absent: plaintext. */
+  ssl?: KafkaTls | undefined;
+  /** SASL authentication; absent: none. */
+  sasl?: KafkaSasl | undefined;
+  /** Replicas of each topic grantline creates; absent: the broker's default. */
+  replicationFactor?: number | undefined;
+  /** `min.insync.replicas` of each topic grantline creates; absent: the broker's default. */
+  minInsyncReplicas?: number | undefined;
 };
 
 /**
@@ -36,6 +51,11 @@ export type ProbeRecipe = {
   brokers: string[];
   clientId: string;
   connectionTimeoutMs: number | undefined;
+  /** The client's own kafkajs `ssl` and `sasl` (one OAuth token cache for both). */
+  ssl: ConnectionOptions | undefined;
+  sasl: SASLOptions | Mechanism | undefined;
+  /** For explaining failures: TLS or not, client certificate or not, which SASL mechanism. */
+  shape: ConnectionShape;
 };
 
 // checkKafka must not inherit the service retry (10 s of reconnects per probe); it builds a probe
@@ -85,18 +105,22 @@ export function pinoLogCreator(logger: Logger): (level: logLevel) => (entry: Log
 }
 
 /**
- * The kafkajs client for this process: logs routed into pino, service retry, settings' timeouts.
- * Producers, consumers and admin clients come from it through this module's helpers.
+ * The kafkajs client for this process: logs routed into pino, service retry, settings' timeouts,
+ * TLS and SASL. Producers, consumers and admin clients come from it through this module's helpers.
  */
 export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
   if (settings.brokers.length === 0) {
     throw new Error('Kafka settings name no broker');
   }
+  silenceKafkajsTimeoutWarning();
+  const { ssl, sasl, shape } = kafkajsSecurity(settings, logger);
   const kafka = new Kafka({
     clientId: settings.clientId,
     brokers: [...settings.brokers],
     connectionTimeout: settings.connectionTimeoutMs,
     requestTimeout: settings.requestTimeoutMs,
+    ...(ssl === undefined ? {} : { ssl }),
+    ...(sasl === undefined ? {} : { sasl }),
     retry: SERVICE_RETRY,
     logLevel: kafkajsLevelFor(logger),
     logCreator: pinoLogCreator(logger),
@@ -105,6 +129,9 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
     brokers: [...settings.brokers],
     clientId: settings.clientId,
     connectionTimeoutMs: settings.connectionTimeoutMs,
+    ssl,
+    sasl,
+    shape,
   });
   return kafka;
 }

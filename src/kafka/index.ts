@@ -5,14 +5,20 @@
  */
 export { createKafka, SERVICE_RETRY } from './client.js';
 export type { KafkaSettings } from './client.js';
+export { kafkaSettings } from './settings.js';
+export type { KafkaSettingsOptions } from './settings.js';
+export type { KafkaSasl, KafkaTls } from './security.js';
+export { createOAuthTokenSource, OAuthTokenError } from './oauth.js';
+export type { OAuthClientCredentials, OAuthTokenSource } from './oauth.js';
+export { KafkaConnectError } from './failure.js';
 export { createProducer } from './producer.js';
 export type { GrantlineProducer, GrantlineTransaction, ProducerOptions } from './producer.js';
 export { createConsumer } from './consumer.js';
 export type { ConsumerOptions } from './consumer.js';
 export { topicNames, grantlineTopicSpecs, ensureTopics, describeTopicConfig, TopicConfigMismatchError } from './topics.js';
-export type { TopicNames, TopicSpec, EnsureTopicsResult } from './topics.js';
-export { checkKafka } from './health.js';
-export type { KafkaCheck } from './health.js';
+export type { TopicNames, TopicSpec, EnsureTopicsResult, TopicDurability } from './topics.js';
+export { awaitKafka, checkKafka } from './health.js';
+export type { AwaitKafkaOptions, KafkaCheck } from './health.js';
 export type {
   Admin,
   Consumer,

@@ -114,9 +114,18 @@ export class TopicConfigMismatchError extends GrantlineError {
 
 export type EnsureTopicsResult = { created: string[]; existing: string[] };
 
-function configEntries(spec: TopicSpec): { name: string; value: string }[] {
+/** Durability for every topic `ensureTopics` handles (`kafka.replicationFactor`, `kafka.minInsyncReplicas`). */
+export type TopicDurability = {
+  /** Replicas of each created topic, and the least an existing one may have; absent: the broker's default, unchecked. */
+  replicationFactor?: number | undefined;
+  /** `min.insync.replicas` of each created topic, and the least an existing one may have. */
+  minInsyncReplicas?: number | undefined;
+};
+
+function configEntries(spec: TopicSpec, durability: TopicDurability): { name: string; value: string }[] {
   const entries = [{ name: 'cleanup.policy', value: spec.compacted === true ? 'compact' : 'delete' }];
   if (spec.retentionMs !== undefined) entries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
+  if (durability.minInsyncReplicas !== undefined) entries.push({ name: 'min.insync.replicas', value: String(durability.minInsyncReplicas) });
   return entries;
 }
 
@@ -148,9 +157,19 @@ export async function describeTopicConfig(kafka: Kafka, topic: string): Promise<
   }
 }
 
-async function verifyExisting(admin: Admin, specs: TopicSpec[]): Promise<void> {
+/** The fewest replicas any partition of each topic has. */
+async function replicaCounts(admin: Admin, topics: string[]): Promise<Map<string, number>> {
+  const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+  return new Map(meta.map((t) => [t.name, Math.min(...t.partitions.map((p) => p.replicas.length))]));
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+async function verifyExisting(admin: Admin, specs: TopicSpec[], durability: TopicDurability): Promise<void> {
   if (specs.length === 0) return;
-  const configs = await readTopicConfigs(admin, specs.map((s) => s.topic), ['cleanup.policy', 'retention.ms']);
+  const topics = specs.map((s) => s.topic);
+  const configs = await readTopicConfigs(admin, topics, ['cleanup.policy', 'retention.ms', 'min.insync.replicas']);
+  const replicas = await replicaCounts(admin, topics);
   for (const spec of specs) {
     const config = configs.get(spec.topic) ?? {};
     const policy = (config['cleanup.policy'] ?? '').split(',').map((p) => p.trim());
@@ -160,6 +179,21 @@ async function verifyExisting(admin: Admin, specs: TopicSpec[]): Promise<void> {
     }
     if (spec.retentionMs !== undefined && config['retention.ms'] !== String(spec.retentionMs)) {
       throw new TopicConfigMismatchError(spec.topic, `retention.ms is ${config['retention.ms'] ?? 'unknown'}, expected ${spec.retentionMs}`);
+    }
+    const count = replicas.get(spec.topic);
+    if (count !== undefined && durability.replicationFactor !== undefined && count < durability.replicationFactor) {
+      throw new TopicConfigMismatchError(
+        spec.topic,
+        `has ${plural(count, 'replica')}, fewer than kafka.replicationFactor ${durability.replicationFactor} (add replicas with kafka-reassign-partitions, or lower kafka.replicationFactor)`,
+      );
+    }
+    const minIsr = Number(config['min.insync.replicas']);
+    if (Number.isFinite(minIsr) && durability.minInsyncReplicas !== undefined && minIsr < durability.minInsyncReplicas) {
+      throw new TopicConfigMismatchError(spec.topic, `min.insync.replicas is ${minIsr}, below kafka.minInsyncReplicas ${durability.minInsyncReplicas}`);
+    }
+    // acks=all then never succeeds: every transaction and produce would time out.
+    if (Number.isFinite(minIsr) && count !== undefined && minIsr > count) {
+      throw new TopicConfigMismatchError(spec.topic, `min.insync.replicas is ${minIsr} but it has ${plural(count, 'replica')}: no write could be acknowledged`);
     }
   }
 }
@@ -182,13 +216,22 @@ async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
   }
 }
 
+/** A topic the broker refused to create for its replication factor, from kafkajs's aggregate error. */
+function replicationRefusal(err: unknown): string | undefined {
+  const errors = (err as { errors?: unknown }).errors;
+  if (!Array.isArray(errors)) return undefined;
+  const refused = errors.find((e: { type?: unknown; topic?: unknown }) => e?.type === 'INVALID_REPLICATION_FACTOR' && typeof e.topic === 'string') as { topic: string } | undefined;
+  return refused?.topic;
+}
+
 /**
  * Creates the topics that are missing and waits until their partitions have leaders. Topics that
  * exist are left as they are, but their cleanup policy (and retention, where the spec names one)
- * must match the spec, or `TopicConfigMismatchError` is thrown. Safe to call on every start and
- * from several instances at once. kafkajs errors pass through with their `retriable` flag.
+ * must match the spec, and their replicas and `min.insync.replicas` must reach `durability`, or
+ * `TopicConfigMismatchError` is thrown naming the topic. Safe to call on every start and from
+ * several instances at once. kafkajs errors pass through with their `retriable` flag.
  */
-export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<EnsureTopicsResult> {
+export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], durability: TopicDurability = {}): Promise<EnsureTopicsResult> {
   for (const spec of specs) checkTopicName(spec.topic);
   if (new Set(specs.map((s) => s.topic)).size !== specs.length) {
     throw new Error('ensureTopics: a topic is named twice');
@@ -202,17 +245,28 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<En
       const topics: ITopicConfig[] = missing.map((s) => ({
         topic: s.topic,
         ...(s.partitions === undefined ? {} : { numPartitions: s.partitions }),
-        configEntries: configEntries(s),
+        ...(durability.replicationFactor === undefined ? {} : { replicationFactor: durability.replicationFactor }),
+        configEntries: configEntries(s, durability),
       }));
-      // Leaders are awaited below, not by kafkajs: its wait retries only LEADER_NOT_AVAILABLE, while
-      // a KRaft broker may first answer UNKNOWN_TOPIC_OR_PARTITION for a topic it just created,
-      // and it skips the wait when another instance created some of the topics in between.
-      await admin.createTopics({ topics, waitForLeaders: false });
+      try {
+        // Leaders are awaited below, not by kafkajs: its wait retries only LEADER_NOT_AVAILABLE, while
+        // a KRaft broker may first answer UNKNOWN_TOPIC_OR_PARTITION for a topic it just created,
+        // and it skips the wait when another instance created some of the topics in between.
+        await admin.createTopics({ topics, waitForLeaders: false });
+      } catch (err) {
+        const topic = replicationRefusal(err);
+        if (topic === undefined) throw err;
+        const { brokers } = await admin.describeCluster();
+        throw new TopicConfigMismatchError(
+          topic,
+          `cannot be created with kafka.replicationFactor ${durability.replicationFactor ?? 'default'}: the cluster has ${plural(brokers.length, 'broker')}`,
+        );
+      }
       await waitForLeaders(admin, missing.map((s) => s.topic));
     }
     const existing = specs.filter((s) => present.has(s.topic));
     // Verified whoever created them: a racing instance may have used other settings.
-    await verifyExisting(admin, specs);
+    await verifyExisting(admin, specs, durability);
     return { created: missing.map((s) => s.topic), existing: existing.map((s) => s.topic) };
   } finally {
     await admin.disconnect();

@@ -18,6 +18,16 @@ export interface Component {
 
 export type ServiceState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
+/** A component failed to start; `cause` is what it threw. */
+export class ComponentStartError extends Error {
+  readonly component: string;
+  constructor(component: string, cause: unknown) {
+    super(`component ${component} failed to start`, { cause });
+    this.name = 'ComponentStartError';
+    this.component = component;
+  }
+}
+
 export interface ServiceOptions {
   readonly logger: Logger;
   readonly components: readonly Component[];
@@ -39,6 +49,7 @@ export class Service {
   #stopping: Promise<boolean> | undefined;
   /** A reload asked for while starting runs once everything has started. */
   #reloadPending = false;
+  #startError: unknown;
 
   constructor(options: ServiceOptions) {
     this.#logger = options.logger;
@@ -48,6 +59,11 @@ export class Service {
 
   get state(): ServiceState {
     return this.#state;
+  }
+
+  /** Why `run` could not start the service (a `ComponentStartError`), for the caller to report. */
+  get startError(): unknown {
+    return this.#startError;
   }
 
   /** Readiness: ok only while every component is running (not while starting or stopping). */
@@ -69,7 +85,7 @@ export class Service {
       } catch (err) {
         log.error({ err }, 'start failed');
         await this.stop();
-        throw new Error(`component ${component.name} failed to start`, { cause: err });
+        throw new ComponentStartError(component.name, err);
       }
     }
     this.#state = 'running';
@@ -153,6 +169,7 @@ export class Service {
       try {
         await this.start();
       } catch (err) {
+        this.#startError = err;
         this.#logger.error({ err }, 'service failed to start');
         return 1;
       }

@@ -4,7 +4,7 @@ import type { GrantlineConfig } from '../config/schema.js';
 import { createApp, type Mount, type ReadinessCheck } from '../http/app.js';
 import { createMetricsRegistry } from '../http/metrics.js';
 import { listen, type HttpServer } from '../http/server.js';
-import { checkKafka, createKafka, ensureTopics, grantlineTopicSpecs, topicNames, type TopicSpec } from '../kafka/index.js';
+import { awaitKafka, checkKafka, createKafka, ensureTopics, grantlineTopicSpecs, kafkaSettings, topicNames, type TopicSpec } from '../kafka/index.js';
 import { roles as registeredRoles, type RoleFactory, type RoleName } from './roles.js';
 import { Service, type Component } from './service.js';
 
@@ -36,10 +36,8 @@ export async function buildService(
   options: BuildOptions = {},
 ): Promise<BuiltService> {
   const registry = createMetricsRegistry();
-  const kafka = createKafka(
-    { brokers: config.kafka.brokers, clientId: config.kafka.clientId, topicPrefix: config.kafka.topicPrefix, partitions: config.kafka.partitions },
-    logger,
-  );
+  const settings = kafkaSettings(config.kafka);
+  const kafka = createKafka(settings, logger);
   const topics = topicNames(config.kafka.topicPrefix);
 
   const components: Component[] = [];
@@ -74,7 +72,10 @@ export async function buildService(
   const topicsComponent: Component = {
     name: 'kafka-topics',
     start: async () => {
-      const result = await ensureTopics(kafka, [...topicSpecs.values()]);
+      // The first connection: refused credentials or a TLS mismatch stop the start here, in one
+      // line naming the broker, instead of kafkajs retrying them like an outage.
+      await awaitKafka(kafka);
+      const result = await ensureTopics(kafka, [...topicSpecs.values()], { replicationFactor: settings.replicationFactor, minInsyncReplicas: settings.minInsyncReplicas });
       logger.info({ created: result.created, existing: result.existing.length }, 'kafka topics ready');
     },
     stop: async () => undefined,

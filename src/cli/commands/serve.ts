@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, resolveConfigPath } from '../../config/index.js';
 import { createLogger } from '../../log/index.js';
 import { ROLE_NAMES, selectRoles } from '../../service/roles.js';
+import { ComponentStartError } from '../../service/service.js';
 import { buildService } from '../../service/wiring.js';
 
 const USAGE = `usage: grantline serve [--config PATH] [--role ${ROLE_NAMES.join('|')}|all]
@@ -18,6 +19,18 @@ Exit codes: 0 clean stop, 1 failed start or unclean stop, 2 bad usage or invalid
 // After the service has stopped, anything still holding the event loop open (a socket a library
 // forgot) must not keep a stopped process alive.
 const EXIT_GRACE_MS = 5_000;
+
+/**
+ * One line for stderr: which component could not start and why, e.g. `failed to start
+ * (kafka-topics): kafka 10.0.0.1:9093: SASL authentication failed (check kafka.sasl.username/password)`.
+ * The JSON log on stdout has the details; errors never carry secrets.
+ */
+function startFailureLine(err: unknown): string {
+  const cause = err instanceof ComponentStartError ? err.cause : err;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const where = err instanceof ComponentStartError ? ` (${err.component})` : '';
+  return `failed to start${where}: ${reason.replace(/\s*\n\s*/g, ' ')}`;
+}
 
 /** `grantline serve`: load config, build the roles, serve HTTP, run until signalled. */
 export async function run(argv: string[]): Promise<number> {
@@ -80,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     const running = service.run();
     if (early) void service.reload();
     const code = await running;
+    if (service.startError !== undefined) console.error(`grantline serve: ${startFailureLine(service.startError)}`);
     logger.info({ exitCode: code }, 'grantline stopped');
     setTimeout(() => {
       logger.warn('handles still open after stop; exiting anyway');
