@@ -28,6 +28,11 @@ done
 source scripts/node-env.sh
 grantline_node_env || die "no supported Node.js"
 
+# Java 17 and Maven for the broker (installed with apt-get as root when missing).
+# shellcheck source=../scripts/system-deps.sh
+source scripts/system-deps.sh
+grantline_system_deps run || die "system packages are missing"
+
 # Stops the throwaway broker however this script ends.
 # shellcheck source=../dev/kafka/throwaway.sh
 source dev/kafka/throwaway.sh

@@ -61,6 +61,11 @@ fi
 source scripts/node-env.sh
 grantline_node_env || exit 1
 
+# Java 17 and Maven for the broker (installed with apt-get as root when missing).
+# shellcheck source=./system-deps.sh
+source scripts/system-deps.sh
+grantline_system_deps run || exit 1
+
 # npm records what it installed in node_modules/.package-lock.json; a newer package-lock.json
 # means the install is stale.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then

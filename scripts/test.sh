@@ -26,6 +26,11 @@ die() {
 source scripts/node-env.sh
 grantline_node_env || die "no supported Node.js"
 
+# Java 17 and Maven (broker), javac, openssl and Debian's python3 packages (tests); apt-get as root.
+# shellcheck source=./system-deps.sh
+source scripts/system-deps.sh
+grantline_system_deps test || die "system packages are missing"
+
 # Stops the throwaway broker however this script ends.
 # shellcheck source=../dev/kafka/throwaway.sh
 source dev/kafka/throwaway.sh
