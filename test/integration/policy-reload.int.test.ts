@@ -18,7 +18,7 @@ import { stackConfig, startStack, startStubs, writeStackConfig, type Stack, type
 import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket, type AccessTicket } from '../../dev/scenarios.js';
 import { parseCatalog, parseDirectory } from '../../src/catalog/index.js';
 import { CE_TYPES } from '../../src/pipeline/cloudevents.js';
-import { spawnGrantline } from './helpers/grantline.js';
+import { runGrantline } from './helpers/grantline.js';
 import { brokers, consumeAll, randomTopicSuffix, testKafka, type ConsumedMessage } from './helpers/kafka.js';
 import { until } from './helpers/wait.js';
 
@@ -208,15 +208,9 @@ describe('grantline serve as a process', () => {
   function serve(configPath: string) {
     const env = { ...process.env };
     delete env.KAFKA_BROKERS; // the config names the broker
-    const child = spawnGrantline(['serve', '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
-    const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-    const lines = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    return { child, stdout: () => out, stderr: () => err, exit, lines };
+    const run = runGrantline(['serve', '--config', configPath], env);
+    children.push(run.child);
+    return run;
   }
 
   it('reloads on SIGHUP and keeps running (Node would exit on SIGHUP by default)', { timeout: 120_000 }, async () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawnGrantline } from './helpers/grantline.js';
+import { runGrantline, type GrantlineRun } from './helpers/grantline.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const brokers = process.env.KAFKA_BROKERS ?? '';
@@ -21,26 +21,14 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-function serve(configPath: string): Run {
-  const child = spawnGrantline(['serve', '--config', configPath], { env: { ...process.env, KAFKA_BROKERS: brokers }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
-  const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
+function serve(configPath: string): GrantlineRun {
+  const run = runGrantline(['serve', '--config', configPath], { ...process.env, KAFKA_BROKERS: brokers });
+  children.push(run.child);
+  return run;
 }
 
 /** The URL the service logged when its HTTP server listened (it binds port 0). */
-async function listeningUrl(run: Run, timeoutMs: number): Promise<string> {
+async function listeningUrl(run: GrantlineRun, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const line of run.stdout().split('\n')) {

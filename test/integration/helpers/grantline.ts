@@ -15,3 +15,31 @@ export function spawnGrantline(args: readonly string[], options: { env?: NodeJS.
     stdio: options.stdio ?? ['ignore', 'ignore', 'inherit'],
   });
 }
+
+/** A grantline process started by `runGrantline`, with what it printed so far. */
+export interface GrantlineRun {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** The JSON log lines printed on stdout so far. */
+  lines(): Record<string, unknown>[];
+  /** Resolves with the exit code once the process has exited. */
+  readonly exit: Promise<number | null>;
+}
+
+/** `spawnGrantline` with stdout and stderr captured; the caller kills the child when done. */
+export function runGrantline(args: readonly string[], env: NodeJS.ProcessEnv = process.env): GrantlineRun {
+  const child = spawnGrantline(args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+  const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    lines: () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
+    exit,
+  };
+}
