@@ -16,6 +16,7 @@
  * --url     grantline's base URL (default http://127.0.0.1:<http.port of the config>)
  * --once    exit after the summary: 0 when every ticket was decided as expected, 1 otherwise
  */
+import { sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadCatalog } from '../src/catalog/index.js';
 import { openCli } from '../src/cli/kafka-cli.js';
@@ -409,6 +410,9 @@ async function main(argv: string[]): Promise<number> {
   const grantKey = filed.find((t) => decisionOf(t)?.value === firstGrant)?.ticketKey ?? 'ACC-1';
   say();
   say('Look closer, in another terminal:');
+  // run-local.sh put a project-local Node 24 first on PATH (the machine's is older); another terminal needs it too.
+  const localNode = process.execPath.split(sep).join('/').match(/^(.*\/\.tools\/node24\/node_modules)\//);
+  if (localNode) say(`  export PATH="${localNode[1]}/.bin:$PATH"   # the Node ${process.versions.node} run-local.sh uses`);
   say(`  npm run -s grantline -- evidence --ticket ${grantKey} --config ${configFlag}`);
   say(`  npm run -s grantline -- revoke ${String(firstGrant?.grantId ?? '<grantId>')} --reason "demo over" --actor erin --config ${configFlag}`);
   say('  npm run -s grantline -- evaluate --request examples/requests/self-approval.rejected.json');
