@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { ConfigError, loadConfig, resolveConfigPath, type GrantlineConfig } from '../config/index.js';
-import { createKafka, kafkaSettings, topicNames, type Kafka, type TopicNames } from '../kafka/index.js';
+import { awaitKafka, createKafka, KafkaConnectError, kafkaSettings, topicNames, type Kafka, type TopicNames } from '../kafka/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 
 /** What a CLI command that talks to Kafka needs: config, a quiet logger on stderr, the client, topics. */
@@ -30,4 +30,21 @@ export function openCli(command: string, configFlag: string | undefined): CliKaf
   const logger = createLogger({ ...config, log: { level: 'warn' } }, pino.destination(2));
   const kafka = createKafka(kafkaSettings(config.kafka, { clientIdSuffix: '-cli' }), logger);
   return { config, logger, kafka, topics: topicNames(config.kafka.topicPrefix) };
+}
+
+/**
+ * Waits until Kafka answers with the config's connection settings, as `serve` does at start. Returns
+ * null when it does; otherwise prints one line naming the broker and what failed (a refused
+ * password, an untrusted certificate, a TLS or SASL mismatch, an unreachable cluster) and returns
+ * exit code 1, instead of a kafkajs error after its retries.
+ */
+export async function connectCli(command: string, cli: CliKafka): Promise<number | null> {
+  try {
+    await awaitKafka(cli.kafka);
+    return null;
+  } catch (err) {
+    if (!(err instanceof KafkaConnectError)) throw err;
+    console.error(`grantline ${command}: ${err.message}`);
+    return 1;
+  }
 }

@@ -19,7 +19,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { Jwks, verifyMessage } from '../../src/custody/index.js';
 import { awaitKafka, checkKafka, createKafka, kafkaSettings, type Kafka } from '../../src/kafka/index.js';
 import { consumeAll, randomTopicSuffix, testLogger } from './helpers/kafka.js';
-import { makeStrangerCa, mtlsKafka, scramKafka, secure, serve, trustTestCa, type ServeRun } from './helpers/secure.js';
+import { grantline, makeStrangerCa, mtlsKafka, scramKafka, secure, serve, trustTestCa, type ServeRun } from './helpers/secure.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 let dir: string;
@@ -181,5 +181,24 @@ describe('serve refuses a connection it cannot use, in one line, without a secre
   it('a plaintext client on the TLS port', async () => {
     const { line } = await refusedStart('plaintext-on-tls', { brokers: [secure.saslSslBroker()] });
     expect(line).toBe(`grantline serve: failed to start (kafka-topics): kafka ${secure.saslSslBroker()}: connection closed during handshake: is this a TLS listener? (kafka.ssl is not set)`);
+  });
+});
+
+describe('the CLI commands that read Kafka say why they cannot, in one line, without a secret', () => {
+  it.each([
+    ['evidence', ['evidence', '--ticket', 'ACC-1']],
+    ['revoke', ['revoke', 'gr_unknown', '--reason', 'test', '--actor', 'erin']],
+  ])('%s with a wrong password exits 1', async (command, args) => {
+    const wrong = `wrong-${randomBytes(6).toString('hex')}`;
+    const config = serveConfig(`cli-${command}`, {
+      ...scramKafka('scram-sha-512'),
+      sasl: { mechanism: 'scram-sha-512', username: secure.username(), password: '${env:GRANTLINE_IT_WRONG_PASSWORD}' },
+    });
+    const run = grantline([...args, '--config', config], { ...process.env, GRANTLINE_IT_WRONG_PASSWORD: wrong });
+    runs.push(run);
+    expect(await run.exitWithin(30_000), run.stderr()).toBe(1);
+    const lines = run.stderr().split('\n').filter((l) => l.trim() !== '');
+    expect(lines, run.stderr()).toEqual([`grantline ${command}: kafka ${secure.saslSslBroker()}: SASL authentication failed (check kafka.sasl.username/password)`]);
+    expect(run.stdout() + run.stderr()).not.toContain(wrong);
   });
 });

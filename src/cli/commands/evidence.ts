@@ -4,7 +4,7 @@ import { loadCatalog } from '../../catalog/index.js';
 import { Jwks, loadSigningKeys, publicJwks } from '../../custody/index.js';
 import { buildEvidence, formatEvidence, type SignedMessage } from '../../pipeline/evidence.js';
 import { readTopic } from '../../pipeline/state-view.js';
-import { openCli } from '../kafka-cli.js';
+import { connectCli, openCli } from '../kafka-cli.js';
 
 const USAGE = `usage: grantline evidence (--ticket KEY | --grant ID) [--config PATH] [--jwks FILE] [--json]
 
@@ -18,7 +18,7 @@ applied, fulfillment, revocation and how it ended, break-glass review.
   --jwks FILE    verify against this JWKS instead of the config's signing keys
   --json         print the story as JSON
 
-Exit codes: 0 verified, 1 evidence found but NOT verified, 2 bad usage, nothing found or bad config.`;
+Exit codes: 0 verified, 1 evidence found but NOT verified, or Kafka not reachable (one line says why), 2 bad usage, nothing found or bad config.`;
 
 function json(value: Buffer | null): unknown {
   if (value === null) return undefined;
@@ -66,6 +66,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
+  const unreachable = await connectCli('evidence', cli);
+  if (unreachable !== null) return unreachable;
   const custody = (await readTopic(cli.kafka, cli.topics.custody)).map((m) => json(m.message.value) as Record<string, unknown> | undefined);
   const ticketOf = (e: Record<string, unknown> | undefined) => e?.ticket as { connectorId: string; ticketId: string; ticketKey: string } | undefined;
   const anchor = values.grant

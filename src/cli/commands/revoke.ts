@@ -5,7 +5,7 @@ import { createProducer } from '../../kafka/index.js';
 import { CE_TYPES, encodeCloudEvent } from '../../pipeline/cloudevents.js';
 import type { RevokeCommand } from '../../pipeline/events.js';
 import { StateView } from '../../pipeline/state-view.js';
-import { openCli } from '../kafka-cli.js';
+import { connectCli, openCli } from '../kafka-cli.js';
 
 const USAGE = `usage: grantline revoke <grantId> --reason TEXT --actor PRINCIPAL [--config PATH] [--no-wait] [--timeout SECONDS]
 
@@ -17,7 +17,7 @@ recorded in custody with you as its actor, and written back on the ticket.
   --no-wait         return once the request is stored, without waiting for the revocation
   --timeout N       seconds to wait for the processor to publish the revocation (default 30)
 
-Exit codes: 0 revoked (or already revoked), 1 not confirmed in time, 2 bad usage, unknown or inactive
+Exit codes: 0 revoked (or already revoked), 1 not confirmed in time or Kafka not reachable (one line says why), 2 bad usage, unknown or inactive
 actor, unknown grant or bad config.`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -76,6 +76,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
+  const unreachable = await connectCli('revoke', cli);
+  if (unreachable !== null) return unreachable;
   const view = new StateView(cli.kafka, cli.topics.ticketState, cli.logger);
   const producer = createProducer(cli.kafka);
   try {

@@ -25,6 +25,8 @@ export interface GrantlineRun {
   lines(): Record<string, unknown>[];
   /** Resolves with the exit code once the process has exited. */
   readonly exit: Promise<number | null>;
+  /** The exit code, or `'running'` when it had not exited within `ms`. */
+  exitWithin(ms: number): Promise<number | null | 'running'>;
 }
 
 /** `spawnGrantline` with stdout and stderr captured; the caller kills the child when done. */
@@ -41,5 +43,14 @@ export function runGrantline(args: readonly string[], env: NodeJS.ProcessEnv = p
     stderr: () => err,
     lines: () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
     exit,
+    exitWithin: async (ms) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'running'>((resolve) => (timer = setTimeout(() => resolve('running'), ms)));
+      try {
+        return await Promise.race([exit, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
   };
 }

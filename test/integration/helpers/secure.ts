@@ -3,10 +3,10 @@
  * scripts/test.sh exported them (global-setup.ts fails the run when any is missing), and config
  * sections that use them.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnGrantline } from './grantline.js';
+import { runGrantline, type GrantlineRun } from './grantline.js';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -58,37 +58,17 @@ export function makeStrangerCa(dir: string): string {
   return join(dir, 'stranger-ca.pem');
 }
 
-/** A running `grantline serve` with its output collected. */
-export interface ServeRun {
-  readonly child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** The exit code, or `'running'` when it had not exited within `ms`. */
-  exitWithin(ms: number): Promise<number | null | 'running'>;
+/** A running grantline command with its output collected. */
+export type ServeRun = GrantlineRun;
+
+/** Spawns `grantline <args>` with `env` (KAFKA_BROKERS removed: the config file decides). */
+export function grantline(args: readonly string[], env: NodeJS.ProcessEnv = process.env): GrantlineRun {
+  const childEnv = { ...env };
+  delete childEnv.KAFKA_BROKERS;
+  return runGrantline(args, childEnv);
 }
 
 /** Spawns `grantline serve --config FILE` with `env` (KAFKA_BROKERS removed: the file decides). */
-export function serve(configPath: string, env: NodeJS.ProcessEnv = process.env): ServeRun {
-  const childEnv = { ...env };
-  delete childEnv.KAFKA_BROKERS;
-  const child = spawnGrantline(['serve', '--config', configPath], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exitWithin: async (ms) => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'running'>((resolve) => (timer = setTimeout(() => resolve('running'), ms)));
-      try {
-        return await Promise.race([exit, late]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
+export function serve(configPath: string, env: NodeJS.ProcessEnv = process.env): GrantlineRun {
+  return grantline(['serve', '--config', configPath], env);
 }
