@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation } from '../src/model/index.js';
+import { AdapterAlert, CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation } from '../src/model/index.js';
 
 /** Base of every schema's `$id`. */
 export const SCHEMA_BASE_URL = 'https://grantline.dev/schemas/';
@@ -60,7 +60,8 @@ const PUBLISHED: readonly Published[] = [
     file: 'fulfillment-result.v1.json',
     title: 'FulfillmentResult',
     version: 1,
-    description: "An adapter's report on access.fulfillment.results.v1.",
+    description:
+      "An adapter's report on access.fulfillment.results.v1. `signature`, when present, is the adapter's own detached EdDSA JWS over the RFC 8785 canonical JSON of the result without `signature`; grantline does not require it yet.",
     schema: FulfillmentResult,
     io: 'output',
   },
@@ -95,6 +96,15 @@ const PUBLISHED: readonly Published[] = [
     description:
       'An alert on grantline.alerts.v1 (CloudEvent type policy.alert): a new version of the catalog or directory was refused, with every problem and its path; the versions in `inForce` still decide.',
     schema: PolicyAlert,
+    io: 'output',
+  },
+  {
+    file: 'adapter-alert.v1.json',
+    title: 'AdapterAlert',
+    version: 1,
+    description:
+      'An alert a fulfillment adapter (the adapter kit) raises on grantline.alerts.v1 (CloudEvent type adapter.alert): a message on the grant topic that did not verify, privilege no active grant explains (drift), or a provision or revocation the target refused.',
+    schema: AdapterAlert,
     io: 'output',
   },
 ];

@@ -153,6 +153,12 @@ export const FulfillmentResult = z.object({
   reference: z.string().min(1),
   at: IsoDateTime,
   detail: z.string().optional(),
+  /**
+   * The adapter's own detached JWS (EdDSA, as grantline signs grants) over the RFC 8785 canonical
+   * JSON of the result without `signature`. Optional in v1: grantline accepts unsigned results
+   * for now; results written with the adapter kit are always signed.
+   */
+  signature: DetachedJws.optional(),
 });
 export type FulfillmentResult = z.infer<typeof FulfillmentResult>;
 

@@ -1,15 +1,19 @@
 import type { GrantlineProducer } from '../kafka/index.js';
-import type { LifecycleAlert, PolicyAlert } from '../model/index.js';
+import type { AdapterAlert, LifecycleAlert, PolicyAlert } from '../model/index.js';
 import { CE_TYPES, encodeCloudEvent, type EncodedMessage } from './cloudevents.js';
 
 /** Everything published on `grantline.alerts.v1`. */
-export type Alert = LifecycleAlert | PolicyAlert;
+export type Alert = LifecycleAlert | PolicyAlert | AdapterAlert;
 
 /**
  * The one envelope of an alert: a CloudEvent keyed by what it is about (the grant, or the policy
- * documents), its id the alert id, so a consumer can drop an alert it has seen.
+ * documents, or what an adapter alert names as its subject), its id the alert id, so a consumer
+ * can drop an alert it has seen.
  */
 export function encodeAlert(alert: Alert): EncodedMessage {
+  if ('adapter' in alert) {
+    return encodeCloudEvent(alert.subject, { id: alert.alertId, source: `urn:grantline:adapter:${alert.adapter}`, type: CE_TYPES.adapterAlert, time: alert.raisedAt, subject: alert.subject }, alert);
+  }
   if (alert.kind === 'policy.reload.failed') {
     return encodeCloudEvent('policy-documents', { id: alert.alertId, source: 'urn:grantline:policy', type: CE_TYPES.policyAlert, time: alert.raisedAt, subject: 'policy-documents' }, alert);
   }

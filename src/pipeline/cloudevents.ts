@@ -11,6 +11,7 @@ export const CE_TYPES = {
   fulfillment: 'dev.grantline.fulfillment.result.v1',
   lifecycleAlert: 'dev.grantline.lifecycle.alert.v1',
   policyAlert: 'dev.grantline.policy.alert.v1',
+  adapterAlert: 'dev.grantline.adapter.alert.v1',
   ticketEvent: 'dev.grantline.ticket.event.v1',
   dlq: 'dev.grantline.dlq.v1',
 } as const;

@@ -11,7 +11,7 @@ import { approval, makeRequest, NOW, REPO, testCatalog, testDirectory } from '..
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM interop.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
 
-const FILES = ['grant.v1.json', 'rejection.v1.json', 'revocation.v1.json', 'custody-event.v1.json', 'fulfillment-result.v1.json', 'entitlement-request.v1.json', 'identity-lifecycle-event.v1.json', 'lifecycle-alert.v1.json', 'policy-alert.v1.json'];
+const FILES = ['grant.v1.json', 'rejection.v1.json', 'revocation.v1.json', 'custody-event.v1.json', 'fulfillment-result.v1.json', 'entitlement-request.v1.json', 'identity-lifecycle-event.v1.json', 'lifecycle-alert.v1.json', 'policy-alert.v1.json', 'adapter-alert.v1.json'];
 
 describe('schemas/ is generated from the zod model', () => {
   const built = buildSchemas();
@@ -136,6 +136,23 @@ describe('the published JSON Schemas validate real messages (ajv, draft 2020-12)
     ['revocation.v1.json', 'revocation', s.revocation],
     ['custody-event.v1.json', 'custody event', s.custodyEvent],
     ['fulfillment-result.v1.json', 'fulfillment result', s.fulfillment],
+    ['fulfillment-result.v1.json', "fulfillment result with the adapter's signature", { ...s.fulfillment, signature: SIGNATURE }],
+    [
+      'adapter-alert.v1.json',
+      'adapter drift alert',
+      {
+        alertId: 'adapter:pg:drift:1',
+        kind: 'adapter.drift',
+        adapter: 'postgres-orders',
+        topic: 'access.grants.pam.v1',
+        subject: '["orders_rw","svc_orders"]',
+        grantId: null,
+        privilege: { key: '["orders_rw","svc_orders"]', description: 'svc_orders is a member of orders_rw' },
+        action: 'reported',
+        message: 'no active grant explains it',
+        raisedAt: '2026-11-29T12:00:00.000Z',
+      },
+    ],
     ['identity-lifecycle-event.v1.json', 'offboarding event', { type: 'principal.offboarded', principalId: 'alice', at: '2026-11-29T12:00:00.000Z', source: 'workday' }],
     [
       'lifecycle-alert.v1.json',
