@@ -18,10 +18,12 @@ export class TopicTail {
     private readonly kafka: Kafka,
     readonly topic: string,
     private readonly onMessage: (message: KafkaMessage, partition: number) => void,
+    /** Names the tail's consumer group (`<prefix>-<uuid>`), so broker tools show whose it is. */
+    private readonly groupPrefix = 'grantline-tail',
   ) {}
 
   async start(): Promise<void> {
-    const consumer = createConsumer(this.kafka, { groupId: `grantline-tail-${randomUUID()}`, readCommitted: true, ...PIPELINE_CONSUMER_TIMING });
+    const consumer = createConsumer(this.kafka, { groupId: `${this.groupPrefix}-${randomUUID()}`, readCommitted: true, ...PIPELINE_CONSUMER_TIMING });
     this.consumer = consumer;
     // Batches of only transaction markers or aborted records reach no handler, but still move the
     // position; the instrumentation event sees them.
