@@ -29,3 +29,22 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }
   return out === '' ? '(root)' : out;
 }
+
+/**
+ * zod's issues as config issues: each unknown field on its own path, `required` for a missing
+ * one. Fields under `reported` (whose `${env:}`/`${file:}` reference already failed) are left out,
+ * since "expected a string" would only repeat that.
+ */
+export function schemaIssues(issues: readonly { code: string; path: readonly PropertyKey[]; message: string; keys?: readonly string[] }[], reported: readonly string[] = []): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys ?? []) out.push({ path: formatPath([...issue.path, key]), problem: 'unknown field' });
+      continue;
+    }
+    const path = formatPath(issue.path);
+    if (reported.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`))) continue;
+    out.push({ path, problem: issue.message.endsWith('received undefined') ? 'required' : issue.message });
+  }
+  return out;
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
 import type { ConnectorType } from '../connector/contract.js';
-import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
+import { ConfigError, formatPath, schemaIssues, type ConfigIssue } from './errors.js';
 import { resolveReferences } from './references.js';
 import { configSchema, type GrantlineConfig } from './schema.js';
 
@@ -40,21 +40,9 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions): Grantlin
   const tree = withBrokerOverride(value, env);
 
   const issues: ConfigIssue[] = failures.map((f) => ({ path: formatPath(f.path), problem: f.problem }));
-  const failedPaths = issues.map((i) => i.path);
   const result = configSchema(options).safeParse(tree);
   if (result.success && issues.length === 0) return result.data;
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) issues.push({ path: formatPath([...issue.path, key]), problem: 'unknown field' });
-        continue;
-      }
-      const path = formatPath(issue.path);
-      // A field whose reference failed is already reported; "expected a string" would only repeat it.
-      if (failedPaths.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`))) continue;
-      issues.push({ path, problem: describeIssue(issue) });
-    }
-  }
+  if (!result.success) issues.push(...schemaIssues(result.error.issues, issues.map((i) => i.path)));
   throw new ConfigError(source, issues);
 }
 
@@ -63,17 +51,24 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions): Grantlin
  * Throws `ConfigError` for an unreadable file, bad YAML and every invalid field.
  */
 export function loadConfig(path: string, env: Env = process.env, options: Omit<ParseConfigOptions, 'baseDir' | 'env' | 'source'> = {}): GrantlineConfig {
-  const file = resolve(path);
+  return parseConfig(readConfigTree(path), { ...options, baseDir: dirname(resolve(path)), env, source: path });
+}
+
+/**
+ * Reads a YAML config file into a plain tree, not yet validated (grantline's config, an adapter's).
+ * Throws `ConfigError` for an unreadable file or bad YAML, without quoting the file's content.
+ */
+export function readConfigTree(path: string): unknown {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(resolve(path), 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(path, [{ path: '(file)', problem: `cannot read config file (${code})` }]);
   }
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new ConfigError(path, yamlIssues(doc.errors));
-  return parseConfig(doc.toJS(), { ...options, baseDir: dirname(file), env, source: path });
+  return doc.toJS();
 }
 
 const MAX_YAML_ISSUES = 10;
@@ -101,7 +96,3 @@ function withBrokerOverride(tree: unknown, env: Env): unknown {
   return { ...root, kafka: { ...kafka, brokers: list } };
 }
 
-function describeIssue(issue: { message: string }): string {
-  if (issue.message.endsWith('received undefined')) return 'required';
-  return issue.message;
-}
