@@ -47,7 +47,7 @@ describe('the PostgreSQL adapter config', () => {
   });
 
   it('names every bad field with its path at once, never a value', () => {
-    const tree = valid() as { adapter: Record<string, unknown>; postgres: Record<string, Record<string, unknown>>; [k: string]: unknown };
+    const tree = valid() as { adapter: Record<string, unknown>; postgres: { connection: Record<string, unknown>; [k: string]: unknown }; [k: string]: unknown };
     tree.adapter.onDrift = 'ignore';
     tree.adapter.channel = 'PAM';
     tree.postgres.connection.port = 70_000;
