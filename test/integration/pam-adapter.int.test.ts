@@ -1,27 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jwksFrom, startPamAdapter, type AdapterEvent, type PamAdapter } from '../../examples/pam-adapter.js';
+import { runAdapter, type AdapterEvent, type AdapterHandle } from '../../adapters/kit/index.js';
+import { examplePamTarget } from '../../examples/pam-adapter.js';
 import { createProducer } from '../../src/kafka/index.js';
 import { startStack, startStubs, type Stack, type Stubs } from '../../dev/harness.js';
 import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket } from '../../dev/scenarios.js';
-import { brokers, consumeAll, randomTopicSuffix, testKafka } from './helpers/kafka.js';
+import { freshKey } from '../../dev/signed-grants.js';
+import { brokers, consumeAll, randomTopicSuffix, testKafka, testLogger } from './helpers/kafka.js';
 import { until } from './helpers/wait.js';
 
 const prefix = `adapter-${randomTopicSuffix()}.`;
 const kafka = testKafka('grantline-adapter-it');
 let stubs: Stubs;
 let stack: Stack;
-let adapter: PamAdapter;
+let adapter: AdapterHandle;
+const target = examplePamTarget();
 const events: AdapterEvent[] = [];
-
 
 beforeAll(async () => {
   stubs = await startStubs();
   stack = await startStack({ brokers: brokers().join(','), topicPrefix: prefix, stubs });
-  adapter = await startPamAdapter({
-    kafka,
-    grantsTopic: `${prefix}access.grants.pam.v1`,
-    resultsTopic: `${prefix}access.fulfillment.results.v1`,
-    jwks: jwksFrom(`${stack.url}/.well-known/jwks.json`),
+  adapter = await runAdapter({
+    name: 'example-pam',
+    channel: 'pam',
+    brokers: brokers(),
+    kafka: { topicPrefix: prefix },
+    jwks: `${stack.url}/.well-known/jwks.json`,
+    signingKey: freshKey('example-pam-it').input,
+    target,
+    logger: testLogger(),
     onEvent: (e) => events.push(e),
   });
 });
@@ -32,12 +38,14 @@ afterAll(async () => {
   await stubs?.close();
 });
 
-describe('the example PAM adapter', () => {
+describe('the example PAM adapter (the kit and a 30-line target)', () => {
   it('provisions a verified grant, reports it, and grantline records the fulfillment on the ticket', async () => {
     const issue = seedJiraTicket(stubs.jira, nhiDualApproval());
     expect((await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, jiraWebhookSecret(stack.config)))).status).toBe(202);
-    expect(await until(() => events.some((e) => e.outcome === 'provisioned'))).toBe(true);
-    const grantId = events.find((e) => e.outcome === 'provisioned')?.id ?? '';
+    expect(await until(() => events.some((e) => e.type === 'provisioned'))).toBe(true);
+    const provisioned = events.find((e) => e.type === 'provisioned');
+    const grantId = provisioned?.type === 'provisioned' ? provisioned.grantId : '';
+    expect([...target.held.values()].map((h) => [h.privilege.key, h.grantIds])).toEqual([['svc-orders@db-orders-prod-readwrite', [grantId]]]);
     expect(await until(() => stubs.jira.state.comments(issue.id).some((c) => c.text.includes(`${grantId} provisioned`)))).toBe(true);
   });
 
@@ -52,10 +60,11 @@ describe('the example PAM adapter', () => {
     await producer.send(`${prefix}access.grants.pam.v1`, [{ key: 'gr_forged', value: JSON.stringify(forged), headers: original?.headers ?? {} }]);
     await producer.disconnect();
 
-    expect(await until(() => events.some((e) => e.outcome === 'refused' && e.id === 'gr_forged'))).toBe(true);
-    const refusal = events.find((e) => e.id === 'gr_forged');
-    expect(refusal?.report.checks.find((c) => c.name === 'signature-valid')?.ok).toBe(false);
-    expect(events.filter((e) => e.outcome === 'provisioned' && e.id === 'gr_forged')).toEqual([]);
+    expect(await until(() => events.some((e) => e.type === 'refused' && e.subject === 'gr_forged'))).toBe(true);
+    const refusal = events.find((e) => e.type === 'refused' && e.subject === 'gr_forged');
+    expect(refusal?.type === 'refused' && refusal.failed.map((c) => c.name)).toContain('signature-valid');
+    await adapter.reconcileNow();
+    expect([...target.held.keys()]).toEqual(['svc-orders@db-orders-prod-readwrite']);
     const results = (await consumeAll(kafka, `${prefix}access.fulfillment.results.v1`, { timeoutMs: 2_000 })).map((m) => JSON.parse(m.value ?? '{}') as { grantId: string });
     expect(results.filter((r) => r.grantId === 'gr_forged')).toEqual([]);
   });
