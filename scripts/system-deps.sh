@@ -3,8 +3,9 @@
 #
 #   source scripts/system-deps.sh
 #   grantline_system_deps run  || exit 1   # the broker: java (17), mvn
-#   grantline_system_deps test || exit 1   # also javac, openssl, and /usr/bin/python3 with
-#                                          # confluent_kafka and cryptography (consumer examples)
+#   grantline_system_deps test || exit 1   # also javac, openssl, /usr/bin/python3 with
+#                                          # confluent_kafka and cryptography (consumer examples),
+#                                          # and postgresql (the PostgreSQL adapter's tests)
 #
 # Missing packages are installed with Debian's apt-get when running as root (CI and these
 # machines); otherwise the script names what to install and fails.
@@ -19,6 +20,8 @@ grantline_missing_packages() {
     # certificates come from openssl; the Python consumer runs on Debian's python3 and packages.
     command -v javac >/dev/null 2>&1 || pkgs+=(openjdk-17-jdk-headless)
     command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
+    # The PostgreSQL adapter's tests run against a real server (scripts/postgres.sh starts it).
+    command -v pg_ctlcluster >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 || pkgs+=(postgresql)
     if [[ ! -x /usr/bin/python3 ]]; then
       pkgs+=(python3 python3-confluent-kafka python3-cryptography)
     else

@@ -31,6 +31,10 @@ grantline_node_env || die "no supported Node.js"
 source scripts/system-deps.sh
 grantline_system_deps test || die "system packages are missing"
 
+# A PostgreSQL server on 127.0.0.1:5432 for the PostgreSQL adapter's tests.
+# shellcheck source=./postgres.sh
+source scripts/postgres.sh
+
 # Stops the throwaway broker however this script ends.
 # shellcheck source=../dev/kafka/throwaway.sh
 source dev/kafka/throwaway.sh
@@ -51,6 +55,10 @@ step "start a Kafka broker on free ports (PLAINTEXT, and SASL_SSL and mTLS liste
 t0=$(date +%s)
 throwaway_broker_start test --secure || die "the Kafka broker did not start"
 echo "broker start took $(( $(date +%s) - t0 ))s"
+
+step "PostgreSQL on 127.0.0.1:5432 (scripts/postgres.sh)"
+grantline_postgres_up || die "PostgreSQL is not available for the adapter tests"
+pg_isready -h 127.0.0.1 -p 5432
 
 failed=()
 
