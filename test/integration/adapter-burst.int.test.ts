@@ -13,7 +13,7 @@ import { createProducer, ensureTopics, topicNames } from '../../src/kafka/index.
 import type { Grant } from '../../src/model/index.js';
 import { follow, type Follower } from './helpers/follow.js';
 import { brokers, randomTopicSuffix, testKafka, testLogger } from './helpers/kafka.js';
-import { createScratch, eventually, type Scratch } from './helpers/postgres.js';
+import { createScratch, eventually, type Scratch } from '../../dev/pg-scratch.js';
 
 const prefix = `pgbu-${randomTopicSuffix()}.`;
 const names = topicNames(prefix);

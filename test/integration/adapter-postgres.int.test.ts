@@ -19,7 +19,7 @@ import type { Grant } from '../../src/model/index.js';
 import { CE_TYPES } from '../../src/pipeline/cloudevents.js';
 import { follow, type Follower } from './helpers/follow.js';
 import { brokers, randomTopicSuffix, testKafka, testLogger } from './helpers/kafka.js';
-import { createScratch, eventually, type Scratch } from './helpers/postgres.js';
+import { createScratch, eventually, type Scratch } from '../../dev/pg-scratch.js';
 import { until } from './helpers/wait.js';
 
 const prefix = `pgad-${randomTopicSuffix()}.`;

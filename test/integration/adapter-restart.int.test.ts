@@ -19,7 +19,7 @@ import { run as revoke } from '../../src/cli/commands/revoke.js';
 import { CE_TYPES } from '../../src/pipeline/cloudevents.js';
 import { follow, type Follower } from './helpers/follow.js';
 import { brokers, randomTopicSuffix, testKafka } from './helpers/kafka.js';
-import { createScratch, eventually, type Scratch } from './helpers/postgres.js';
+import { createScratch, eventually, type Scratch } from '../../dev/pg-scratch.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const prefix = `pgrs-${randomTopicSuffix()}.`;

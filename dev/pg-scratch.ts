@@ -1,11 +1,12 @@
 /**
- * The real PostgreSQL server for adapter tests (127.0.0.1:5432, trust auth, database `test`, as
- * scripts/test.sh makes sure of; `GRANTLINE_TEST_PG_*` override). Each test file makes its own
- * database and roles with a random suffix and drops them at the end, so runs never collide.
+ * The real PostgreSQL server for the adapter tests and benchmark (127.0.0.1:5432, trust auth,
+ * database `test`, as scripts/postgres.sh makes sure of; `GRANTLINE_TEST_PG_*` override). Each
+ * user makes its own database and roles with a random suffix and drops them at the end, so runs
+ * never collide.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { PostgresTargetConfig } from '../../../adapters/postgres/config.js';
+import type { PostgresTargetConfig } from '../adapters/postgres/config.js';
 
 const server = {
   host: process.env.GRANTLINE_TEST_PG_HOST ?? '127.0.0.1',
