@@ -7,6 +7,7 @@
 #   bash bench/run.sh                 10,000 tickets (about 5-10 minutes on 2 cores)
 #   bash bench/run.sh --large         100,000 tickets (bench:large)
 #   bash bench/run.sh --tickets N     any other size; other flags go to bench/main.ts
+#   bash bench/run.sh --adapter [--grants N]   grants/s through the PostgreSQL adapter (bench/adapter.ts)
 #   GRANTLINE_KEEP_KAFKA_DATA=1       keep the broker's temporary data dir
 set -uo pipefail
 
@@ -19,8 +20,11 @@ die() {
 }
 
 args=()
+script=bench/main.ts
 for a in "$@"; do
-  if [[ "$a" == "--large" ]]; then args+=(--tickets 100000 --name e2e-100k); else args+=("$a"); fi
+  if [[ "$a" == "--large" ]]; then args+=(--tickets 100000 --name e2e-100k)
+  elif [[ "$a" == "--adapter" ]]; then script=bench/adapter.ts
+  else args+=("$a"); fi
 done
 
 # Node >= 22.12 first on PATH (installs node@24 locally when the machine's node is older).
@@ -48,6 +52,13 @@ dev/kafka/fetch.sh || die "could not fetch the Kafka broker"
 echo "==> start a Kafka broker on a free port"
 throwaway_broker_start bench || die "the Kafka broker did not start"
 
-echo "==> benchmark (KAFKA_BROKERS=$KAFKA_BROKERS)"
+if [[ "$script" == bench/adapter.ts ]]; then
+  # The PostgreSQL adapter's benchmark needs the server the adapter tests use.
+  # shellcheck source=../scripts/postgres.sh
+  source scripts/postgres.sh
+  grantline_postgres_up || die "PostgreSQL is not available on 127.0.0.1:5432"
+fi
+
+echo "==> benchmark $script (KAFKA_BROKERS=$KAFKA_BROKERS)"
 # --expose-gc: the memory measurement forces collections around loading the ticket states.
-node --expose-gc --import tsx bench/main.ts "${args[@]}"
+node --expose-gc --import tsx "$script" "${args[@]}"
