@@ -104,7 +104,7 @@ describe('the packed tarball', () => {
 
   it('was built from the current sources: every module compiled, the planted stale build gone', () => {
     const paths = new Set(packed.files.map((f) => f.path));
-    const sources = [...filesUnder(join(repo, 'src'), repo), ...filesUnder(join(repo, 'connectors'), repo)].filter(
+    const sources = [...filesUnder(join(repo, 'src'), repo), ...filesUnder(join(repo, 'connectors'), repo), ...filesUnder(join(repo, 'adapters'), repo)].filter(
       (p) => p.endsWith('.ts') && !p.endsWith('.test.ts'),
     );
     expect(sources.length).toBeGreaterThan(50);
