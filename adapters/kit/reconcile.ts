@@ -52,7 +52,8 @@ function describe(err: unknown): string {
 
 /**
  * Converges the target to the grants in force at `now`. With `provisioning: false` (the topic is
- * not fully verified yet) it only takes privilege away, never adds it: fail closed.
+ * not fully verified yet) it only takes away what belongs to grants known to have ended: it adds
+ * nothing, and it judges no drift, since a grant it has not verified yet would look like drift.
  */
 export async function reconcile<P extends Privilege>(ctx: ReconcileContext<P>, now: Date, provisioning = true): Promise<ReconcileSummary> {
   const { adapter, target, ledger, metrics } = ctx;
@@ -134,7 +135,7 @@ export async function reconcile<P extends Privilege>(ctx: ReconcileContext<P>, n
 
   const drifting = new Set<string>();
   let driftRemaining = 0;
-  for (const { actual: held, reason } of p.drift) {
+  for (const { actual: held, reason } of provisioning ? p.drift : []) {
     const { privilege } = held;
     drifting.add(privilege.key);
     let action: NonNullable<AdapterAlert['action']> = held.revocable === false ? 'kept' : ctx.onDrift === 'revoke' ? 'revoked' : 'reported';
@@ -171,9 +172,11 @@ export async function reconcile<P extends Privilege>(ctx: ReconcileContext<P>, n
       });
     }
   }
-  for (const key of [...ctx.driftSeen.keys()]) if (!drifting.has(key)) ctx.driftSeen.delete(key);
-  // What is wrong now: a drift revoked in this reconcile no longer is.
-  metrics.drift.set({ adapter }, driftRemaining);
+  if (provisioning) {
+    for (const key of [...ctx.driftSeen.keys()]) if (!drifting.has(key)) ctx.driftSeen.delete(key);
+    // What is wrong now: a drift revoked in this reconcile no longer is.
+    metrics.drift.set({ adapter }, driftRemaining);
+  }
 
   await ctx.publish(results, alerts);
   for (const r of reported) ledger.noteReport(r);

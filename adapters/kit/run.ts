@@ -65,8 +65,10 @@ export interface AdapterHandle {
 const CHANNEL = /^[a-z0-9][a-z0-9-]*$/;
 
 /**
- * Starts an adapter and resolves once it has read the grant topic to its end and converged the
- * target once. Throws (nothing started) on a bad option or when Kafka cannot be reached.
+ * Starts an adapter and resolves once it has read the grant topic to its end and reconciled once:
+ * converged, when every message could be verified (`ready()`); otherwise (grantline's JWKS could
+ * not be read) only what is known to have ended was taken away, and the kit keeps trying.
+ * Throws (nothing started) on a bad option or when Kafka cannot be reached.
  */
 export async function runAdapter<P extends Privilege>(options: AdapterOptions<P>): Promise<AdapterHandle> {
   if (options.name.trim() === '') throw new Error('runAdapter: name must not be empty');
@@ -113,9 +115,12 @@ export async function runAdapter<P extends Privilege>(options: AdapterOptions<P>
     },
   };
 
+  // Refusal alerts not yet on the topic: kept until a send succeeds, so none is lost to a hiccup.
+  const pendingAlerts: AdapterAlert[] = [];
+
   /** Verifies what arrived, in order. False when it had to stop (the JWKS could not be read). */
   const drain = async (): Promise<boolean> => {
-    const alerts: AdapterAlert[] = [];
+    const alerts = pendingAlerts;
     let complete = true;
     while (queue.length > 0) {
       const message = queue[0] as RawMessage;
@@ -141,7 +146,7 @@ export async function runAdapter<P extends Privilege>(options: AdapterOptions<P>
     }
     if (alerts.length > 0) {
       await producer.send(names.alerts, alerts.map(encodeAdapterAlert));
-      for (const a of alerts) ledger.noteAlert(a.alertId);
+      for (const a of alerts.splice(0)) ledger.noteAlert(a.alertId);
     }
     return complete;
   };

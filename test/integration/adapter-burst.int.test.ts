@@ -116,4 +116,52 @@ describe('the kit with the PostgreSQL target, without grantline', () => {
     expect(ended?.value).toMatchObject({ status: 'revoked', reference: 'expired' });
     expect(String(ended?.value.detail)).toContain("without waiting for grantline's revocation");
   });
+
+  it("decides nothing while grantline's keys cannot be read (no grant, no refusal, no drift revoked), and converges once they can", async () => {
+    const prefix2 = `pgbu2-${randomTopicSuffix()}.`;
+    const names2 = topicNames(prefix2);
+    await ensureTopics(kafka, [names2.grants('pam'), names2.fulfillmentResults, names2.alerts].map((topic) => ({ topic, partitions: 1 })));
+    const alerts = await follow(kafka, names2.alerts);
+    const blind = await createScratch(['db-solo'], ['svc-solo', 'svc-other']);
+    const group = blind.entitlements['db-solo'] as string;
+    await blind.admin.query(`GRANT "${group}" TO "${blind.subjects['svc-other']}"`);
+    const grant = signedGrant(grantline.keys, { grantId: 'gr_wait', entitlementId: 'db-solo', subjectId: 'svc-solo', validFrom: clock(), ttlSeconds: 3600 });
+    const producer = createProducer(kafka);
+    await producer.connect();
+    await producer.send(names2.grants('pam'), [grantTopicMessage(grant)]);
+    await producer.disconnect();
+    let reachable = false;
+    const blindTarget = await PostgresTarget.connect(blind.targetConfig());
+    const waiting = await runAdapter({
+      name: 'postgres-blind',
+      channel: 'pam',
+      brokers: brokers(),
+      kafka: { topicPrefix: prefix2 },
+      jwks: async () => {
+        if (!reachable) throw new Error('grantline is down');
+        return publicJwks(grantline.keys);
+      },
+      signingKey: freshKey('pg-blind-1').input,
+      target: blindTarget,
+      onDrift: 'revoke',
+      clock,
+      reconcileIntervalMs: 500,
+      logger: testLogger(),
+    });
+    try {
+      await waiting.reconcileNow();
+      expect(waiting.ready()).toBe(false);
+      expect(await blind.memberships()).toEqual([`${blind.subjects['svc-other']}>${group}`]);
+      expect(alerts.messages).toEqual([]);
+
+      reachable = true;
+      expect(await eventually(async () => waiting.ready() && (await blind.memberships()).join() === `${blind.subjects['svc-solo']}>${group}`)).toBe(true);
+      expect((await alerts.wait((m) => m.value.kind === 'adapter.drift')).map((m) => m.value.action)).toEqual(['revoked']);
+    } finally {
+      await waiting.stop();
+      await blindTarget.close();
+      await alerts.stop();
+      await blind.drop();
+    }
+  });
 });
