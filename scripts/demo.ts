@@ -21,7 +21,9 @@ import { parseArgs } from 'node:util';
 import { loadCatalog } from '../src/catalog/index.js';
 import { openCli } from '../src/cli/kafka-cli.js';
 import { Jwks, verifyMessage } from '../src/custody/index.js';
+import { kafkaSettings } from '../src/kafka/index.js';
 import { TopicTail } from '../src/pipeline/state-view.js';
+import { startPostgresDemo } from './demo-postgres.js';
 import { startStubs, type Stubs } from '../dev/harness.js';
 import { type AccessTicket, jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket, seedServiceNowTicket, seedServiceNowUsers, serviceNowDelivery, serviceNowHmacKey, type ServiceNowTicket } from '../dev/scenarios.js';
 
@@ -268,10 +270,12 @@ async function main(argv: string[]): Promise<number> {
   });
   seedServiceNowUsers(stubs.servicenow);
   const tails: TopicTail[] = [];
+  let postgres: { stop(): Promise<void> } | null = null;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    await postgres?.stop().catch(() => undefined);
     await Promise.allSettled(tails.map((t) => t.stop()));
     await stubs.close();
     process.exit(code);
@@ -290,6 +294,8 @@ async function main(argv: string[]): Promise<number> {
   say(`demo: grantline is ready (${((Date.now() - startedWaiting) / 1000).toFixed(1)} s)`);
   const jwksUrl = `${url}/.well-known/jwks.json`;
   const jwks = Jwks.parse(await (await fetch(jwksUrl)).json());
+  // The PostgreSQL adapter, when a server is there: the membership appears and disappears with the grant.
+  postgres = await startPostgresDemo(kafkaSettings(config.kafka, { clientIdSuffix: '-demo-postgres' }), jwksUrl, say);
 
   // Follow the decision topics from their beginning before any ticket is delivered.
   const catalog = await loadCatalog(config.catalog.path);

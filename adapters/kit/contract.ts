@@ -55,11 +55,12 @@ export type RevokeCause =
  */
 export interface AdapterTarget<P extends Privilege = Privilege> {
   /**
-   * The privilege a grant gives on this target, or a sentence saying why this target cannot
-   * fulfil it (an entitlement or subject outside its mapping); the kit reports that as `failed`.
-   * Pure: no I/O.
+   * The privilege a grant gives on this target; or null when the grant is not for this target (an
+   * entitlement another adapter on the same channel serves): the kit then ignores it, reporting
+   * nothing; or a sentence saying why this target cannot fulfil a grant that is for it (a subject
+   * outside its mapping): the kit reports that as `failed` and alerts. Pure: no I/O.
    */
-  privilegeOf(grant: Grant): P | { readonly unfulfillable: string };
+  privilegeOf(grant: Grant): P | { readonly unfulfillable: string } | null;
   /**
    * Makes the privilege exist and records that `grant` asked for it (the grant id, and why, for
    * `listActual`). Returns the target's reference (account id, lease id, role pair) for the report.

@@ -37,6 +37,7 @@ export function plan<P extends Privilege>(book: GrantBook, actual: readonly Actu
 
   for (const grant of book.active(now)) {
     const privilege = target.privilegeOf(grant);
+    if (privilege === null) continue;
     if ('unfulfillable' in privilege) {
       unfulfillable.push({ grant, reason: privilege.unfulfillable });
       continue;
@@ -73,6 +74,7 @@ export function plan<P extends Privilege>(book: GrantBook, actual: readonly Actu
   for (const ended of book.endedAll(now)) {
     if (revoking.has(ended.grant.grantId)) continue;
     const privilege = target.privilegeOf(ended.grant);
+    if (privilege === null) continue;
     const key = 'unfulfillable' in privilege ? null : privilege.key;
     const held = key === null ? undefined : actualByKey.get(key);
     const keeper = key === null ? undefined : desired.get(key)?.[0];

@@ -87,11 +87,12 @@ export class PostgresTarget implements AdapterTarget<RoleMembership> {
     if (missing.length > 0) throw new Error(`the mapping names roles the database does not have: ${missing.join(', ')}`);
   }
 
-  privilegeOf(grant: Grant): RoleMembership | { unfulfillable: string } {
+  /** An entitlement outside the mapping is another adapter's (null); an unmapped subject of a mapped one cannot be fulfilled. */
+  privilegeOf(grant: Grant): RoleMembership | { unfulfillable: string } | null {
     const role = this.config.entitlements[grant.entitlementId];
     const member = this.config.subjects[grant.subject.id];
-    if (role === undefined) return { unfulfillable: `entitlement ${grant.entitlementId} has no group role in this adapter's mapping (postgres.entitlements)` };
-    if (member === undefined) return { unfulfillable: `subject ${grant.subject.id} has no login role in this adapter's mapping (postgres.subjects)` };
+    if (role === undefined) return null;
+    if (member === undefined) return { unfulfillable: `subject ${grant.subject.id} has no login role in this adapter's mapping (postgres.subjects), so ${grant.entitlementId} cannot be given to it` };
     return membership(role, member);
   }
 

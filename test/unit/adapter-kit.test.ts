@@ -22,8 +22,12 @@ function grant(grantId: string, subjectId = 'svc-a', ttlMinutes = 60, entitlemen
 
 /** A target that maps entitlement `db-rw` to role `rw` and any `svc-*` subject to itself. */
 const target = {
-  privilegeOf: (g: Grant): Privilege | { unfulfillable: string } =>
-    g.entitlementId === 'db-rw' ? { key: `rw:${g.subject.id}`, description: `${g.subject.id} in rw` } : { unfulfillable: `no role for ${g.entitlementId}` },
+  privilegeOf: (g: Grant): Privilege | { unfulfillable: string } | null =>
+    g.entitlementId === 'db-rw'
+      ? g.subject.id === 'svc-nobody'
+        ? { unfulfillable: `no login role for ${g.subject.id}` }
+        : { key: `rw:${g.subject.id}`, description: `${g.subject.id} in rw` }
+      : null,
 };
 
 function held(key: string, grantIds: string[] = [], revocable?: boolean): ActualPrivilege {
@@ -82,10 +86,14 @@ describe('the plan', () => {
     expect(p.drift[2]?.actual.revocable).toBe(false);
   });
 
-  it('names what the target cannot fulfil', () => {
+  it('names what the target cannot fulfil, and leaves alone what is not for it (another adapter on the channel serves it)', () => {
     const book = new GrantBook();
-    book.addGrant(grant('g1', 'svc-a', 60, 'vault-root'));
-    expect(plan(book, [], target, at(1)).unfulfillable).toEqual([{ grant: expect.objectContaining({ grantId: 'g1' }), reason: 'no role for vault-root' }]);
+    book.addGrant(grant('g1', 'svc-nobody'));
+    book.addGrant(grant('g2', 'svc-a', 60, 'vault-root'));
+    book.addGrant(grant('g3', 'svc-a', 1, 'vault-root'));
+    const p = plan(book, [], target, at(2));
+    expect(p.unfulfillable).toEqual([{ grant: expect.objectContaining({ grantId: 'g1' }), reason: 'no login role for svc-nobody' }]);
+    expect([...p.provision, ...p.inForce, ...p.revoke, ...p.drift, ...p.settled]).toEqual([]);
   });
 });
 
