@@ -7,7 +7,11 @@ import { GrantBook } from '../../adapters/kit/book.js';
 import type { ActualPrivilege, Privilege } from '../../adapters/kit/contract.js';
 import { intake, type RawMessage } from '../../adapters/kit/intake.js';
 import { jwksSource } from '../../adapters/kit/jwks.js';
+import { Ledger } from '../../adapters/kit/ledger.js';
+import { createAdapterMetrics } from '../../adapters/kit/metrics.js';
 import { plan } from '../../adapters/kit/plan.js';
+import { reconcile } from '../../adapters/kit/reconcile.js';
+import { Registry } from 'prom-client';
 import { publicJwks } from '../../src/custody/index.js';
 import type { Grant, Revocation } from '../../src/model/index.js';
 import { freshKey, grantTopicMessage, signedGrant, signedRevocation } from '../../dev/signed-grants.js';
@@ -152,5 +156,46 @@ describe('intake: every message verified before the kit acts on it', () => {
     served = null as unknown as typeof served;
     const other = signedGrant(freshKey('grantline-third').keys, { grantId: 'g5', entitlementId: 'db-rw', subjectId: 'svc-a', validFrom: T0, ttlSeconds: 600 });
     expect(await intake(raw(other), source, 'pam', at(1))).toMatchObject({ kind: 'unavailable', reason: 'connection refused' });
+  });
+});
+
+describe('reconcile: reports once, and catches up a report a crash lost', () => {
+  it('reports a grant the target already recorded (provisioned before a crash, never reported), then never again', async () => {
+    const adapterKey = freshKey('adapter-unit');
+    const book = new GrantBook();
+    book.addGrant(grant('g1', 'svc-a'));
+    const calls: string[] = [];
+    const published: string[][] = [];
+    const ledger = new Ledger('unit-adapter', adapterKey.keys);
+    const ctx = {
+      adapter: 'unit-adapter',
+      topic: 'access.grants.pam.v1',
+      target: {
+        ...target,
+        provision: async (g: Grant) => (calls.push(`provision ${g.grantId}`), 'ref'),
+        revoke: async (p: Privilege) => (calls.push(`revoke ${p.key}`), 'ref'),
+        listActual: async () => [held('rw:svc-a', ['g1'])],
+      },
+      book,
+      ledger,
+      keys: adapterKey.keys,
+      onDrift: 'alert' as const,
+      metrics: createAdapterMetrics(new Registry()),
+      driftSeen: new Map<string, string>(),
+      publish: async (results: readonly { value: string }[]) => void published.push(results.map((r) => r.value)),
+      emit: () => undefined,
+    };
+    await reconcile(ctx, at(1));
+    await reconcile(ctx, at(2));
+    expect(calls).toEqual([]);
+    expect(published.map((batch) => batch.map((v) => (JSON.parse(v) as { grantId: string; status: string }).status))).toEqual([['provisioned'], []]);
+    // What a restart reads back from the results topic counts too: this adapter's own signed result only.
+    const restarted = new Ledger('unit-adapter', adapterKey.keys);
+    const [sent] = published[0] ?? [];
+    restarted.readResult(Buffer.from(sent ?? ''));
+    expect(restarted.touched('g1')).toBe(true);
+    const forged = new Ledger('unit-adapter', freshKey('adapter-unit').keys);
+    forged.readResult(Buffer.from(sent ?? ''));
+    expect(forged.touched('g1')).toBe(false);
   });
 });
