@@ -98,7 +98,7 @@ describe('the packed tarball', () => {
     ]) {
       expect(paths).toContain(needed);
     }
-    const unwanted = paths.filter((p) => /^(test|bench|dev|scripts|src|connectors|node_modules|\.tools)\//.test(p) || /\.test\.js$|\.ts$|\.map$/.test(p));
+    const unwanted = paths.filter((p) => /^(test|bench|dev|scripts|src|connectors|node_modules|\.tools)\//.test(p) || /\.test\.(d\.ts|js)$|(?<!\.d)\.ts$|\.map$/.test(p));
     expect(unwanted).toEqual([]);
   });
 
