@@ -3,3 +3,4 @@ export * from './request.js';
 export * from './decision.js';
 export * from './lifecycle.js';
 export * from './text.js';
+export * from './directory-record.js';
