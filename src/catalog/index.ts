@@ -7,3 +7,4 @@ export { contentVersion } from './hash.js';
 export { loadCatalog, loadDirectory } from './load.js';
 export * from './documents.js';
 export { watchFiles, type DirectoryWatcher, type FileWatch, type WatchDirectory, type WatchOptions } from './watch.js';
+export * from './merge.js';
