@@ -8,3 +8,4 @@ export { loadCatalog, loadDirectory } from './load.js';
 export * from './documents.js';
 export { watchFiles, type DirectoryWatcher, type FileWatch, type WatchDirectory, type WatchOptions } from './watch.js';
 export * from './merge.js';
+export * from './explain.js';

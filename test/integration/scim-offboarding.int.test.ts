@@ -8,10 +8,14 @@
  * The periodic owner check runs once an hour here, so what revokes is the offboarding event the
  * SCIM endpoint writes, which the lifecycle consumes as it arrives.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, startStubs, type Stack, type Stubs } from '../../dev/harness.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startStack, startStubs, writeStackConfig, type Stack, type StackOptions, type Stubs } from '../../dev/harness.js';
 import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket, type AccessTicket } from '../../dev/scenarios.js';
 import type { StubIssue } from '../../dev/stubs/jira-stub.js';
+import { run as directoryCommand } from '../../src/cli/commands/directory.js';
 import type { KafkaMessage } from '../../src/kafka/index.js';
 import { CE_TYPES } from '../../src/pipeline/cloudevents.js';
 import { readTopic, TopicTail } from '../../src/pipeline/state-view.js';
@@ -93,9 +97,12 @@ const createUser = async (userName: string): Promise<string> => {
   return String(res.json?.id);
 };
 
+const work = mkdtempSync(join(tmpdir(), 'grantline-scim-offboarding-'));
+const configFile = join(work, 'grantline.yaml');
+
 beforeAll(async () => {
   stubs = await startStubs();
-  stack = await startStack({
+  const options: StackOptions = {
     brokers: brokers().join(','),
     topicPrefix: prefix,
     stubs,
@@ -104,7 +111,9 @@ beforeAll(async () => {
       tree.scim = { enabled: true, bearerToken: TOKEN };
       tree.http = { ...(tree.http as object), bodyLimitBytes: BODY_LIMIT };
     },
-  });
+  };
+  writeStackConfig(options, configFile);
+  stack = await startStack(options);
   await Promise.all(Object.values(topic).map((t) => follow(t)));
 });
 
@@ -112,7 +121,22 @@ afterAll(async () => {
   await stack?.stop();
   await Promise.all(tails.map((t) => t.stop()));
   await stubs?.close();
+  rmSync(work, { recursive: true, force: true });
 });
+
+/** `grantline directory ...` against the running stack's config; its exit code and stdout. */
+async function directoryCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  try {
+    return { code: await directoryCommand([...argv, '--config', configFile]), stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
 
 const ids: Record<string, string> = {};
 
@@ -190,5 +214,29 @@ describe('the identity provider over SCIM, end to end', () => {
 
     expect({ directory: await count(topic.directory), lifecycle: await count(topic.lifecycle) }).toEqual(before);
     expect((await scim('GET', `/Users/${ids.alice}`)).json).toMatchObject({ active: true });
+  });
+
+  it('`grantline directory show` says what grantline knows of a person and where each fact came from; a conflict is reported', async () => {
+    const bob = await directoryCli(['show', 'bob']);
+    expect(bob.stderr).toBe('');
+    expect(bob.code).toBe(0);
+    expect(bob.stdout).toMatch(/active\s+true\s+SCIM/);
+    expect(bob.stdout).toMatch(/email\s+bob@example\.com\s+SCIM/);
+    expect(bob.stdout).toMatch(/jiraAccountId\s+a7dcc13a56eec540b8e04fe8\s+file/);
+    expect(bob.stdout).toMatch(/groups\s+data-platform-owners \(SCIM\)/);
+    expect(bob.stdout).toContain(`SCIM user ${ids.bob}, userName bob@example.com`);
+    const alice = JSON.parse((await directoryCli(['show', 'alice', '--json'])).stdout) as Record<string, unknown>;
+    expect(alice).toMatchObject({ kind: 'principal', owns: [{ id: 'svc-orders' }], scim: { id: ids.alice, deleted: false } });
+    expect(alice.facts).toContainEqual({ field: 'active', value: true, source: 'scim' });
+
+    // The file says mallory left; the IdP provisions her as active: SCIM wins, and it is reported.
+    await createUser('mallory@example.com');
+    const mallory = await directoryCli(['show', 'mallory']);
+    expect(mallory.stdout).toMatch(/active\s+true\s+SCIM/);
+    expect(mallory.stdout).toContain("conflict: active: the file says active false, SCIM says true; SCIM's word is in force");
+    const metrics = async () => (await (await fetch(`${stack.url}/metrics`)).text()).split('\n').find((l) => l.startsWith('grantline_directory_conflicts{kind="principal"}'));
+    let line: string | undefined;
+    for (let i = 0; i < 50 && !(line = await metrics())?.endsWith(' 1'); i += 1) await new Promise((r) => setTimeout(r, 100));
+    expect(line).toBe('grantline_directory_conflicts{kind="principal"} 1');
   });
 });
