@@ -1,6 +1,7 @@
 /** RFC 7644 §3.12 `scimType` values grantline answers with. */
 export type ScimType = 'invalidFilter' | 'tooMany' | 'uniqueness' | 'mutability' | 'invalidSyntax' | 'invalidPath' | 'noTarget' | 'invalidValue' | 'invalidVers' | 'sensitive';
 
+/** The `schemas` value of every SCIM error body. */
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
 /** The JSON body of a SCIM error (RFC 7644 §3.12): `status` is a string. */
@@ -34,6 +35,9 @@ export class ScimError extends Error {
   }
 }
 
+/** A 400 with its `scimType`. */
 export const badRequest = (scimType: ScimType, detail: string): ScimError => new ScimError(400, detail, scimType);
+/** A 404 naming what was not found (`User <id>`). */
 export const notFound = (what: string): ScimError => new ScimError(404, `${what} not found`);
+/** A 409 `uniqueness`: the value is already another resource's. */
 export const conflict = (detail: string): ScimError => new ScimError(409, detail, 'uniqueness');

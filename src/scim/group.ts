@@ -3,6 +3,7 @@ import { badRequest } from './errors.js';
 import type { FilterAttribute } from './filter.js';
 import { isObject, keyOf, stringOrNull, unknownAttribute, type ResourceType } from './resource.js';
 
+/** RFC 7643 §4.2 core Group schema. */
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
 /** A group being created or changed; becomes a `ScimGroupRecord` once checked. */
@@ -12,6 +13,7 @@ export interface GroupDraft {
   members: ScimMember[];
 }
 
+/** The draft of a group being created. */
 export function emptyGroupDraft(): GroupDraft {
   return { displayName: null, externalId: null, members: [] };
 }

@@ -7,6 +7,7 @@ export type PatchOpName = 'add' | 'replace' | 'remove';
 /** Where an attribute came from: a PATCH path or key of a PATCH value, or a key of a POST/PUT body. */
 export type AttributeContext = 'patch' | 'body';
 
+/** RFC 7644 §3.5.2 PatchOp message schema. */
 export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 /** What `applyPatch` and `applyBody` need of a resource type. */
@@ -19,6 +20,7 @@ export interface ResourceType<D> {
   apply(draft: D, op: PatchOpName, path: PatchPath, value: unknown, context: AttributeContext): void;
 }
 
+/** A JSON object (not an array, not null). */
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A 400 for an attribute grantline does not know: `invalidPath` in a PATCH, `invalidSyntax` in a body. */

@@ -4,7 +4,9 @@ import type { FilterAttribute } from './filter.js';
 import type { PatchPath } from './path.js';
 import { booleanOf, isObject, keyOf, stringOrNull, unknownAttribute, type AttributeContext, type PatchOpName, type ResourceType } from './resource.js';
 
+/** RFC 7643 §4.1 core User schema. */
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+/** RFC 7643 §4.3 enterprise User extension (grantline keeps `manager`). */
 export const ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 /** grantline's extension: the principal id and the person's ticketing accounts, mapped by the IdP admin. */
 export const GRANTLINE_USER_SCHEMA = 'urn:grantline:scim:schemas:extension:2.0:User';
@@ -24,6 +26,7 @@ export interface UserDraft {
   principalId: string | null;
 }
 
+/** The draft of a user being created. */
 export function emptyUserDraft(): UserDraft {
   return { userName: null, displayName: null, externalId: null, active: null, name: null, emails: [], manager: null, identities: {}, principalId: null };
 }
