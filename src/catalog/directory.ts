@@ -5,7 +5,12 @@ import { GroupName, parseYamlDocument } from './catalog.js';
 import { InvalidDocumentError, issuesFromZod } from './errors.js';
 import { contentVersion, deepFreeze } from './hash.js';
 
-const Id = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lower-case letters, digits, ".", "_" or "-"');
+/**
+ * A principal or NHI id. `@` and `+` are allowed so that an IdP's `userName` (usually an email
+ * address) can be a principal id as it is, lower-cased.
+ */
+export const PrincipalId = z.string().regex(/^[a-z0-9][a-z0-9._@+-]*$/, 'expected lower-case letters, digits, ".", "_", "-", "@" or "+", starting with a letter or digit');
+const Id = PrincipalId;
 
 /** How one person is known in each source system. Every value must be unique across the directory. */
 export const PrincipalIdentities = z.strictObject({
@@ -45,8 +50,9 @@ export const NonHumanIdentity = z.strictObject({
 });
 export type NonHumanIdentity = z.infer<typeof NonHumanIdentity>;
 
-const IDENTITY_FIELDS = ['jiraAccountId', 'jiraUsername', 'jiraUserKey', 'servicenowSysId', 'email'] as const;
-type IdentityField = (typeof IDENTITY_FIELDS)[number];
+/** Every field of `PrincipalIdentities`. */
+export const IDENTITY_FIELDS = ['jiraAccountId', 'jiraUsername', 'jiraUserKey', 'servicenowSysId', 'email'] as const;
+export type IdentityField = (typeof IDENTITY_FIELDS)[number];
 const FIELD_OF_KIND: Record<SourceIdentity['kind'], IdentityField> = {
   'jira-account-id': 'jiraAccountId',
   'jira-username': 'jiraUsername',
@@ -57,7 +63,8 @@ const FIELD_OF_KIND: Record<SourceIdentity['kind'], IdentityField> = {
 // Jira usernames and email addresses are case-insensitive; ids and keys are compared as given
 // (ServiceNow sys_ids are lower-case hex; a caller's upper-case hex is folded too).
 const CASE_INSENSITIVE: ReadonlySet<IdentityField> = new Set(['jiraUsername', 'email', 'servicenowSysId']);
-function normalizeIdentity(field: IdentityField, value: string): string {
+/** The form two values of an identity field are compared in (trimmed; case folded where the source system folds it). */
+export function normalizeIdentity(field: IdentityField, value: string): string {
   const trimmed = value.trim();
   return CASE_INSENSITIVE.has(field) ? trimmed.toLowerCase() : trimmed;
 }
@@ -136,6 +143,8 @@ export interface Directory extends PrincipalResolver {
 /** The embedded directory, built from a validated YAML document. */
 export class YamlDirectory implements Directory {
   readonly version: string;
+  /** The validated document, frozen. */
+  readonly document: DirectoryDocument;
   readonly #principals: ReadonlyMap<string, Principal>;
   readonly #nhis: ReadonlyMap<string, NonHumanIdentity>;
   readonly #groups: ReadonlyMap<string, ReadonlySet<string>>;
@@ -143,6 +152,7 @@ export class YamlDirectory implements Directory {
 
   constructor(document: DirectoryDocument) {
     const frozen = deepFreeze(structuredClone(document));
+    this.document = frozen;
     this.version = contentVersion(frozen);
     this.#principals = new Map(frozen.principals.map((p) => [p.id, p]));
     this.#nhis = new Map(frozen.nhis.map((n) => [n.id, n]));

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseCatalog, type Catalog } from './catalog.js';
 import { checkCatalogAgainstDirectory } from './check.js';
-import { parseDirectory, type Directory } from './directory.js';
+import { parseDirectory, type YamlDirectory } from './directory.js';
 import { InvalidDocumentError } from './errors.js';
+import { MergedDirectory, type ScimDirectoryState } from './merge.js';
 
 /** The two policy documents grantline decides by. */
 export type PolicyDocumentName = 'catalog' | 'directory';
@@ -12,10 +13,13 @@ export const POLICY_DOCUMENTS: readonly PolicyDocumentName[] = ['catalog', 'dire
 /** Where each document is read from (absolute paths, as the config resolves them). */
 export type PolicyDocumentFiles = Readonly<Record<PolicyDocumentName, string>>;
 
-/** A catalog and a directory that are in force together, checked against each other. */
+/**
+ * A catalog and a directory that are in force together, checked against each other. The
+ * directory is the file's merged with what the identity provider said over SCIM (`MergedDirectory`).
+ */
 export interface PolicySnapshot {
   readonly catalog: Catalog;
-  readonly directory: Directory;
+  readonly directory: MergedDirectory;
 }
 
 /** One reason a version of a document cannot be used: which file, which field, what is wrong. */
@@ -73,6 +77,11 @@ export interface ReloadReport {
 export interface PolicyDocumentsOptions {
   readonly read?: ReadText;
   /**
+   * Called each time another directory comes into force (a file reload or a SCIM change), with the
+   * new and the previous one: for reporting conflicts between the file and SCIM. Must not throw.
+   */
+  readonly onDirectory?: (next: MergedDirectory, previous: MergedDirectory | null) => void;
+  /**
    * Runs after a new version validated and before it takes effect, e.g. to create the grant topic of
    * a channel the new catalog adds. A throw refuses the new version: the old one stays in force.
    */
@@ -106,21 +115,38 @@ async function readDocument<T>(document: PolicyDocumentName, file: string, read:
 /** Both documents as read now, each validated on its own and, when both are, against each other. */
 interface PolicyRead {
   readonly catalog: DocumentRead<Catalog>;
-  readonly directory: DocumentRead<Directory>;
-  /** Catalog entries naming groups the directory lacks; only when both documents are valid. */
+  /** The file's directory alone. */
+  readonly directory: DocumentRead<YamlDirectory>;
+  /** The file's directory merged with the SCIM state of the moment; null when the file is invalid. */
+  readonly merged: MergedDirectory | null;
+  /** Catalog entries naming groups the merged directory lacks; only when both documents are valid. */
   readonly cross: PolicyProblem[];
 }
 
-async function readBoth(files: PolicyDocumentFiles, read: ReadText): Promise<PolicyRead> {
+const EMPTY_SCIM: ScimDirectoryState = { users: [], groups: [] };
+
+async function readBoth(files: PolicyDocumentFiles, read: ReadText, scim: () => ScimDirectoryState): Promise<PolicyRead> {
   const [catalog, directory] = await Promise.all([
     readDocument('catalog', files.catalog, read, parseCatalog),
-    readDocument<Directory>('directory', files.directory, read, parseDirectory),
+    readDocument<YamlDirectory>('directory', files.directory, read, parseDirectory),
   ]);
+  const merged = directory.value === null ? null : new MergedDirectory(directory.value.document, scim());
   const cross =
-    catalog.value !== null && directory.value !== null
-      ? checkCatalogAgainstDirectory(catalog.value, directory.value).map((issue) => ({ document: 'catalog' as const, file: files.catalog, path: issue.path, message: issue.message }))
+    catalog.value !== null && merged !== null
+      ? checkCatalogAgainstDirectory(catalog.value, merged).map((issue) => ({ document: 'catalog' as const, file: files.catalog, path: issue.path, message: issue.message }))
       : [];
-  return { catalog, directory, cross };
+  return { catalog, directory, merged, cross };
+}
+
+/** What `applyScim` did: the new directory in force, and catalog entries that name groups it lacks. */
+export interface ScimApplyReport {
+  readonly snapshot: PolicySnapshot;
+  readonly previous: PolicySnapshot;
+  /**
+   * The identity provider's word on people takes effect even so (a deactivation must never wait);
+   * an entry naming a missing group can then be approved by nobody.
+   */
+  readonly problems: readonly PolicyProblem[];
 }
 
 /**
@@ -133,31 +159,60 @@ async function readBoth(files: PolicyDocumentFiles, read: ReadText): Promise<Pol
 export class PolicyDocuments {
   readonly files: PolicyDocumentFiles;
   #current: PolicySnapshot;
+  /** The directory file's version in force, before SCIM is merged over it. */
+  #file: YamlDirectory;
+  #scim: ScimDirectoryState = EMPTY_SCIM;
   readonly #read: ReadText;
   readonly #prepare: PolicyDocumentsOptions['prepare'];
+  readonly #onDirectory: PolicyDocumentsOptions['onDirectory'];
   /** Bytes seen at the last read, so a re-read of unchanged files is a no-op (`refresh`). */
   #digests: Record<PolicyDocumentName, string | null>;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(files: PolicyDocumentFiles, snapshot: PolicySnapshot, digests: Record<PolicyDocumentName, string | null>, options: PolicyDocumentsOptions) {
+  private constructor(files: PolicyDocumentFiles, catalog: Catalog, file: YamlDirectory, merged: MergedDirectory, digests: Record<PolicyDocumentName, string | null>, options: PolicyDocumentsOptions) {
     this.files = files;
-    this.#current = snapshot;
+    this.#current = { catalog, directory: merged };
+    this.#file = file;
     this.#digests = digests;
     this.#read = options.read ?? readUtf8;
     this.#prepare = options.prepare;
+    this.#onDirectory = options.onDirectory;
+    this.#onDirectory?.(merged, null);
   }
 
   /** Reads and validates both files. Throws `PolicyDocumentsError` listing every problem. */
   static async load(files: PolicyDocumentFiles, options: PolicyDocumentsOptions = {}): Promise<PolicyDocuments> {
-    const read = await readBoth(files, options.read ?? readUtf8);
+    const read = await readBoth(files, options.read ?? readUtf8, () => EMPTY_SCIM);
     const problems = [...read.catalog.problems, ...read.directory.problems, ...read.cross];
-    if (problems.length > 0 || read.catalog.value === null || read.directory.value === null) throw new PolicyDocumentsError(problems);
-    return new PolicyDocuments(files, { catalog: read.catalog.value, directory: read.directory.value }, { catalog: read.catalog.digest, directory: read.directory.digest }, options);
+    if (problems.length > 0 || read.catalog.value === null || read.directory.value === null || read.merged === null) throw new PolicyDocumentsError(problems);
+    return new PolicyDocuments(files, read.catalog.value, read.directory.value, read.merged, { catalog: read.catalog.digest, directory: read.directory.digest }, options);
   }
 
   /** The catalog and directory in force now. Read it per decision; do not keep it. */
   current(): PolicySnapshot {
     return this.#current;
+  }
+
+  /** The directory file's version in force, before SCIM is merged over it (to seed principal ids). */
+  fileDirectory(): YamlDirectory {
+    return this.#file;
+  }
+
+  /**
+   * Puts what the identity provider says now (every user and group record, the latest of each)
+   * over the directory file, at once: the next decision, identity lookup and owner check see it,
+   * and the directory's version changes with it. Synchronous, so a SCIM write is in force before
+   * the endpoint answers.
+   */
+  applyScim(state: ScimDirectoryState): ScimApplyReport {
+    this.#scim = state;
+    const previous = this.#current;
+    const directory = new MergedDirectory(this.#file.document, state);
+    const snapshot: PolicySnapshot = { catalog: previous.catalog, directory };
+    this.#current = snapshot;
+    this.#onDirectory?.(directory, previous.directory);
+    const problems = checkCatalogAgainstDirectory(previous.catalog, directory).map((issue) => ({ document: 'catalog' as const, file: this.files.catalog, path: issue.path, message: issue.message }));
+    return { snapshot, previous, problems };
   }
 
   /** Reads both files again and applies them when they are valid (see `ReloadReport`). Reloads run one at a time. */
@@ -182,14 +237,15 @@ export class PolicyDocuments {
 
   /** Resolves null only when `skipUnchangedBytes` is set and neither file's bytes changed. */
   async #reload(skipUnchangedBytes: boolean): Promise<ReloadReport | null> {
-    const read = await readBoth(this.files, this.#read);
+    let used = this.#scim;
+    const read = await readBoth(this.files, this.#read, () => (used = this.#scim));
     const digests = { catalog: read.catalog.digest, directory: read.directory.digest };
     if (skipUnchangedBytes && digests.catalog === this.#digests.catalog && digests.directory === this.#digests.directory) return null;
 
     const previous = this.#current;
     const changed: Record<PolicyDocumentName, boolean> = {
       catalog: read.catalog.value === null || read.catalog.value.version !== previous.catalog.version,
-      directory: read.directory.value === null || read.directory.value.version !== previous.directory.version,
+      directory: read.merged === null || read.merged.version !== previous.directory.version,
     };
     // A group missing from the directory is the catalog's problem unless only the directory changed
     // (someone deleted a group the catalog still names).
@@ -200,19 +256,25 @@ export class PolicyDocuments {
 
     let outcome: ReloadReport['outcome'];
     let snapshot = previous;
-    if (problems.length > 0 || read.catalog.value === null || read.directory.value === null) {
+    if (problems.length > 0 || read.catalog.value === null || read.directory.value === null || read.merged === null) {
       outcome = 'invalid';
     } else if (!changed.catalog && !changed.directory) {
       outcome = 'unchanged';
     } else {
+      const file = read.directory.value;
       const next: PolicySnapshot = {
         catalog: changed.catalog ? read.catalog.value : previous.catalog,
-        directory: changed.directory ? read.directory.value : previous.directory,
+        directory: changed.directory ? read.merged : previous.directory,
       };
       try {
         await this.#prepare?.(next, previous);
-        this.#current = next;
-        snapshot = next;
+        // SCIM may have changed while reading or preparing: merge over the state of now.
+        const before = this.#current;
+        this.#file = file;
+        const directory = !changed.directory ? before.directory : this.#scim === used ? read.merged : new MergedDirectory(file.document, this.#scim);
+        snapshot = { catalog: next.catalog, directory };
+        this.#current = snapshot;
+        if (directory !== before.directory) this.#onDirectory?.(directory, before.directory);
         outcome = 'reloaded';
       } catch (err) {
         const document: PolicyDocumentName = changed.catalog ? 'catalog' : 'directory';

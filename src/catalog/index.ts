@@ -7,3 +7,5 @@ export { contentVersion } from './hash.js';
 export { loadCatalog, loadDirectory } from './load.js';
 export * from './documents.js';
 export { watchFiles, type DirectoryWatcher, type FileWatch, type WatchDirectory, type WatchOptions } from './watch.js';
+export * from './merge.js';
+export * from './explain.js';

@@ -14,6 +14,7 @@ const commands: Record<string, Command> = {
   evaluate: { summary: 'decide one entitlement request against catalog and directory; print the grant or rejection', load: () => import('./commands/evaluate.js') },
   revoke: { summary: 'revoke a grant now, with a reason and an actor, recorded in custody', load: () => import('./commands/revoke.js') },
   evidence: { summary: 'print the verified story of a ticket or grant from the custody topic', load: () => import('./commands/evidence.js') },
+  directory: { summary: 'show what grantline knows of a person and where each fact came from (file or SCIM)', load: () => import('./commands/directory.js') },
 };
 
 function usage(): string {

@@ -158,6 +158,21 @@ export function configSchema(options: ConfigSchemaOptions) {
         { when: () => true },
       ),
     log: z.strictObject({ level: LogLevel.default('info') }).prefault({}),
+    // The SCIM 2.0 endpoint an identity provider provisions people and groups to (`/scim/v2`).
+    scim: z
+      .strictObject({
+        enabled: z.boolean({ error: 'expected true or false' }).default(false),
+        /** What the IdP sends as `Authorization: Bearer <token>`; checked before it becomes a Secret, so the message never holds it. */
+        bearerToken: z
+          .string({ error: 'expected a secret string (use ${env:NAME} or ${file:PATH})' })
+          .min(32, 'must be at least 32 characters (for example `openssl rand -base64 32`)')
+          .pipe(SecretString)
+          .optional(),
+      })
+      .prefault({})
+      .superRefine((scim, ctx) => {
+        if (scim.enabled && scim.bearerToken === undefined) ctx.addIssue({ code: 'custom', path: ['bearerToken'], message: 'required when scim.enabled is true' });
+      }),
     // Tuning for the pipeline loops. Every knob is validated: a typo is an error with its path, not NaN.
     pipeline: z
       .strictObject({

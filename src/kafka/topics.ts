@@ -31,6 +31,8 @@ export type TopicNames = {
   pollerState: string;
   /** Lifecycle alerts: overdue revocations, failed revocations, overdue break-glass reviews. */
   alerts: string;
+  /** Compacted SCIM directory: what the identity provider said of each person (by principal) and group (by SCIM id). */
+  directory: string;
 };
 
 function checkTopicName(name: string): string {
@@ -66,6 +68,7 @@ export function topicNames(prefix: string): TopicNames {
     writeback: t('grantline.writeback.v1'),
     pollerState: t('grantline.poller-state.v1'),
     alerts: t('grantline.alerts.v1'),
+    directory: t('grantline.directory.v1'),
   };
 }
 
@@ -97,6 +100,8 @@ export function grantlineTopicSpecs(names: TopicNames, channels: readonly string
     { topic: names.writeback, partitions },
     { topic: names.pollerState, partitions: 1, compacted: true },
     { topic: names.alerts, partitions },
+    // One partition: every process reads all of it, and one order for all of it keeps the view simple.
+    { topic: names.directory, partitions: 1, compacted: true },
   ];
 }
 

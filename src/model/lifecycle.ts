@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IsoDateTime } from './common.js';
+import { DetachedJws } from './decision.js';
 
 /**
  * An identity event from HR or the identity provider, on `identity.lifecycle.v1`. An offboarded
@@ -9,8 +10,14 @@ export const IdentityLifecycleEvent = z.object({
   type: z.enum(['principal.offboarded', 'principal.deactivated']),
   principalId: z.string().min(1),
   at: IsoDateTime,
-  /** Who reported it (`workday`, `okta`, `manual`). */
+  /** Who reported it (`workday`, `okta`, `manual`; `scim` when grantline's SCIM endpoint wrote it). */
   source: z.string().min(1),
+  /**
+   * Present when grantline wrote the event (from its SCIM endpoint): a detached JWS (EdDSA, the
+   * grantline JWKS) over the RFC 8785 canonical JSON of the event without `signature`. The
+   * lifecycle does not require it yet; events from HR carry none.
+   */
+  signature: DetachedJws.optional(),
 });
 export type IdentityLifecycleEvent = z.infer<typeof IdentityLifecycleEvent>;
 

@@ -14,6 +14,10 @@ export const CE_TYPES = {
   adapterAlert: 'dev.grantline.adapter.alert.v1',
   ticketEvent: 'dev.grantline.ticket.event.v1',
   dlq: 'dev.grantline.dlq.v1',
+  /** An offboarding grantline itself writes on `identity.lifecycle.v1` (from the SCIM endpoint). */
+  identityLifecycle: 'dev.grantline.identity.lifecycle.v1',
+  /** A SCIM user or group on the internal `grantline.directory.v1`. */
+  directoryRecord: 'dev.grantline.directory.record.v1',
 } as const;
 
 export interface CloudEventAttributes {

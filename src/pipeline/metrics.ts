@@ -71,6 +71,12 @@ export function createPipelineMetrics(registry: Registry) {
       labelNames: ['document'] as const,
       registers,
     }),
+    directoryConflicts: new Gauge({
+      name: 'grantline_directory_conflicts',
+      help: 'Facts on which the directory file and the identity provider (SCIM) disagree in the directory in force, by kind (principal, identity, group, nhi); SCIM wins for people and groups.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     trackedGrants: new Gauge({
       name: 'grantline_tracked_grants',
       help: 'Grants in the lifecycle state (active or awaiting revocation confirmation).',

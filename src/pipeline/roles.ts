@@ -1,4 +1,9 @@
+import type { Mount } from '../http/app.js';
+import { scimMount } from '../http/scim.js';
 import { jwksMount, webhookMount } from '../http/webhooks.js';
+import { sign } from '../custody/index.js';
+import { createProducer } from '../kafka/index.js';
+import { ScimService } from '../scim/service.js';
 import type { RoleContext, RoleFactory, RoleParts } from '../service/roles.js';
 import type { Component } from '../service/service.js';
 import { Ingress } from './ingress.js';
@@ -6,6 +11,7 @@ import { Lifecycle } from './lifecycle.js';
 import { Poller, PollerState } from './poller.js';
 import { Processor } from './processor.js';
 import { runtimeFor, type PipelineRuntime } from './runtime.js';
+import { KafkaScimStore, scimDirectoryContext } from './scim-store.js';
 import { KafkaTable } from './state-view.js';
 import { WritebackWorker } from './writeback.js';
 
@@ -43,7 +49,38 @@ function stateViewComponent(rt: PipelineRuntime): Component {
   };
 }
 
-/** Webhook routes, JWKS, and a reconciliation poller per connector. */
+/** The view of the SCIM directory topic, when SCIM is on: read to its end before the role's own parts start. */
+function directoryViewComponents(rt: PipelineRuntime): Component[] {
+  const view = rt.directoryView();
+  if (view === null) return [];
+  return [{ name: 'directory-view', start: () => rt.acquire('directory-view', () => view.start()), stop: () => rt.release('directory-view', () => view.stop()) }];
+}
+
+/**
+ * `/scim/v2` on the ingress role, when `scim.enabled`: the endpoint, its store on the directory
+ * topic, and the transactional producer the store writes with (its own: one transaction at a time).
+ */
+function scimParts(ctx: RoleContext, rt: PipelineRuntime): { components: Component[]; mounts: Mount[] } {
+  const view = rt.directoryView();
+  const token = ctx.config.scim.bearerToken;
+  if (view === null || token === undefined) return { components: [], mounts: [] };
+  const logger = ctx.logger.child({ component: 'scim' });
+  const producer = createProducer(ctx.kafka, { transactionalId: `${clientIdFor(ctx, 'scim')}-${ctx.config.service.instanceId}` });
+  const timeoutMs = ctx.config.pipeline.produceTimeoutMs;
+  const store = new KafkaScimStore({ producer, view, topics: { directory: rt.topics.directory, lifecycle: rt.topics.lifecycle }, timeoutMs, sign: (event) => sign(event, rt.keys) });
+  const service = new ScimService({
+    store,
+    directory: () => scimDirectoryContext(rt.documents),
+    queueTimeoutMs: timeoutMs,
+    onOffboarded: (event, userName) => logger.info({ principalId: event.principalId, userName, type: event.type }, 'the IdP deactivated a person: offboarding written to identity.lifecycle.v1'),
+  });
+  return {
+    components: [{ name: 'scim-producer', start: () => producer.connect(), stop: () => producer.disconnect() }],
+    mounts: [scimMount({ service, bearerToken: token, logger })],
+  };
+}
+
+/** Webhook routes, JWKS, `/scim/v2` when SCIM is on, and a reconciliation poller per connector. */
 export const ingressRole: RoleFactory = async (ctx): Promise<RoleParts> => {
   const rt = await runtime(ctx);
   const settings = ctx.config.pipeline;
@@ -55,7 +92,8 @@ export const ingressRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     metrics: rt.metrics,
     produceTimeoutMs: settings.produceTimeoutMs,
   });
-  const components: Component[] = [producerComponent(rt), rt.policyReloader()];
+  const scim = scimParts(ctx, rt);
+  const components: Component[] = [producerComponent(rt), rt.policyReloader(), ...directoryViewComponents(rt), ...scim.components];
   if (settings.pollIntervalMs > 0 && rt.connectors.size > 0) {
     const table = new KafkaTable(ctx.kafka, rt.topics.pollerState, PollerState, ctx.logger.child({ component: 'poller-state' }));
     const pollers = [...rt.connectors.values()].map(
@@ -86,7 +124,7 @@ export const ingressRole: RoleFactory = async (ctx): Promise<RoleParts> => {
   }
   return {
     components,
-    mounts: [webhookMount(ingress), jwksMount(() => rt.jwks())],
+    mounts: [webhookMount(ingress), jwksMount(() => rt.jwks()), ...scim.mounts],
     topics: rt.topicSpecs(),
   };
 };
@@ -128,6 +166,7 @@ export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     components: [
       producerComponent(rt),
       rt.policyReloader(),
+      ...directoryViewComponents(rt),
       stateViewComponent(rt),
       { name: 'processor', start: () => processor.start(), stop: () => processor.stop() },
       { name: 'writeback', start: () => writeback.start(), stop: () => writeback.stop() },
@@ -163,6 +202,7 @@ export const lifecycleRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     components: [
       producerComponent(rt),
       rt.policyReloader(),
+      ...directoryViewComponents(rt),
       stateViewComponent(rt),
       { name: 'lifecycle', start: () => lifecycle.start(), stop: () => lifecycle.stop() },
     ],

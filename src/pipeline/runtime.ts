@@ -10,6 +10,7 @@ import { createProducer, ensureTopics, type GrantlineProducer, type Kafka, type 
 import { decide } from '../policy/index.js';
 import { publishAlerts } from './alerts.js';
 import { GRANTLINE_VERSION } from '../version.js';
+import { DirectoryView, directoryConflictReporter } from './directory-view.js';
 import { createPipelineMetrics, type PipelineMetrics } from './metrics.js';
 import { PolicyReloader } from './policy-reload.js';
 import type { ProcessorPorts } from './ports.js';
@@ -24,6 +25,7 @@ export class PipelineRuntime {
   private view: StateView | null = null;
   private producer: GrantlineProducer | null = null;
   private reloader: PolicyReloader | null = null;
+  private directory: DirectoryView | null = null;
   private readonly users = new Map<string, number>();
 
   private constructor(
@@ -46,11 +48,13 @@ export class PipelineRuntime {
    */
   static async create(config: GrantlineConfig, logger: Logger, kafka: Kafka, topics: TopicNames, registry: Registry): Promise<PipelineRuntime> {
     const partitions = config.kafka.partitions;
+    const metrics = createPipelineMetrics(registry);
     let documents: PolicyDocuments;
     try {
       documents = await PolicyDocuments.load(
         { catalog: config.catalog.path, directory: config.directory.path },
         {
+          onDirectory: directoryConflictReporter(metrics, logger.child({ component: 'directory' })),
           // A catalog that adds a channel takes effect only once the channel's grant topic exists: the
           // processor's transactions would fail on a missing topic. Creating it fails: reload refused.
           prepare: async (next, previous) => {
@@ -77,7 +81,7 @@ export class PipelineRuntime {
       if (!type) throw new Error(`connector ${entry.id}: unknown type ${entry.type}`);
       connectors.set(entry.id, type.create(entry.config as never, { connectorId: entry.id, logger: logger.child({ connector: entry.id }), directory }));
     }
-    return new PipelineRuntime(config, logger, kafka, topics, documents, keys, connectors, createPipelineMetrics(registry));
+    return new PipelineRuntime(config, logger, kafka, topics, documents, keys, connectors, metrics);
   }
 
   /** Grant topics for every channel of the catalog in force (the shared topics come from `grantlineTopicSpecs`). */
@@ -127,6 +131,25 @@ export class PipelineRuntime {
       pollMs: this.config.pipeline.directoryCheckMs,
     });
     return this.reloader;
+  }
+
+  /**
+   * The view of `grantline.directory.v1` when `scim.enabled` (else null), shared by the roles of
+   * this process: what the identity provider said, merged over the directory file as it changes.
+   */
+  directoryView(): DirectoryView | null {
+    if (!this.config.scim.enabled) return null;
+    const logger = this.logger.child({ component: 'directory-view' });
+    this.directory ??= new DirectoryView(this.kafka, this.topics.directory, logger, (state) => {
+      const report = this.documents.applyScim(state);
+      if (report.previous.directory.version !== report.snapshot.directory.version) {
+        logger.info({ directoryVersion: report.snapshot.directory.version, previous: report.previous.directory.version, users: state.users.length, groups: state.groups.length }, 'directory changed by SCIM: the new version decides from now on');
+      }
+      if (report.problems.length > 0) {
+        logger.error({ problems: report.problems }, `catalog entries name approver groups the directory no longer has after a SCIM change; nobody can approve them until the catalog or the IdP is fixed:\n${report.problems.map((p) => `  ${describeProblem(p)}`).join('\n')}`);
+      }
+    });
+    return this.directory;
   }
 
   /** The ticket-state view, shared by the roles of this process; started by the first role that needs it. */

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { checkActivePrincipal, InvalidDocumentError, loadDirectory, type Directory } from '../../catalog/index.js';
+import { checkActivePrincipal, type Directory } from '../../catalog/index.js';
 import { createProducer } from '../../kafka/index.js';
 import { CE_TYPES, encodeCloudEvent } from '../../pipeline/cloudevents.js';
 import type { RevokeCommand } from '../../pipeline/events.js';
 import { StateView } from '../../pipeline/state-view.js';
+import { directoryInForce, DirectoryUnavailableError } from '../directory-in-force.js';
 import { connectCli, openCli } from '../kafka-cli.js';
 
 const USAGE = `usage: grantline revoke <grantId> --reason TEXT --actor PRINCIPAL [--config PATH] [--no-wait] [--timeout SECONDS]
@@ -13,7 +14,8 @@ Revokes a grant now. The revocation is published on the grant's own topic (after
 recorded in custody with you as its actor, and written back on the ticket.
 
   --reason TEXT     why (kept in the revocation and on the ticket)
-  --actor ID        who is revoking: an active principal of the directory (directory.path)
+  --actor ID        who is revoking: an active principal of the directory in force (directory.path,
+                    and what the identity provider said over SCIM when scim.enabled)
   --no-wait         return once the request is stored, without waiting for the revocation
   --timeout N       seconds to wait for the processor to publish the revocation (default 30)
 
@@ -60,14 +62,21 @@ export async function run(argv: string[]): Promise<number> {
   if ('exitCode' in cli) return cli.exitCode;
   // The actor is signed into a genuine revocation and its custody: it must be someone who may act now.
   const actor = (values.actor as string).trim();
+  // The directory in force: the file, with the IdP's word over SCIM when scim.enabled (someone the IdP deactivated may not revoke).
+  // With SCIM the directory is read from Kafka: check the connection first, so a refused password
+  // says so in one line rather than as a directory that cannot be read.
+  let connected = false;
+  if (cli.config.scim.enabled) {
+    const unreachable = await connectCli('revoke', cli);
+    if (unreachable !== null) return unreachable;
+    connected = true;
+  }
   let directory: Directory;
   try {
-    directory = await loadDirectory(cli.config.directory.path);
+    directory = await directoryInForce(cli);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (!(err instanceof InvalidDocumentError) && code === undefined) throw err;
-    const reason = err instanceof InvalidDocumentError ? err.message : `cannot read ${cli.config.directory.path} (${code})`;
-    console.error(`grantline revoke: cannot check --actor against directory.path: ${reason}`);
+    if (!(err instanceof DirectoryUnavailableError)) throw err;
+    console.error(`grantline revoke: cannot check --actor against ${err.source === 'file' ? 'directory.path' : 'the SCIM directory'}: ${err.message}`);
     return 2;
   }
   const check = checkActivePrincipal(directory, actor);
@@ -76,8 +85,10 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const unreachable = await connectCli('revoke', cli);
-  if (unreachable !== null) return unreachable;
+  if (!connected) {
+    const unreachable = await connectCli('revoke', cli);
+    if (unreachable !== null) return unreachable;
+  }
   const view = new StateView(cli.kafka, cli.topics.ticketState, cli.logger);
   const producer = createProducer(cli.kafka);
   try {
