@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { principalResolver } from '../../src/connector/resolve.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
@@ -199,7 +200,7 @@ describe('Data Center: every platform call on /rest/api/2, JSM on servicedeskapi
     jiraConnector.create(config(stub.baseUrl, 'Data Center, username + password', extra), {
       connectorId: 'jira-dc',
       logger: pino({ level: 'silent' }),
-      directory: { resolve: () => null },
+      directory: principalResolver(() => null),
     });
   const dcUser = { name: 'jdoe', key: 'JIRAUSER1', displayName: 'J Doe' };
 

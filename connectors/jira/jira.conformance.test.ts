@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { principalResolver } from '../../src/connector/resolve.js';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import type { Delivery, PrincipalResolver } from '../../src/connector/contract.js';
@@ -17,7 +18,7 @@ function directory(): PrincipalResolver {
     ['jira-account-id:acc-requester', 'u-requester'],
     ['jira-account-id:acc-approver', 'u-approver'],
   ]);
-  return { resolve: (i: SourceIdentity) => people.get(`${i.kind}:${i.value}`) ?? null };
+  return principalResolver((i: SourceIdentity) => people.get(`${i.kind}:${i.value}`) ?? null);
 }
 
 function config(baseUrl: string): JiraConfigInput {

@@ -6,6 +6,7 @@
  * rejection, and a Contact API user naming the author of a comment.
  */
 import { readFileSync } from 'node:fs';
+import { principalResolver } from '../../src/connector/resolve.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,9 +28,9 @@ const contact = vendor('servicenow-docs.contact-api.get-contact.response.json').
 
 /** The caller of ServiceNow's example incident (`caller_id` and `opened_by`). */
 const CALLER = '46c6f9efa9fe198101ddf5eed9adf6e7';
-const directory: PrincipalResolver = {
-  resolve: (id) => (id.kind === 'servicenow-sys-id' ? ({ [CALLER]: 'p-caller', [IDS.alice]: 'p-alice', [IDS.dave]: 'p-dave' } as Record<string, string>)[id.value] ?? null : null),
-};
+const directory: PrincipalResolver = principalResolver((id) =>
+  id.kind === 'servicenow-sys-id' ? (({ [CALLER]: 'p-caller', [IDS.alice]: 'p-alice', [IDS.dave]: 'p-dave' } as Record<string, string>)[id.value] ?? null) : null,
+);
 const config = testConfig();
 const ctx = (mapping: Partial<MapContext['mapping']> = {}): MapContext => ({
   connectorId: 'sn-main',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { PrincipalResolver } from '../connector/contract.js';
+import type { PersonResolution, PrincipalResolver } from '../connector/contract.js';
+import { IDENTITY_FIELD_OF_KIND, resolvePerson } from '../connector/resolve.js';
 import { SubjectType, type SourceIdentity } from '../model/index.js';
 import { GroupName, parseYamlDocument } from './catalog.js';
 import { InvalidDocumentError, issuesFromZod } from './errors.js';
@@ -53,13 +54,7 @@ export type NonHumanIdentity = z.infer<typeof NonHumanIdentity>;
 /** Every field of `PrincipalIdentities`. */
 export const IDENTITY_FIELDS = ['jiraAccountId', 'jiraUsername', 'jiraUserKey', 'servicenowSysId', 'email'] as const;
 export type IdentityField = (typeof IDENTITY_FIELDS)[number];
-const FIELD_OF_KIND: Record<SourceIdentity['kind'], IdentityField> = {
-  'jira-account-id': 'jiraAccountId',
-  'jira-username': 'jiraUsername',
-  'jira-user-key': 'jiraUserKey',
-  'servicenow-sys-id': 'servicenowSysId',
-  email: 'email',
-};
+const FIELD_OF_KIND: Record<SourceIdentity['kind'], IdentityField> = IDENTITY_FIELD_OF_KIND;
 // Jira usernames and email addresses are case-insensitive; ids and keys are compared as given
 // (ServiceNow sys_ids are lower-case hex; a caller's upper-case hex is folded too).
 const CASE_INSENSITIVE: ReadonlySet<IdentityField> = new Set(['jiraUsername', 'email', 'servicenowSysId']);
@@ -170,6 +165,16 @@ export class YamlDirectory implements Directory {
   resolve(identity: SourceIdentity): string | null {
     const field = FIELD_OF_KIND[identity.kind];
     return this.#identities.get(`${field}:${normalizeIdentity(field, identity.value)}`) ?? null;
+  }
+
+  /** Emails are unique in a valid document, so an email names at most one principal here. */
+  resolvePerson(identity: SourceIdentity, email?: string | null): PersonResolution {
+    return resolvePerson({ byIdentity: (i) => this.resolve(i), byEmail: (e) => this.#withEmail(e) }, identity, email);
+  }
+
+  #withEmail(email: string): string[] {
+    const id = this.resolve({ kind: 'email', value: email });
+    return id === null ? [] : [id];
   }
 
   principal(id: string): Principal | null {

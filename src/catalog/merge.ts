@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { PersonResolution } from '../connector/contract.js';
+import { resolvePerson } from '../connector/resolve.js';
 import { groupNameOf, type DirectoryRecord, type ScimGroupRecord, type ScimUserRecord, type SourceIdentity } from '../model/index.js';
 import {
   IDENTITY_FIELDS,
@@ -90,6 +92,8 @@ export class MergedDirectory implements Directory {
   /** The SCIM user each SCIM-provisioned principal is. */
   readonly scimUsers: ReadonlyMap<string, ScimUserRecord>;
   readonly #lookup: YamlDirectory;
+  /** Every principal that claimed each email (normalized), before one source identity was kept for one person. */
+  readonly #emailClaims: ReadonlyMap<string, readonly string[]>;
 
   constructor(file: DirectoryDocument, scim: ScimDirectoryState) {
     const built = build(file, scim);
@@ -100,10 +104,18 @@ export class MergedDirectory implements Directory {
     this.principalSources = built.principalSources;
     this.groupSources = built.groupSources;
     this.scimUsers = built.scimUsers;
+    this.#emailClaims = built.emailClaims;
   }
 
   resolve(identity: SourceIdentity): string | null {
     return this.#lookup.resolve(identity);
+  }
+  /**
+   * A shared email stays ambiguous for the fallback even though only one holder keeps it as an
+   * identity: the IdP (or the file) said two people have it, and guessing would let one act as the other.
+   */
+  resolvePerson(identity: SourceIdentity, email?: string | null): PersonResolution {
+    return resolvePerson({ byIdentity: (i) => this.resolve(i), byEmail: (e) => this.#emailClaims.get(normalizeIdentity('email', e)) ?? [] }, identity, email);
   }
   principal(id: string): Principal | null {
     return this.#lookup.principal(id);
@@ -128,6 +140,7 @@ interface Built {
   principalSources: Map<string, Partial<Record<PrincipalField, FactSource>>>;
   groupSources: Map<string, FactSource>;
   scimUsers: Map<string, ScimUserRecord>;
+  emailClaims: Map<string, string[]>;
 }
 
 const show = (v: unknown): string => (v === null || v === undefined ? 'none' : JSON.stringify(v));
@@ -187,6 +200,12 @@ function build(file: DirectoryDocument, scim: ScimDirectoryState): Built {
     sources.set(user.principalId, s);
   }
 
+  const emailClaims = new Map<string, string[]>();
+  for (const p of merged.values()) {
+    if (p.identities.email === undefined) continue;
+    const key = normalizeIdentity('email', p.identities.email);
+    emailClaims.set(key, [...(emailClaims.get(key) ?? []), p.id].sort());
+  }
   // One source identity, one person: SCIM's claims first (in principal order), then the file's.
   const holder = new Map<string, string>();
   for (const pass of ['scim', 'file'] as const) {
@@ -213,7 +232,7 @@ function build(file: DirectoryDocument, scim: ScimDirectoryState): Built {
   for (const n of file.nhis) {
     if (scimUsers.has(n.id)) conflicts.push({ kind: 'nhi', subject: n.id, field: 'id', message: `the file's ${n.type} ${n.id} has the id of a person provisioned by SCIM` });
   }
-  return { document: { principals, groups, nhis: file.nhis }, conflicts, principalSources: sources, groupSources, scimUsers };
+  return { document: { principals, groups, nhis: file.nhis }, conflicts, principalSources: sources, groupSources, scimUsers, emailClaims };
 }
 
 function mergeGroups(

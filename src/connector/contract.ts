@@ -99,9 +99,31 @@ export interface PollPage {
   readonly hasMore?: boolean;
 }
 
+/** Several principals share the email a person was matched by, so grantline cannot tell which one they are. */
+export interface AmbiguousEmail {
+  readonly email: string;
+  /** The principals holding that email, sorted. */
+  readonly principals: readonly string[];
+  /** Says so in plain words, naming them, and what the IdP admin should map to settle it. */
+  readonly explanation: string;
+}
+
+/** How a person a ticketing system names resolved to a directory principal. */
+export type PersonResolution =
+  | { readonly principalId: string; readonly by: 'identity' | 'email' }
+  | { readonly principalId: null; readonly ambiguous: AmbiguousEmail | null };
+
 /** Resolves a source identity to a directory principal id, or null. Synchronous, in-memory. */
 export interface PrincipalResolver {
+  /** The principal holding exactly this source identity, or null. */
   resolve(identity: SourceIdentity): string | null;
+  /**
+   * A person as a ticketing system names them: by `identity`, else by the `email` the system also
+   * gave (case-insensitive) when exactly one principal, active or not, has it. When several do, the
+   * person is not resolved and `ambiguous` says why. Build one with `principalResolver`
+   * (`src/connector/resolve.ts`), which holds the rule.
+   */
+  resolvePerson(identity: SourceIdentity, email?: string | null): PersonResolution;
 }
 
 /** Everything the core gives a connector. Connectors get nothing else from `src`. */

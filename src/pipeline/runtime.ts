@@ -74,7 +74,10 @@ export class PipelineRuntime {
     }
     const keys = loadSigningKeys(config.signing);
     // Connectors resolve identities through the directory in force at each lookup, not the one at start.
-    const directory: PrincipalResolver = { resolve: (identity) => documents.current().directory.resolve(identity) };
+    const directory: PrincipalResolver = {
+      resolve: (identity) => documents.current().directory.resolve(identity),
+      resolvePerson: (identity, email) => documents.current().directory.resolvePerson(identity, email),
+    };
     const connectors = new Map<string, Connector>();
     for (const entry of config.connectors) {
       const type = (connectorTypes as Record<string, ConnectorType>)[entry.type];

@@ -5,6 +5,7 @@
  * check what a requester would see: the fields read, or why the ticket is refused.
  */
 import { readFileSync } from 'node:fs';
+import { principalResolver } from '../../src/connector/resolve.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import { EntitlementRequest, type SourceIdentity } from '../../src/model/index.js';
@@ -23,7 +24,7 @@ const approvalsPage = vendor('jsm/jsm-get-approvals.response.json') as { values:
 const REPORTER = '5b912f5c8a96e82b9549361c';
 const FRED = 'qm:a713c8ea-1075-4e30-9d96-891a7d181739:5ad6d3581db05e2a66fa80b';
 const people: Record<string, string> = { [REPORTER]: 'ivan', [FRED]: 'fred' };
-const directory: PrincipalResolver = { resolve: (i: SourceIdentity) => (i.kind === 'jira-account-id' ? (people[i.value] ?? null) : null) };
+const directory: PrincipalResolver = principalResolver((i: SourceIdentity) => (i.kind === 'jira-account-id' ? (people[i.value] ?? null) : null));
 
 function config(overrides: Partial<JiraConfigInput> = {}): JiraConfig {
   return JiraConfig.parse({

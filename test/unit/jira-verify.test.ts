@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { principalResolver } from '../../src/connector/resolve.js';
 import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
@@ -118,7 +119,7 @@ describe('Jira client safety', () => {
         fields: { entitlement: { fieldId: 'customfield_10100', options: {} } },
         approvals: { mode: 'jsm' },
       }),
-      { connectorId: 'jira-main', logger: pino({ level: 'silent' }), directory: { resolve: () => null } },
+      { connectorId: 'jira-main', logger: pino({ level: 'silent' }), directory: principalResolver(() => null) },
     );
 
   it('401: a non-retriable error whose message and properties never carry the token', async () => {
