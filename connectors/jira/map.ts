@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { MapResult, MappingFailure, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
+import type { MapResult, MappingFailure, PersonResolution, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import type { Approval, EntitlementRequest, Reason, SourceIdentity, Subject, TicketSource } from '../../src/model/index.js';
 import type { JiraConfig } from './config.js';
 import { JiraComment, JiraIssue, JsmApproval, plainText, toIso } from './vendor.js';
@@ -58,9 +58,13 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
 
   const reporter = f.reporter ?? f.creator ?? null;
   const requesterSource = reporter === null ? null : identityOf(reporter, dc);
-  const requester = requesterSource === null ? null : { principalId: resolve(directory, reporter!, dc), sourceIdentity: requesterSource };
+  const resolved = reporter === null ? null : resolve(directory, reporter, dc);
+  const requester = requesterSource === null ? null : { principalId: resolved?.principalId ?? null, sourceIdentity: requesterSource };
 
   const reasons: Reason[] = [];
+  if (requester !== null && resolved?.principalId === null && resolved.ambiguous !== null) {
+    reasons.push({ code: 'REQUESTER_UNKNOWN', field: 'requester', message: `The requester is not resolved: ${resolved.ambiguous.explanation}` });
+  }
   const project = f.project?.key ?? issue.key.split('-')[0] ?? '';
   if (!config.projects.includes(project)) {
     reasons.push({ code: 'TICKET_NOT_ACTIONABLE', message: `Project ${project} is not watched by grantline; file the request in ${config.projects.join(', ')}.` });
@@ -103,11 +107,16 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
       if (mappedType !== undefined) type = mappedType;
     }
     if (isUser(subjectRaw)) {
-      const id = resolve(directory, subjectRaw, dc);
-      if (id === null) {
-        reasons.push({ code: 'SUBJECT_UNKNOWN', field: 'subject', message: `The person in ${subjectField.name ?? subjectField.fieldId} is not in the directory; pick a person with a directory account.` });
+      const person = resolve(directory, subjectRaw, dc);
+      if (person.principalId === null) {
+        const where = subjectField.name ?? subjectField.fieldId;
+        const message =
+          person.ambiguous === null
+            ? `The person in ${where} is not in the directory; pick a person with a directory account.`
+            : `The person in ${where} is not resolved: ${person.ambiguous.explanation}`;
+        reasons.push({ code: 'SUBJECT_UNKNOWN', field: 'subject', message });
       } else {
-        subject = { type, id };
+        subject = { type, id: person.principalId };
       }
     } else {
       const text = textOf(subjectRaw);
@@ -248,7 +257,7 @@ function jsmApprovals(approvals: readonly JsmApproval[], directory: PrincipalRes
       const approverSource = identityOf(d.approver, dc);
       if (approverSource === null) continue;
       out.push({
-        approverPrincipalId: resolve(directory, d.approver, dc),
+        approverPrincipalId: resolve(directory, d.approver, dc).principalId,
         approverSource,
         decision,
         decidedAt,
@@ -272,7 +281,7 @@ function workflowApprovals(histories: readonly ChangelogHistory[], config: JiraC
       const decidedAt = toIso(h.created);
       if (decision === null || approverSource === null || decidedAt === null) continue;
       out.push({
-        approverPrincipalId: resolve(directory, h.author, dc),
+        approverPrincipalId: resolve(directory, h.author, dc).principalId,
         approverSource,
         decision,
         decidedAt,
@@ -291,12 +300,15 @@ export function identityOf(user: JiraUser, dc: boolean): SourceIdentity | null {
   return null;
 }
 
-function resolve(directory: PrincipalResolver, user: JiraUser, dc: boolean): string | null {
-  if (!dc) return user.accountId ? directory.resolve({ kind: 'jira-account-id', value: user.accountId }) : null;
-  return (
-    (user.name ? directory.resolve({ kind: 'jira-username', value: user.name }) : null) ??
-    (user.key ? directory.resolve({ kind: 'jira-user-key', value: user.key }) : null)
-  );
+/** Data Center tries the username, then the user key; the email Jira gave is the directory's fallback for both. */
+function resolve(directory: PrincipalResolver, user: JiraUser, dc: boolean): PersonResolution {
+  const identity = identityOf(user, dc);
+  if (identity === null) return { principalId: null, ambiguous: null };
+  if (dc && identity.kind === 'jira-username' && user.key) {
+    const id = directory.resolve(identity) ?? directory.resolve({ kind: 'jira-user-key', value: user.key });
+    if (id !== null) return { principalId: id, by: 'identity' };
+  }
+  return directory.resolvePerson(identity, user.emailAddress ?? null);
 }
 
 function isEmpty(v: unknown): boolean {

@@ -12,6 +12,8 @@ export const JiraUser = z.looseObject({
   name: z.string().optional(),
   key: z.string().optional(),
   displayName: z.string().optional(),
+  /** Absent when the person's profile hides it (Cloud) or the caller may not see it. */
+  emailAddress: z.string().optional(),
 });
 export type JiraUser = z.infer<typeof JiraUser>;
 

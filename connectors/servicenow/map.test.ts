@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { principalResolver } from '../../src/connector/resolve.js';
 import type { PrincipalResolver } from '../../src/connector/contract.js';
 import { EntitlementRequest, type ReasonCode } from '../../src/model/index.js';
 import { testConfig } from '../../test/fixtures/servicenow/config.js';
 import { DEFAULT_VARIABLES, IDS, makeRitm, type RitmOptions } from '../../test/fixtures/servicenow/records.js';
 import { mapRequestedItem, type MapContext } from './map.js';
 
-const directory: PrincipalResolver = {
-  resolve: (id) =>
-    id.kind !== 'servicenow-sys-id'
-      ? null
-      : ({ [IDS.alice]: 'p-alice', [IDS.bob]: 'p-bob', [IDS.carol]: 'p-carol', [IDS.dave]: 'p-dave' } as Record<string, string>)[id.value] ?? null,
-};
+const directory: PrincipalResolver = principalResolver((id) =>
+  id.kind !== 'servicenow-sys-id'
+    ? null
+    : (({ [IDS.alice]: 'p-alice', [IDS.bob]: 'p-bob', [IDS.carol]: 'p-carol', [IDS.dave]: 'p-dave' } as Record<string, string>)[id.value] ?? null),
+);
 const config = testConfig();
 const ctx: MapContext = {
   connectorId: 'sn-main',
@@ -235,5 +235,33 @@ describe('mapRequestedItem', () => {
     raw.ritm = Object.fromEntries(Object.entries(raw.ritm).map(([k, v]) => [k, (v as { value: string }).value]));
     const r = mapRequestedItem(snap, ctx);
     expect(r.ok && r.request.entitlementId).toBe('db-admin');
+  });
+});
+
+describe('mapRequestedItem: the email fallback for people', () => {
+  // A sys_user the directory does not map; its record (fetched with the ticket) gives its email.
+  const NEW_USER = 'e'.repeat(32);
+  const email = 'user.eeeeee@example.com';
+  const withEmails = (holders: string[]) =>
+    principalResolver(
+      (id) => (id.kind === 'servicenow-sys-id' ? (({ [IDS.alice]: 'p-alice', [IDS.bob]: 'p-bob', [IDS.dave]: 'p-dave' } as Record<string, string>)[id.value] ?? null) : null),
+      (e) => (e.toLowerCase() === email ? holders : []),
+    );
+
+  it('resolves a requester whose sys_id is unmapped by their sys_user email', () => {
+    const r = mapRequestedItem(makeRitm({ openedBy: NEW_USER }), { ...ctx, directory: withEmails(['p-new']) });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.request.requester).toEqual({ principalId: 'p-new', sourceIdentity: { kind: 'servicenow-sys-id', value: NEW_USER } });
+  });
+
+  it('rejects a requester whose email several principals share, saying so and what to map', () => {
+    const r = mapRequestedItem(makeRitm({ openedBy: NEW_USER }), { ...ctx, directory: withEmails(['p-one', 'p-two']) });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.failure.requester).toEqual({ principalId: null, sourceIdentity: { kind: 'servicenow-sys-id', value: NEW_USER } });
+    const reason = r.failure.reasons.find((x) => x.code === 'REQUESTER_UNKNOWN');
+    expect(reason?.message).toContain(`${email} matches several (p-one, p-two)`);
+    expect(reason?.message).toContain('urn:grantline:scim:schemas:extension:2.0:User:servicenowSysId');
   });
 });

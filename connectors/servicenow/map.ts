@@ -65,14 +65,15 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
     actionable: ritm.active.value !== 'false' && !ctx.statuses.notActionable.includes(ritm.state.value),
   };
 
+  // The sys_user records fetched with the ticket give each person's email, the directory's fallback.
+  const person = (sysId: string) => {
+    const email = raw.users.find((u) => u.sys_id.value === sysId)?.email.value ?? '';
+    return ctx.directory.resolvePerson({ kind: 'servicenow-sys-id', value: sysId }, email === '' ? null : email);
+  };
   const requesterId = ritm.opened_by.value || ritm.requested_for.value;
+  const requesterResolution = requesterId === '' ? null : person(requesterId);
   const requester =
-    requesterId === ''
-      ? null
-      : (() => {
-          const sourceIdentity: SourceIdentity = { kind: 'servicenow-sys-id', value: requesterId };
-          return { principalId: ctx.directory.resolve(sourceIdentity), sourceIdentity };
-        })();
+    requesterId === '' ? null : { principalId: requesterResolution?.principalId ?? null, sourceIdentity: { kind: 'servicenow-sys-id' as const, value: requesterId } };
 
   // Variables: the latest row per name wins (a re-saved variable may leave an older option row).
   const variables = new Map<string, { value: string; updatedAt: string | null }>();
@@ -121,6 +122,8 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
   const reasons: Reason[] = [];
   if (requester === null) {
     reasons.push({ code: 'REQUESTER_UNKNOWN', message: 'The request has neither opened_by nor requested_for.', field: 'requester' });
+  } else if (requesterResolution?.principalId === null && requesterResolution.ambiguous !== null) {
+    reasons.push({ code: 'REQUESTER_UNKNOWN', message: `The requester is not resolved: ${requesterResolution.ambiguous.explanation}`, field: 'requester' });
   }
   const entitlementId = ctx.mapping.catalogItems[catItem] ?? null;
   if (entitlementId === null) {
@@ -183,14 +186,18 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
   let subject: Subject | null = null;
   if (subjectValue !== null) {
     if (subjectType === 'human' && SYS_ID.test(subjectValue)) {
-      const id = ctx.directory.resolve({ kind: 'servicenow-sys-id', value: subjectValue });
-      if (id === null) {
+      const resolved = person(subjectValue);
+      if (resolved.principalId === null) {
+        const where = `The person in the catalog variable "${names.subject}"`;
         reasons.push({
           code: 'SUBJECT_UNKNOWN',
-          message: `The person in the catalog variable "${names.subject}" is not in the directory; pick a person with a directory account.`,
+          message:
+            resolved.ambiguous === null
+              ? `${where} is not in the directory; pick a person with a directory account.`
+              : `${where} is not resolved: ${resolved.ambiguous.explanation}`,
           field: 'subject',
         });
-      } else subject = { type: subjectType, id };
+      } else subject = { type: subjectType, id: resolved.principalId };
     } else subject = { type: subjectType, id: subjectValue };
   }
 
@@ -206,7 +213,7 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
     if (decision === null || approver === '' || decidedAt === null || a.sys_id.value === '') continue;
     const approverSource: SourceIdentity = { kind: 'servicenow-sys-id', value: approver };
     approvals.push({
-      approverPrincipalId: ctx.directory.resolve(approverSource),
+      approverPrincipalId: person(approver).principalId,
       approverSource,
       decision,
       decidedAt,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { principalResolver } from '../../src/connector/resolve.js';
 import { describe, expect, it } from 'vitest';
 import type { MapResult, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import type { SourceIdentity } from '../../src/model/index.js';
@@ -15,7 +16,7 @@ const people = new Map<string, string>([
   ['jira-username:jdoe', 'u-jdoe'],
   ['jira-username:boss', 'u-boss'],
 ]);
-const directory: PrincipalResolver = { resolve: (i: SourceIdentity) => people.get(`${i.kind}:${i.value}`) ?? null };
+const directory: PrincipalResolver = principalResolver((i: SourceIdentity) => people.get(`${i.kind}:${i.value}`) ?? null);
 
 function makeConfig(overrides: Partial<JiraConfigInput> = {}): JiraConfig {
   return JiraConfig.parse({
@@ -232,5 +233,41 @@ describe('mapJiraSnapshot: workflow approvals and comments', () => {
       { connectorId: 'jira-main', config: makeConfig(), directory },
     );
     expect(r.ok && r.request.approvalLikeComments).toEqual([]);
+  });
+});
+
+describe('mapJiraSnapshot: the email fallback for people', () => {
+  // acc-new is in no directory entry; Jira also gives the person's email.
+  const emails: Record<string, string[]> = { 'new@example.com': ['u-new'], 'shared@example.com': ['u-one', 'u-two'] };
+  const withEmails = principalResolver(
+    (i: SourceIdentity) => people.get(`${i.kind}:${i.value}`) ?? null,
+    (e) => emails[e.toLowerCase()] ?? [],
+  );
+  const ctx = { connectorId: 'jira-main', config: makeConfig(), directory: withEmails };
+
+  it('resolves a requester whose account id is unmapped by the email Jira gave', () => {
+    const r = mapJiraSnapshot(makeIssue({ fields: { reporter: { accountId: 'acc-new', emailAddress: 'New@example.com' } } }), ctx);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.request.requester).toEqual({ principalId: 'u-new', sourceIdentity: { kind: 'jira-account-id', value: 'acc-new' } });
+    expect(r.request.subject).toEqual({ type: 'human', id: 'u-new' });
+  });
+
+  it('rejects a requester whose email several principals share, saying so and what to map', () => {
+    const r = mapJiraSnapshot(makeIssue({ fields: { reporter: { accountId: 'acc-new', emailAddress: 'shared@example.com' } } }), ctx);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.failure.requester).toEqual({ principalId: null, sourceIdentity: { kind: 'jira-account-id', value: 'acc-new' } });
+    const reason = r.failure.reasons.find((x) => x.code === 'REQUESTER_UNKNOWN');
+    expect(reason?.message).toContain('shared@example.com matches several (u-one, u-two)');
+    expect(reason?.message).toContain('urn:grantline:scim:schemas:extension:2.0:User:jiraAccountId');
+  });
+
+  it('rejects a subject whose email several principals share, saying so', () => {
+    const config = makeConfig({ fields: { ...makeConfig().fields, subject: { fieldId: 'customfield_10104', name: 'Who', type: 'human' } } as JiraConfigInput['fields'] });
+    const r = mapJiraSnapshot(makeIssue({ fields: { customfield_10104: { accountId: 'acc-new', emailAddress: 'shared@example.com', displayName: 'N' } } }), { ...ctx, config });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.failure.reasons.find((x) => x.code === 'SUBJECT_UNKNOWN')?.message).toContain('matches several (u-one, u-two)');
   });
 });
