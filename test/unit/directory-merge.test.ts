@@ -10,27 +10,11 @@ import { DirectoryDocument, MergedDirectory, parseDirectory, PolicyDocuments, ty
 import type { ScimGroupRecord, ScimUserRecord } from '../../src/model/index.js';
 import { decide } from '../../src/policy/index.js';
 import { EXAMPLE_CATALOG_PATH, EXAMPLE_DIRECTORY_PATH } from '../fixtures/requests/factory.js';
+import { scimUser } from '../fixtures/scim/records.js';
 
 const FILE = parseDirectory(readFileSync(EXAMPLE_DIRECTORY_PATH, 'utf8')).document;
 
-function user(over: Partial<ScimUserRecord> & Pick<ScimUserRecord, 'principalId'>): ScimUserRecord {
-  return {
-    kind: 'user',
-    id: `scim-${over.principalId}`,
-    externalId: null,
-    userName: `${over.principalId}@example.com`,
-    active: true,
-    displayName: null,
-    name: null,
-    emails: [{ value: `${over.principalId}@example.com`, type: 'work', primary: true }],
-    manager: null,
-    identities: {},
-    created: '2026-01-01T00:00:00.000Z',
-    lastModified: '2026-01-01T00:00:00.000Z',
-    deleted: false,
-    ...over,
-  };
-}
+const user = (over: Partial<ScimUserRecord> & Pick<ScimUserRecord, 'principalId'>): ScimUserRecord => scimUser(over.principalId, over);
 
 function group(displayName: string, members: string[], over: Partial<ScimGroupRecord> = {}): ScimGroupRecord {
   return { kind: 'group', id: `g-${displayName}`, externalId: null, displayName, members: members.map((value) => ({ value })), created: '2026-01-01T00:00:00.000Z', lastModified: '2026-01-01T00:00:00.000Z', deleted: false, ...over };

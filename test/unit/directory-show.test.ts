@@ -6,9 +6,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run as directory } from '../../src/cli/commands/directory.js';
 import { EXAMPLE_CATALOG_PATH, EXAMPLE_DIRECTORY_PATH } from '../fixtures/requests/factory.js';
+import { captureCli, type CliOutcome } from '../fixtures/cli.js';
 
 let dir: string;
 let config: string;
@@ -31,19 +32,8 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  vi.stubEnv('KAFKA_BROKERS', '');
-  try {
-    return { code: await directory([...argv, '--config', config]), stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    vi.unstubAllEnvs();
-    log.mockRestore();
-    error.mockRestore();
-  }
+function cli(argv: string[]): Promise<CliOutcome> {
+  return captureCli(directory, [...argv, '--config', config]);
 }
 
 describe('grantline directory show', () => {

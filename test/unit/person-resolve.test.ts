@@ -8,28 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { MergedDirectory, parseDirectory } from '../../src/catalog/index.js';
 import type { ScimUserRecord } from '../../src/model/index.js';
 import { EXAMPLE_DIRECTORY_PATH } from '../fixtures/requests/factory.js';
+import { scimUser } from '../fixtures/scim/records.js';
 
 const FILE = parseDirectory(readFileSync(EXAMPLE_DIRECTORY_PATH, 'utf8'));
 
-function user(principalId: string, email: string, over: Partial<ScimUserRecord> = {}): ScimUserRecord {
-  return {
-    kind: 'user',
-    principalId,
-    id: `scim-${principalId}`,
-    externalId: null,
-    userName: principalId,
-    active: true,
-    displayName: null,
-    name: null,
-    emails: [{ value: email, type: 'work', primary: true }],
-    manager: null,
-    identities: {},
-    created: '2026-01-01T00:00:00.000Z',
-    lastModified: '2026-01-01T00:00:00.000Z',
-    deleted: false,
-    ...over,
-  };
-}
+/** A SCIM user known by `email`, with a userName that is not an email. */
+const user = (principalId: string, email: string, over: Partial<ScimUserRecord> = {}): ScimUserRecord =>
+  scimUser(principalId, { userName: principalId, emails: [{ value: email, type: 'work', primary: true }], ...over });
 
 const merged = (...users: ScimUserRecord[]) => new MergedDirectory(FILE.document, { users, groups: [] });
 const UNKNOWN_ACCOUNT = { kind: 'jira-account-id', value: 'acc-nobody-knows' } as const;

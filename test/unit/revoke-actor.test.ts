@@ -7,10 +7,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkActivePrincipal } from '../../src/catalog/index.js';
 import { run as revoke } from '../../src/cli/commands/revoke.js';
 import { EXAMPLE_CATALOG_PATH, EXAMPLE_DIRECTORY_PATH, exampleDirectory } from '../fixtures/requests/factory.js';
+import { captureCli, type CliOutcome } from '../fixtures/cli.js';
 
 describe('checkActivePrincipal', () => {
   const directory = exampleDirectory();
@@ -56,20 +57,8 @@ describe('grantline revoke --actor', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function cli(argv: string[], configFile = config): Promise<{ code: number; stdout: string; stderr: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-    const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-    // KAFKA_BROKERS would replace the config's unreachable broker with a real one.
-    vi.stubEnv('KAFKA_BROKERS', '');
-    try {
-      return { code: await revoke([...argv, '--config', configFile]), stdout: out.join('\n'), stderr: err.join('\n') };
-    } finally {
-      vi.unstubAllEnvs();
-      log.mockRestore();
-      error.mockRestore();
-    }
+  function cli(argv: string[], configFile = config): Promise<CliOutcome> {
+    return captureCli(revoke, [...argv, '--config', configFile]);
   }
 
   it.each([
