@@ -18,12 +18,13 @@ export type { ConsumerOptions } from './consumer.js';
 export { topicNames, grantlineTopicSpecs, ensureTopics, describeTopicConfig, TopicConfigMismatchError } from './topics.js';
 export type { TopicNames, TopicSpec, EnsureTopicsResult, TopicDurability } from './topics.js';
 export { awaitKafka, checkKafka } from './health.js';
+export { PartitionLoop, PIPELINE_CONSUMER_TIMING, chunksOf } from './partition-loop.js';
+export type { InboundHeaderValue, InboundMessage, PartitionBatch, PartitionLoopOptions } from './partition-loop.js';
+export { readTopic, TopicTail } from './tail.js';
 export type { AwaitKafkaOptions, KafkaCheck } from './health.js';
 export type {
   Admin,
   Consumer,
-  EachBatchPayload,
-  EachMessagePayload,
   IHeaders,
   Kafka,
   KafkaMessage,

@@ -5,3 +5,7 @@ export * from './lifecycle.js';
 export * from './text.js';
 export * from './adapter.js';
 export * from './directory-record.js';
+export * from './dead-letter.js';
+export * from './ticket-event.js';
+export * from './ticket-state.js';
+export * from './writeback-task.js';

@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload } from '../kafka/index.js';
+import type { PartitionBatch } from '../kafka/index.js';
 import type { PipelineMetrics } from './metrics.js';
 
 /**
@@ -8,7 +8,6 @@ import type { PipelineMetrics } from './metrics.js';
  */
 export class PartitionBackoff {
   private readonly failures = new Map<number, number>();
-  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly stage: string,
@@ -23,35 +22,15 @@ export class PartitionBackoff {
     return Math.max(backoff, retryAfterMs ?? 0);
   }
 
-  pause(consumer: Consumer, payload: EachBatchPayload, offset: string, retryAfterMs: number | undefined): void {
-    const { topic, partition } = payload.batch;
-    const delay = this.delayFor(partition, retryAfterMs);
-    this.failures.set(partition, (this.failures.get(partition) ?? 0) + 1);
-    const resume = payload.pause();
-    consumer.seek({ topic, partition, offset });
+  pause(batch: PartitionBatch, offset: string, retryAfterMs: number | undefined): void {
+    const delay = this.delayFor(batch.partition, retryAfterMs);
+    this.failures.set(batch.partition, (this.failures.get(batch.partition) ?? 0) + 1);
     this.metrics.pausedPartitions.inc({ stage: this.stage });
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.metrics.pausedPartitions.dec({ stage: this.stage });
-      resume();
-    }, delay);
-    this.timers.add(timer);
+    batch.pause(offset, delay, () => this.metrics.pausedPartitions.dec({ stage: this.stage }));
   }
 
   /** The partition made progress: the next failure starts from the initial delay again. */
   succeeded(partition: number): void {
     this.failures.delete(partition);
   }
-
-  clear(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-  }
 }
-
-/**
- * Consumer timing for the pipeline's groups: a member that died (SIGKILL, lost broker) is dropped
- * after 10 s instead of kafkajs' 30 s, so its partitions move on sooner; an idle fetch returns
- * within 500 ms, so a stop does not wait 5 s per consumer.
- */
-export const PIPELINE_CONSUMER_TIMING = { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, maxWaitTimeInMs: 500 } as const;

@@ -95,3 +95,9 @@ export function decodeCloudEvent(headers: Record<string, unknown> | undefined, v
     data,
   };
 }
+
+/** One message bound for a topic, published in the processor's transaction. */
+export interface Output {
+  readonly topic: string;
+  readonly message: EncodedMessage;
+}

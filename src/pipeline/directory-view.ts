@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { scimStateOf, type DirectoryConflict, type MergedDirectory, type ScimDirectoryState } from '../catalog/index.js';
-import type { Kafka, KafkaMessage } from '../kafka/index.js';
+import type { InboundMessage, Kafka } from '../kafka/index.js';
 import { DirectoryRecord, type ScimGroupRecord, type ScimUserRecord } from '../model/index.js';
 import type { PipelineMetrics } from './metrics.js';
 import { TopicTail } from './state-view.js';
@@ -97,7 +97,7 @@ export class DirectoryView {
     return true;
   }
 
-  #read(message: KafkaMessage, partition: number): void {
+  #read(message: InboundMessage, partition: number): void {
     const key = message.key?.toString('utf8');
     if (key === undefined || key === '') return;
     const offset = BigInt(message.offset);

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Connector, Delivery, VerifyResult } from '../connector/contract.js';
 import type { GrantlineProducer } from '../kafka/index.js';
 import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
-import { ticketKey, type DeliveryEvent } from './events.js';
+import { ticketKey, type DeliveryEvent } from '../model/index.js';
 import type { PipelineMetrics } from './metrics.js';
 
 /** What the HTTP layer answers. Expected outcomes are data; only a bug throws. */

@@ -2,14 +2,13 @@ import type { Logger } from 'pino';
 import { describeError } from '../connector/errors.js';
 import type { Connector } from '../connector/contract.js';
 import { publishAlerts } from './alerts.js';
-import { PIPELINE_CONSUMER_TIMING } from './backoff.js';
-import { createConsumer, type Consumer, type EachBatchPayload, type GrantlineProducer, type Kafka } from '../kafka/index.js';
-import { FulfillmentResult, IdentityLifecycleEvent, type LifecycleAlert } from '../model/index.js';
+import { PartitionLoop, type GrantlineProducer, type Kafka, type PartitionBatch } from '../kafka/index.js';
+import { FulfillmentResult, IdentityLifecycleEvent, recordCommand, ticketKey, type DeadLetterOriginal, type LifecycleAlert, type RecordCommand, type RecordData, type RecordKind, type RevokeCommand, type TicketState, type TrackedGrant } from '../model/index.js';
 import { CE_TYPES, encodeCloudEvent, type EncodedMessage } from './cloudevents.js';
-import { ticketKey, type RecordCommand, type RevokeCommand, type TicketState, type TrackedGrant } from './events.js';
+import { encodeDeadLetter, originalOf } from './dead-letter.js';
 import type { PipelineMetrics } from './metrics.js';
 import type { StateView } from './state-view.js';
-import { isActive } from './ticket.js';
+import { isActive } from './ticket/state.js';
 
 /** What the lifecycle needs of the directory: is this principal still active? */
 export interface OwnerDirectory {
@@ -49,19 +48,12 @@ function revoke(state: TicketState, grant: TrackedGrant, trigger: RevokeCommand[
   };
 }
 
-function record(state: TicketState, grant: TrackedGrant, custodyKind: RecordCommand['custodyKind'], commandId: string, data: Record<string, unknown>, now: Date): RecordCommand {
-  return {
-    kind: 'record',
-    commandId,
-    connectorId: state.connectorId,
-    ticketId: state.ticketId,
-    grantId: grant.grantId,
-    requestId: grant.requestId,
+function record<K extends RecordKind>(state: TicketState, grant: TrackedGrant, custodyKind: K, commandId: string, data: RecordData<K>, now: Date): RecordCommand {
+  return recordCommand(
+    { commandId, connectorId: state.connectorId, ticketId: state.ticketId, grantId: grant.grantId, requestId: grant.requestId, actor: 'grantline/lifecycle', at: now.toISOString() },
     custodyKind,
-    actor: 'grantline/lifecycle',
-    at: now.toISOString(),
     data,
-  };
+  );
 }
 
 /**
@@ -178,7 +170,7 @@ const RESEND_AFTER_MS = 15_000;
  * single writer of a ticket's story) to revoke or to record evidence.
  */
 export class Lifecycle {
-  private consumer: Consumer | null = null;
+  private loop: PartitionLoop | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private readonly sent = new Map<string, number>();
@@ -193,16 +185,14 @@ export class Lifecycle {
   async start(): Promise<void> {
     const { kafka, groupId, topics } = this.options;
     await this.options.view.catchUp();
-    const consumer = createConsumer(kafka, { groupId, readCommitted: true, ...PIPELINE_CONSUMER_TIMING });
-    this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      // kafkajs restarts a consumer after retriable errors; when it will not, nothing consumes any
-      // more and the process must not go on looking healthy.
-      if (!payload.restart) this.options.onFatal?.(payload.error);
+    this.loop = new PartitionLoop(kafka, {
+      groupId,
+      topics: [topics.lifecycle, topics.fulfillmentResults],
+      offsets: 'resolved',
+      ...(this.options.onFatal ? { onFatal: this.options.onFatal } : {}),
+      handle: (batch) => this.handleBatch(batch),
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topics.lifecycle, topics.fulfillmentResults], fromBeginning: true });
-    await consumer.run({ eachBatchAutoResolve: false, eachBatch: (payload) => this.handleBatch(payload) });
+    await this.loop.start();
     this.schedule();
   }
 
@@ -210,8 +200,8 @@ export class Lifecycle {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.ticking;
-    await this.consumer?.disconnect();
-    this.consumer = null;
+    await this.loop?.stop();
+    this.loop = null;
   }
 
   private schedule(): void {
@@ -220,7 +210,7 @@ export class Lifecycle {
         .then(() => undefined)
         .catch((error: unknown) => this.options.logger.error({ error: describeError(error) }, 'lifecycle tick failed; will run again'))
         .finally(() => {
-          if (this.consumer) this.schedule();
+          if (this.loop) this.schedule();
         });
     }, this.options.settings.tickMs);
   }
@@ -296,11 +286,10 @@ export class Lifecycle {
     return out;
   }
 
-  private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
+  private async handleBatch(batch: PartitionBatch): Promise<void> {
     const { topics, view } = this.options;
     for (const message of batch.messages) {
-      if (!payload.isRunning() || payload.isStale()) return;
+      if (!batch.active()) return;
       const now = this.now();
       let json: unknown;
       try {
@@ -311,7 +300,7 @@ export class Lifecycle {
       if (batch.topic === topics.lifecycle) {
         const event = IdentityLifecycleEvent.safeParse(json);
         if (!event.success) {
-          await this.toDlq('lifecycle.identity', 'not an identity lifecycle event', message.value?.toString('utf8') ?? '', batch.topic, batch.partition, message.offset, now);
+          await this.toDlq('lifecycle.identity', 'not an identity lifecycle event', originalOf(batch.topic, batch.partition, message), now);
         } else {
           await view.catchUp();
           await this.send(grantsEndedBy(view.values(), event.data, now), now, false);
@@ -328,10 +317,7 @@ export class Lifecycle {
           await this.toDlq(
             'lifecycle.fulfillment',
             result.success ? `no grant ${result.data.grantId} is known` : 'not a fulfillment result',
-            message.value?.toString('utf8') ?? '',
-            batch.topic,
-            batch.partition,
-            message.offset,
+            originalOf(batch.topic, batch.partition, message),
             now,
           );
         } else {
@@ -341,16 +327,14 @@ export class Lifecycle {
           await this.send([record(state, grant, 'fulfillment.reported', id, { ...result.data }, now)], now, false);
         }
       }
-      payload.resolveOffset(message.offset);
-      await payload.heartbeat();
+      batch.resolve(message.offset);
+      await batch.heartbeat();
     }
-    await payload.commitOffsetsIfNecessary();
+    await batch.commitResolved();
   }
 
-  private async toDlq(stage: string, reason: string, value: string, topic: string, partition: number, offset: string, now: Date): Promise<void> {
+  private async toDlq(stage: string, reason: string, original: DeadLetterOriginal, now: Date): Promise<void> {
     this.options.metrics.dlq.inc({ stage });
-    await this.options.producer.send(this.options.topics.dlq, [
-      encodeCloudEvent(`${topic}:${partition}`, { id: `${topic}:${partition}:${offset}`, source: 'urn:grantline:lifecycle', type: CE_TYPES.dlq, time: now.toISOString() }, { stage, reason, at: now.toISOString(), original: { topic, partition, offset, value } }),
-    ]);
+    await this.options.producer.send(this.options.topics.dlq, [encodeDeadLetter('lifecycle', stage, reason, original, now)]);
   }
 }

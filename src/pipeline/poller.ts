@@ -4,7 +4,7 @@ import type { Connector } from '../connector/contract.js';
 import { describeError, SourceUnavailableError } from '../connector/errors.js';
 import type { GrantlineProducer } from '../kafka/index.js';
 import { IsoDateTime } from '../model/index.js';
-import type { DeliveryEvent } from './events.js';
+import type { DeliveryEvent } from '../model/index.js';
 import { sha256Hex, type Ingress } from './ingress.js';
 import type { KafkaTable } from './state-view.js';
 

@@ -9,7 +9,7 @@ import type { Component } from '../service/service.js';
 import { Ingress } from './ingress.js';
 import { Lifecycle } from './lifecycle.js';
 import { Poller, PollerState } from './poller.js';
-import { Processor } from './processor.js';
+import { Processor } from './processor/processor.js';
 import { runtimeFor, type PipelineRuntime } from './runtime.js';
 import { KafkaScimStore, scimDirectoryContext } from './scim-store.js';
 import { KafkaTable } from './state-view.js';

@@ -1,13 +1,12 @@
 import type { Logger } from 'pino';
-import type { Connector, WriteBack } from '../connector/contract.js';
+import type { Connector } from '../connector/contract.js';
 import { describeError, GrantlineError, SourceUnavailableError } from '../connector/errors.js';
-import type { GrantDecision } from '../model/index.js';
-import { createConsumer, type Consumer, type EachBatchPayload, type GrantlineProducer, type Kafka } from '../kafka/index.js';
+import { recordCommand, ticketKey, WritebackTask, type DeadLetterOriginal, type RecordCommand, type RecordData, type RecordKind } from '../model/index.js';
+import { PartitionLoop, type GrantlineProducer, type Kafka, type PartitionBatch } from '../kafka/index.js';
 import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
-import type { RecordCommand} from './events.js';
-import { WritebackTask, ticketKey } from './events.js';
+import { encodeDeadLetter, originalOf } from './dead-letter.js';
 import type { PipelineMetrics } from './metrics.js';
-import { PartitionBackoff, PIPELINE_CONSUMER_TIMING } from './backoff.js';
+import { PartitionBackoff } from './backoff.js';
 
 export interface WritebackOptions {
   readonly kafka: Kafka;
@@ -32,7 +31,7 @@ export interface WritebackOptions {
  * the ticket's processor as a custody record.
  */
 export class WritebackWorker {
-  private consumer: Consumer | null = null;
+  private loop: PartitionLoop | null = null;
   private readonly attempts = new Map<string, number>();
   private readonly backoff: PartitionBackoff;
   private readonly now: () => Date;
@@ -43,26 +42,24 @@ export class WritebackWorker {
   }
 
   async start(): Promise<void> {
-    const consumer = createConsumer(this.options.kafka, { groupId: this.options.groupId, readCommitted: true, ...PIPELINE_CONSUMER_TIMING });
-    this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) this.options.onFatal?.(payload.error);
+    this.loop = new PartitionLoop(this.options.kafka, {
+      groupId: this.options.groupId,
+      topics: [this.options.topics.writeback],
+      offsets: 'resolved',
+      ...(this.options.onFatal ? { onFatal: this.options.onFatal } : {}),
+      handle: (batch) => this.handleBatch(batch),
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [this.options.topics.writeback], fromBeginning: true });
-    await consumer.run({ eachBatchAutoResolve: false, eachBatch: (payload) => this.handleBatch(payload) });
+    await this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.backoff.clear();
-    await this.consumer?.disconnect();
-    this.consumer = null;
+    await this.loop?.stop();
+    this.loop = null;
   }
 
-  private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
+  private async handleBatch(batch: PartitionBatch): Promise<void> {
     for (const message of batch.messages) {
-      if (!payload.isRunning() || payload.isStale()) return;
+      if (!batch.active()) return;
       const raw = message.value?.toString('utf8') ?? '';
       let task: WritebackTask | null = null;
       try {
@@ -72,24 +69,24 @@ export class WritebackWorker {
         task = null;
       }
       if (task === null) {
-        await this.toDlq('writeback.parse', 'not a write-back task', raw, batch.partition, message.offset);
-        payload.resolveOffset(message.offset);
+        await this.toDlq('writeback.parse', 'not a write-back task', originalOf(batch.topic, batch.partition, message));
+        batch.resolve(message.offset);
         continue;
       }
       const outcome = await this.perform(task);
       if (outcome.kind === 'retry') {
-        if (this.consumer) this.backoff.pause(this.consumer, payload, message.offset, outcome.retryAfterMs);
-        await payload.commitOffsetsIfNecessary();
+        this.backoff.pause(batch, message.offset, outcome.retryAfterMs);
+        await batch.commitResolved();
         return;
       }
       if (outcome.kind === 'dead') {
-        await this.toDlq('writeback.perform', outcome.reason, raw, batch.partition, message.offset);
+        await this.toDlq('writeback.perform', outcome.reason, originalOf(batch.topic, batch.partition, message));
       }
-      payload.resolveOffset(message.offset);
+      batch.resolve(message.offset);
       this.backoff.succeeded(batch.partition);
-      await payload.heartbeat();
+      await batch.heartbeat();
     }
-    await payload.commitOffsetsIfNecessary();
+    await batch.commitResolved();
   }
 
   private async perform(task: WritebackTask): Promise<{ kind: 'done' } | { kind: 'retry'; retryAfterMs: number | undefined } | { kind: 'dead'; reason: string }> {
@@ -101,7 +98,7 @@ export class WritebackWorker {
       const commands: RecordCommand[] = [];
       const at = this.now().toISOString();
       if (task.item.kind === 'open-review') {
-        const grant = task.item.decision as GrantDecision;
+        const grant = task.item.decision;
         const review = await connector.openReview(task.ticketId, grant);
         const note = await connector.writeBack(
           task.ticketId,
@@ -110,9 +107,9 @@ export class WritebackWorker {
         );
         commands.push(this.command(task, 'review.opened', at, { ticketId: review.ticketId, ticketKey: review.ticketKey, url: review.url, noteRecordId: note.recordId }));
       } else {
-        const result = await connector.writeBack(task.ticketId, task.item as unknown as WriteBack, task.idempotencyKey);
+        const result = await connector.writeBack(task.ticketId, task.item, task.idempotencyKey);
         metrics.writebacks.inc({ connector: task.connectorId, result: result.written ? 'written' : 'already_present' });
-        commands.push(this.command(task, 'ticket.written-back', at, { kind: String(task.item.kind), recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
+        commands.push(this.command(task, 'ticket.written-back', at, { kind: task.item.kind, recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
       }
       await this.options.producer.send(
         this.options.topics.ticketEvents,
@@ -138,30 +135,16 @@ export class WritebackWorker {
     }
   }
 
-  private command(task: WritebackTask, custodyKind: RecordCommand['custodyKind'], at: string, data: Record<string, unknown>): RecordCommand {
-    return {
-      kind: 'record',
-      commandId: `${custodyKind}:${task.taskId}`,
-      connectorId: task.connectorId,
-      ticketId: task.ticketId,
-      grantId: task.grantId,
-      requestId: task.requestId,
+  private command<K extends RecordKind>(task: WritebackTask, custodyKind: K, at: string, data: RecordData<K>): RecordCommand {
+    return recordCommand(
+      { commandId: `${custodyKind}:${task.taskId}`, connectorId: task.connectorId, ticketId: task.ticketId, grantId: task.grantId, requestId: task.requestId, actor: 'grantline/writeback', at },
       custodyKind,
-      actor: 'grantline/writeback',
-      at,
       data,
-    };
+    );
   }
 
-  private async toDlq(stage: string, reason: string, value: string, partition: number, offset: string): Promise<void> {
+  private async toDlq(stage: string, reason: string, original: DeadLetterOriginal): Promise<void> {
     this.options.metrics.dlq.inc({ stage });
-    const at = this.now().toISOString();
-    await this.options.producer.send(this.options.topics.dlq, [
-      encodeCloudEvent(
-        `${this.options.topics.writeback}:${partition}`,
-        { id: `${this.options.topics.writeback}:${partition}:${offset}`, source: 'urn:grantline:writeback', type: CE_TYPES.dlq, time: at },
-        { stage, reason, at, original: { topic: this.options.topics.writeback, partition, offset, value } },
-      ),
-    ]);
+    await this.options.producer.send(this.options.topics.dlq, [encodeDeadLetter('writeback', stage, reason, original, this.now())]);
   }
 }

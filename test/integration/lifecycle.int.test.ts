@@ -17,7 +17,7 @@ import { jiraDelivery, jiraWebhookSecret, people, post, seedJiraTicket, type Acc
 import type { StubIssue } from '../../dev/stubs/jira-stub.js';
 import { run as evidence } from '../../src/cli/commands/evidence.js';
 import { run as revoke } from '../../src/cli/commands/revoke.js';
-import { createProducer, type GrantlineProducer, type KafkaMessage } from '../../src/kafka/index.js';
+import { createProducer, type GrantlineProducer, type InboundMessage } from '../../src/kafka/index.js';
 import type { FulfillmentResult, IdentityLifecycleEvent } from '../../src/model/index.js';
 import { CE_TYPES } from '../../src/pipeline/cloudevents.js';
 import { Lifecycle } from '../../src/pipeline/lifecycle.js';
@@ -88,7 +88,7 @@ const seen = new Map<string, Seen[]>();
 async function follow(name: string): Promise<void> {
   const list: Seen[] = [];
   seen.set(name, list);
-  const tail = new TopicTail(kafka, name, (message: KafkaMessage, partition: number) => {
+  const tail = new TopicTail(kafka, name, (message: InboundMessage, partition: number) => {
     let value: Record<string, unknown> = {};
     try {
       value = JSON.parse(message.value?.toString('utf8') ?? 'null') as Record<string, unknown>;

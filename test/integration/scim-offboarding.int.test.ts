@@ -16,7 +16,7 @@ import { startStack, startStubs, writeStackConfig, type Stack, type StackOptions
 import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket, type AccessTicket } from '../../dev/scenarios.js';
 import type { StubIssue } from '../../dev/stubs/jira-stub.js';
 import { run as directoryCommand } from '../../src/cli/commands/directory.js';
-import type { KafkaMessage } from '../../src/kafka/index.js';
+import type { InboundMessage } from '../../src/kafka/index.js';
 import { CE_TYPES } from '../../src/pipeline/cloudevents.js';
 import { readTopic, TopicTail } from '../../src/pipeline/state-view.js';
 import { fixtureText } from '../fixtures/scim/requests.js';
@@ -48,7 +48,7 @@ const tails: TopicTail[] = [];
 async function follow(name: string): Promise<void> {
   const list: Seen[] = [];
   seen.set(name, list);
-  const tail = new TopicTail(kafka, name, (message: KafkaMessage) => {
+  const tail = new TopicTail(kafka, name, (message: InboundMessage) => {
     list.push({ key: message.key?.toString('utf8') ?? null, type: message.headers?.ce_type?.toString() ?? '', value: JSON.parse(message.value?.toString('utf8') ?? '{}') as Record<string, unknown> });
   });
   tails.push(tail);

@@ -5,7 +5,7 @@ import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, verifyChain,
 import type { CustodyEvent, Decision, EntitlementRequest, GrantDecision, RejectionDecision } from '../../src/model/index.js';
 import type { DeliveryEvent, RevokeCommand, TicketState } from '../../src/pipeline/events.js';
 import type { ProcessorPorts } from '../../src/pipeline/ports.js';
-import { processTicket, type Output } from '../../src/pipeline/ticket.js';
+import { processTicket, type Output } from '../../src/pipeline/ticket/index.js';
 
 const { privateKey } = generateKeyPairSync('ed25519');
 const keys = loadSigningKeys({ activeKid: 'k1', keys: [{ kid: 'k1', privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }] });

@@ -1,12 +1,12 @@
 /** Follows a topic from its beginning for a test, keeping every message parsed. */
-import type { Kafka, KafkaMessage } from '../../../src/kafka/index.js';
+import type { Kafka, InboundMessage } from '../../../src/kafka/index.js';
 import { TopicTail } from '../../../src/pipeline/state-view.js';
 
 export interface Followed {
   readonly key: string | null;
   readonly type: string;
   readonly value: Record<string, unknown>;
-  readonly raw: KafkaMessage;
+  readonly raw: InboundMessage;
 }
 
 export interface Follower {
@@ -18,7 +18,7 @@ export interface Follower {
 
 export async function follow(kafka: Kafka, topic: string): Promise<Follower> {
   const messages: Followed[] = [];
-  const tail = new TopicTail(kafka, topic, (raw: KafkaMessage) => {
+  const tail = new TopicTail(kafka, topic, (raw: InboundMessage) => {
     let value: Record<string, unknown> = {};
     try {
       value = JSON.parse(raw.value?.toString('utf8') ?? 'null') as Record<string, unknown>;

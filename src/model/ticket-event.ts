@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { IsoDateTime, Sha256Hex } from './common.js';
+import { FulfillmentResult, RevocationTrigger } from './decision.js';
+
+/**
+ * Messages on `grantline.ticket-events.v1`. Everything that changes a ticket's story goes through
+ * that topic, keyed by ticket, so that one processor (the partition owner) is the single writer of
+ * the ticket's state and custody chain: webhook and poll deliveries, and commands from the
+ * lifecycle role, the write-back worker and the CLI. Parsed with these schemas at the processor's
+ * read boundary (`src/pipeline/processor/parse.ts`).
+ */
+
+/** Kafka key of everything about one ticket. */
+export function ticketKey(connectorId: string, ticketId: string): string {
+  return `${connectorId}|${ticketId}`;
+}
+
+/** A verified delivery from a source (webhook) or a change the poller saw. */
+export const DeliveryEvent = z.object({
+  kind: z.literal('delivery'),
+  deliveryId: z.string().min(1),
+  connectorId: z.string().min(1),
+  ticketId: z.string().min(1),
+  ticketKey: z.string().min(1).nullable(),
+  eventType: z.string().min(1),
+  via: z.enum(['webhook', 'poll']),
+  receivedAt: IsoDateTime,
+  payloadSha256: Sha256Hex,
+  signatureVerified: z.boolean(),
+  /** The verified raw body (UTF-8), kept as evidence; never trusted for decisions. Absent for polls. */
+  payload: z.string().optional(),
+});
+export type DeliveryEvent = z.infer<typeof DeliveryEvent>;
+
+/** Ask the ticket's processor to revoke one of its grants. Idempotent: a revoked grant stays revoked. */
+export const RevokeCommand = z.object({
+  kind: z.literal('revoke'),
+  commandId: z.string().min(1),
+  connectorId: z.string().min(1),
+  ticketId: z.string().min(1),
+  grantId: z.string().min(1),
+  trigger: RevocationTrigger,
+  reason: z.string().min(1),
+  actor: z.string().min(1),
+  requestedAt: IsoDateTime,
+});
+export type RevokeCommand = z.infer<typeof RevokeCommand>;
+
+/** What every record command carries besides its kind-specific evidence. */
+const RecordBase = {
+  kind: z.literal('record'),
+  commandId: z.string().min(1),
+  connectorId: z.string().min(1),
+  ticketId: z.string().min(1),
+  grantId: z.string().min(1).nullable(),
+  requestId: z.string().min(1).nullable(),
+  actor: z.string().min(1),
+  at: IsoDateTime,
+};
+
+/** The write-back worker wrote the decision, revocation or fulfillment note on the ticket. */
+export const WrittenBackRecord = z.object({
+  ...RecordBase,
+  custodyKind: z.literal('ticket.written-back'),
+  data: z.object({ kind: z.string().min(1), recordId: z.string(), written: z.boolean(), idempotencyKey: z.string().min(1) }),
+});
+
+/** The write-back worker opened the post-event review ticket of a break-glass grant. */
+export const ReviewOpenedRecord = z.object({
+  ...RecordBase,
+  custodyKind: z.literal('review.opened'),
+  data: z.object({ ticketId: z.string().min(1), ticketKey: z.string().min(1), url: z.string(), noteRecordId: z.string() }),
+});
+
+/** The lifecycle read a review ticket closed in its source (`closedAt` as the source gave it). */
+export const ReviewClosedRecord = z.object({
+  ...RecordBase,
+  custodyKind: z.literal('review.closed'),
+  data: z.object({ review: z.string().min(1), outcome: z.string().nullable(), closedAt: z.string().nullable() }),
+});
+
+/** An adapter reported a grant provisioned, revoked or failed (`access.fulfillment.results.v1`). */
+export const FulfillmentRecord = z.object({
+  ...RecordBase,
+  custodyKind: z.literal('fulfillment.reported'),
+  data: FulfillmentResult,
+});
+
+/** No adapter confirmed a revocation in time (or one failed): re-send it and count the alert. */
+export const RevocationOverdueRecord = z.object({
+  ...RecordBase,
+  custodyKind: z.literal('revocation.overdue'),
+  data: z.object({ revocationId: z.string().min(1), attempt: z.number().int().positive(), message: z.string().min(1) }),
+});
+
+/** A break-glass review passed its deadline without being closed. */
+export const ReviewOverdueRecord = z.object({
+  ...RecordBase,
+  custodyKind: z.literal('review.overdue'),
+  data: z.object({ reviewDueAt: IsoDateTime, review: z.string().nullable(), message: z.string().min(1) }),
+});
+
+/**
+ * Ask the ticket's processor to append custody evidence (write-back done, fulfillment, review...).
+ * One member per custody kind, each with its own evidence: the processor switches on `custodyKind`
+ * and reads typed data.
+ */
+export const RecordCommand = z.discriminatedUnion('custodyKind', [
+  WrittenBackRecord,
+  ReviewOpenedRecord,
+  ReviewClosedRecord,
+  FulfillmentRecord,
+  RevocationOverdueRecord,
+  ReviewOverdueRecord,
+]);
+export type RecordCommand = z.infer<typeof RecordCommand>;
+/** The custody kinds another role can ask the processor to record. */
+export type RecordKind = RecordCommand['custodyKind'];
+/** The evidence a record command of one kind carries. */
+export type RecordData<K extends RecordKind> = Extract<RecordCommand, { custodyKind: K }>['data'];
+
+/** Builds a record command of one kind, its evidence typed by the kind. */
+export function recordCommand<K extends RecordKind>(
+  base: Omit<RecordCommand, 'kind' | 'custodyKind' | 'data'>,
+  custodyKind: K,
+  data: RecordData<K>,
+): RecordCommand {
+  return { kind: 'record', ...base, custodyKind, data } as Extract<RecordCommand, { custodyKind: K }>;
+}
+
+export const TicketEvent = z.discriminatedUnion('kind', [DeliveryEvent, RevokeCommand, RecordCommand]);
+export type TicketEvent = z.infer<typeof TicketEvent>;
+

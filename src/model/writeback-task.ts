@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { IsoDateTime } from './common.js';
+import { FulfillmentResult, Grant, Rejection, Revocation } from './decision.js';
+
+/**
+ * What the write-back worker is asked to do: write a signed decision, revocation or fulfillment
+ * outcome on the ticket (the connector contract's `WriteBack`), or open the post-event review of a
+ * break-glass grant.
+ */
+export const WritebackItem = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('decision'), decision: z.discriminatedUnion('outcome', [Grant, Rejection]) }),
+  z.object({ kind: z.literal('revocation'), revocation: Revocation }),
+  z.object({ kind: z.literal('fulfillment'), result: FulfillmentResult }),
+  z.object({ kind: z.literal('open-review'), decision: Grant }),
+]);
+export type WritebackItem = z.infer<typeof WritebackItem>;
+
+/** Work for the write-back worker on `grantline.writeback.v1`, written in the processor's transaction. */
+export const WritebackTask = z.object({
+  taskId: z.string().min(1),
+  connectorId: z.string().min(1),
+  ticketId: z.string().min(1),
+  grantId: z.string().min(1).nullable(),
+  requestId: z.string().min(1).nullable(),
+  item: WritebackItem,
+  idempotencyKey: z.string().min(1),
+  createdAt: IsoDateTime,
+});
+export type WritebackTask = z.infer<typeof WritebackTask>;

@@ -1,0 +1,37 @@
+import type { InboundMessage } from '../../kafka/index.js';
+import { TicketEvent, ticketKey } from '../../model/index.js';
+
+/** A ticket event read from `grantline.ticket-events.v1`, with where it came from. */
+export interface ParsedEvent {
+  readonly offset: string;
+  readonly key: string;
+  readonly event: TicketEvent;
+  readonly message: InboundMessage;
+}
+
+export type ParseResult = { ok: true; parsed: ParsedEvent } | { ok: false; reason: string };
+
+/**
+ * The processor's read boundary: a message becomes a typed `TicketEvent` here or is refused with a
+ * reason (for the DLQ). Nothing past this point sees bytes or untyped JSON.
+ */
+export function parseTicketEvent(message: InboundMessage): ParseResult {
+  const key = message.key?.toString('utf8');
+  if (!key) return { ok: false, reason: 'message has no key' };
+  if (message.value === null) return { ok: false, reason: 'message has no value' };
+  let json: unknown;
+  try {
+    json = JSON.parse(message.value.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: `value is not JSON: ${(err as Error).message}` };
+  }
+  const result = TicketEvent.safeParse(json);
+  if (!result.success) {
+    return { ok: false, reason: `not a ticket event: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}` };
+  }
+  const event = result.data;
+  if (key !== ticketKey(event.connectorId, event.ticketId)) {
+    return { ok: false, reason: `key ${key} does not match the event's ticket ${ticketKey(event.connectorId, event.ticketId)}` };
+  }
+  return { ok: true, parsed: { offset: message.offset, key, event, message } };
+}

@@ -1,0 +1,155 @@
+import type { Logger } from 'pino';
+import { PartitionLoop, type InboundMessage, type Kafka, type PartitionBatch } from '../../kafka/index.js';
+import { PartitionBackoff } from '../backoff.js';
+import type { PipelineMetrics } from '../metrics.js';
+import type { ProcessorPorts } from '../ports.js';
+import type { StateView } from '../state-view.js';
+import { Attempts } from './attempts.js';
+import { restartable, TransactionalCommitter } from './commit.js';
+import { planChunk } from './plan-chunk.js';
+import { prepareChunk, type PreparedChunk } from './prefetch.js';
+
+export interface ProcessorOptions {
+  readonly kafka: Kafka;
+  readonly ports: ProcessorPorts;
+  readonly view: StateView;
+  readonly logger: Logger;
+  readonly metrics: PipelineMetrics;
+  readonly groupId: string;
+  /** Stable per instance, so a restarted processor fences its predecessor's open transaction. */
+  readonly transactionalId: string;
+  /** Attempts before an event that keeps failing for a non-retriable reason goes to the DLQ. */
+  readonly maxAttempts: number;
+  /** Source fetches in flight at once within a batch. */
+  readonly fetchConcurrency: number;
+  /** Most events in one transaction. */
+  readonly batchSize: number;
+  readonly backoff: { initialMs: number; maxMs: number };
+  readonly now?: () => Date;
+  /** Called when the consumer crashed and will not be restarted: the role is no longer working. */
+  readonly onFatal?: (err: unknown) => void;
+}
+
+/**
+ * The processor role: consumes verified ticket events, re-reads each ticket once per chunk from its
+ * source, maps and decides, and publishes grants, rejections, revocations, custody, write-back tasks,
+ * the new ticket state and the consumed offsets in ONE Kafka transaction per chunk.
+ *
+ * A source outage or rate limit pauses the partition at the first event that needs the source and
+ * resumes it with backoff; everything before that point is committed. An event that cannot be read,
+ * or that fails for a non-retriable reason `maxAttempts` times, goes to the DLQ with its reason.
+ *
+ * Rooms: `parse.ts` (read boundary), `prefetch.ts` (grouping and fetches), `attempts.ts` (what a
+ * failed fetch means), `plan-chunk.ts` (deciding a chunk), `commit.ts` (the transaction).
+ */
+export class Processor {
+  private loop: PartitionLoop | null = null;
+  private readonly committer: TransactionalCommitter;
+  private needsCatchUp = true;
+  private readonly attempts: Attempts;
+  private readonly backoff: PartitionBackoff;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: ProcessorOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.backoff = new PartitionBackoff('processor', options.backoff, options.metrics);
+    this.attempts = new Attempts(options.maxAttempts);
+    this.committer = new TransactionalCommitter(options.kafka, {
+      transactionalId: options.transactionalId,
+      groupId: options.groupId,
+      stateTopic: options.ports.topics.ticketState,
+    });
+  }
+
+  async start(): Promise<void> {
+    const { kafka, groupId, ports, onFatal } = this.options;
+    await this.committer.connect();
+    this.loop = new PartitionLoop(kafka, {
+      groupId,
+      topics: [ports.topics.ticketEvents],
+      offsets: 'transaction',
+      // New partitions may have been written by another instance: re-read their state first.
+      onAssignment: () => {
+        this.needsCatchUp = true;
+      },
+      ...(onFatal ? { onFatal } : {}),
+      handle: (batch) => this.handleBatch(batch),
+    });
+    await this.loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.loop?.stop();
+    await this.committer.disconnect();
+    this.loop = null;
+  }
+
+  private prepare(messages: readonly InboundMessage[]): PreparedChunk {
+    const { ports, metrics, view, fetchConcurrency } = this.options;
+    return prepareChunk(messages, { ports, metrics, fetchConcurrency, state: (key) => view.get(key) });
+  }
+
+  private async handleBatch(batch: PartitionBatch): Promise<void> {
+    if (!batch.active() || batch.messages.length === 0) return;
+    if (this.needsCatchUp) {
+      await this.options.view.catchUp().catch((error: unknown) => {
+        throw restartable('reading the ticket state', error);
+      });
+      this.needsCatchUp = false;
+    }
+    // One transaction per chunk of at most `batchSize` events, so a large fetch does not become one
+    // huge transaction (and the first grants do not wait for the last fetch of the batch). The next
+    // chunk's fetches run while this chunk is decided and committed: the source round trips overlap
+    // the CPU work and the transaction's broker round trips instead of following them.
+    const chunks = batch.chunks(this.options.batchSize);
+    let next: PreparedChunk | null = this.prepare(chunks[0] ?? []);
+    for (let c = 0; c < chunks.length && next !== null; c++) {
+      const current: PreparedChunk = next;
+      next = null;
+      if (!batch.active()) return;
+      const following = chunks[c + 1];
+      const paused = await this.processChunk(batch, current, () => {
+        if (following !== undefined) next = this.prepare(following);
+      });
+      // A prefetch left behind (paused partition, lost assignment) settles on its own: fetches never throw.
+      if (paused) return;
+    }
+  }
+
+  /**
+   * Processes consecutive messages of one partition in one transaction; true when the partition was
+   * paused. `fetchedAll` is called once this chunk's fetches are in, to start the next chunk's.
+   */
+  private async processChunk(batch: PartitionBatch, prepared: PreparedChunk, fetchedAll: () => void): Promise<boolean> {
+    const started = process.hrtime.bigint();
+    const { ports, view, logger, metrics } = this.options;
+    const results = await prepared.fetches;
+    fetchedAll();
+    const fetched = prepared.groups.map((g, i) => this.attempts.judge(g, results[i], view.get(g.key), batch.partition));
+    await batch.heartbeat();
+
+    const plan = planChunk(prepared, fetched, {
+      topic: batch.topic,
+      partition: batch.partition,
+      ports,
+      metrics,
+      log: logger.child({ topic: batch.topic, partition: batch.partition }),
+      state: (key) => view.get(key),
+      now: this.now(),
+    });
+    if (plan.lastProcessed !== null) {
+      await this.committer.commit({ topic: batch.topic, partition: batch.partition, outputs: plan.outputs, states: plan.states, nextOffset: plan.lastProcessed + 1n });
+      for (const { key, state } of plan.states) view.apply(key, state);
+      for (const count of plan.afterCommit) count();
+      batch.resolve(plan.lastProcessed.toString());
+    }
+
+    metrics.batches.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (plan.cutoff !== null) {
+      this.backoff.pause(batch, plan.cutoff.toString(), plan.retryAfterMs);
+      return true;
+    }
+    this.backoff.succeeded(batch.partition);
+    return false;
+  }
+}

@@ -1,0 +1,57 @@
+import type { CustodyEvent, Grant, Rejection, Revocation, WritebackTask } from '../../model/index.js';
+import { CE_TYPES, encodeCloudEvent, type Output } from '../cloudevents.js';
+import type { PipelineTopics } from '../ports.js';
+
+const SCHEMA_BASE = 'https://grantline.dev/schemas';
+
+/**
+ * Turns what a ticket's processing decided into the messages of its transaction: custody events,
+ * signed grants, revocations and rejections as CloudEvents, and write-back tasks. Knows topics,
+ * keys and envelopes; decides nothing and holds no state but the list of outputs.
+ */
+export class TicketEmitter {
+  readonly outputs: Output[] = [];
+
+  constructor(
+    private readonly ticket: { readonly connectorId: string; readonly ticketId: string; readonly key: string },
+    private readonly topics: PipelineTopics,
+    private readonly nowIso: string,
+  ) {}
+
+  private event(topic: string, key: string, type: string, id: string, subject: string, schema: string, data: unknown): void {
+    this.outputs.push({
+      topic,
+      message: encodeCloudEvent(
+        key,
+        { id, source: `urn:grantline:${this.ticket.connectorId}`, type, time: this.nowIso, subject, dataschema: `${SCHEMA_BASE}/${schema}.json` },
+        data,
+      ),
+    });
+  }
+
+  /** A custody event on `access.custody.v1`, keyed by ticket. */
+  custody(event: CustodyEvent): void {
+    const key = this.ticket.key;
+    this.event(this.topics.custody, key, CE_TYPES.custody, event.eventId, key, 'custody-event.v1', event);
+  }
+
+  /** `grant.issued` on the grant's channel topic, keyed by grant id. */
+  grantIssued(topic: string, grant: Grant): void {
+    this.event(topic, grant.grantId, CE_TYPES.grantIssued, grant.grantId, grant.grantId, 'grant.v1', grant);
+  }
+
+  /** `grant.revoked` on the grant's own topic and key, so it is ordered after the grant. */
+  grantRevoked(topic: string, grantId: string, revocationId: string, revocation: Revocation | unknown): void {
+    this.event(topic, grantId, CE_TYPES.grantRevoked, revocationId, grantId, 'revocation.v1', revocation);
+  }
+
+  /** A signed rejection on `access.requests.rejected.v1`, keyed by ticket. */
+  rejected(rejection: Rejection, id: string, subject: string): void {
+    this.event(this.topics.rejected, this.ticket.key, CE_TYPES.requestRejected, id, subject, 'rejection.v1', rejection);
+  }
+
+  /** A write-back task on `grantline.writeback.v1`, its id derived from its idempotency key. */
+  writeback(task: WritebackTask): void {
+    this.outputs.push({ topic: this.topics.writeback, message: { key: this.ticket.key, value: JSON.stringify(task), headers: {} } });
+  }
+}

@@ -1,0 +1,98 @@
+import type { MappingFailure, TicketSnapshot } from '../../connector/contract.js';
+import type { Decision, DeliveryEvent } from '../../model/index.js';
+import { rejectionFromFailure, writesBackRejection } from '../../policy/rejection.js';
+import { revocationTriggerFor, supersededBy } from '../../policy/revocation.js';
+import type { Origin, TicketContext } from './context.js';
+import { issue, reject, revoke } from './decisions.js';
+import { isActive } from './state.js';
+
+function failureRequestId(ctx: TicketContext, failure: MappingFailure): string {
+  return `rq_${ctx.shortHash([ctx.input.connectorId, ctx.input.ticketId, failure.reasons.map((r) => [r.code, r.field ?? null]), failure.freeText])}`;
+}
+
+/** Maps and decides the fetched ticket once, after this batch's new deliveries of it. */
+export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery: DeliveryEvent): void {
+  const { ports } = ctx;
+  const connector = ctx.connector;
+  const snapshotSha256 = ports.custody.digest(snapshot.raw);
+  ctx.custody('ticket.fetched', ports.decidedBy, { snapshotSha256, fetchedAt: snapshot.fetchedAt, ticketKey: snapshot.ticketKey }, { requestId: null, grantId: null });
+  const origin: Origin = {
+    deliveryId: delivery.deliveryId,
+    via: delivery.via,
+    payloadSha256: delivery.payloadSha256,
+    signatureVerified: delivery.signatureVerified,
+  };
+
+  if (connector.isCancelled(snapshot)) {
+    for (const grant of ctx.state.grants.filter(isActive)) {
+      revoke(ctx, grant, 'ticket-cancelled', `ticket ${snapshot.ticketKey} was cancelled in the source system`, ports.decidedBy, origin, snapshotSha256);
+    }
+    return;
+  }
+
+  const mapped = connector.map(snapshot);
+  const inputSha256 = ports.custody.digest(mapped);
+  if (ctx.state.lastDecision?.inputSha256 === inputSha256) {
+    // A comment, a label, a redelivery: nothing the decision depends on has changed.
+    ctx.counts.unchanged += 1;
+    return;
+  }
+  const requestId = mapped.ok ? mapped.request.requestId : failureRequestId(ctx, mapped.failure);
+  ctx.custody(
+    'request.mapped',
+    ports.decidedBy,
+    // The requester as the directory resolved them, and as the source named them: who asked is evidence.
+    mapped.ok
+      ? {
+          requestId,
+          requester: mapped.request.requester,
+          entitlementId: mapped.request.entitlementId,
+          subject: mapped.request.subject,
+          breakGlass: mapped.request.breakGlass,
+          ...(mapped.request.ttlSeconds === undefined ? {} : { ttlSecondsRequested: mapped.request.ttlSeconds }),
+          lastModifiedAt: mapped.request.lastModifiedAt,
+          approvals: mapped.request.approvals.map((a) => a.evidence),
+        }
+      : { requestId, requester: mapped.failure.requester, reasons: mapped.failure.reasons.map((r) => r.code) },
+    { requestId, grantId: null },
+  );
+
+  let decision: Decision;
+  if (mapped.ok) {
+    decision = ports.policy.decide(mapped.request, ctx.input.now);
+  } else {
+    const versions = ports.policy.versions();
+    decision = rejectionFromFailure(mapped.failure, { requestId, rejectionId: `rj_${ctx.shortHash([requestId, versions])}` }, versions, ctx.input.now);
+  }
+
+  const active = ctx.state.grants.filter(isActive);
+  if (decision.outcome === 'granted') {
+    const { same, superseded } = supersededBy(active, decision.requestId);
+    if (same) {
+      // Already granted for exactly this request (say, a third approval arrived): no second grant.
+      ctx.counts.unchanged += 1;
+    } else {
+      for (const grant of superseded) {
+        revoke(ctx, grant, 'superseded', `the request on ${snapshot.ticketKey} changed; grant ${decision.grantId} replaces this one`, ports.decidedBy, origin, snapshotSha256);
+      }
+      issue(ctx, decision, origin, snapshotSha256);
+    }
+  } else {
+    for (const grant of active) {
+      const trigger = revocationTriggerFor(grant, decision);
+      if (trigger !== null) revoke(ctx, grant, trigger, decision.reasons.map((r) => r.message).join(' '), ports.decidedBy, origin, snapshotSha256);
+    }
+    const actionable = mapped.ok ? mapped.request.status.actionable : mapped.failure.actionable;
+    reject(ctx, decision, origin, snapshotSha256, inputSha256, writesBackRejection(actionable, active.length));
+  }
+  ctx.apply({
+    type: 'decided',
+    lastDecision: {
+      inputSha256,
+      requestId,
+      outcome: decision.outcome,
+      decisionId: decision.outcome === 'granted' ? decision.grantId : decision.rejectionId,
+      decidedAt: ctx.nowIso,
+    },
+  });
+}
