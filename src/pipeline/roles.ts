@@ -1,22 +1,42 @@
+import type { Logger } from 'pino';
+import type { GrantlineConfig } from '../config/schema.js';
 import type { Mount } from '../http/app.js';
 import { scimMount } from '../http/scim.js';
 import { jwksMount, webhookMount } from '../http/webhooks.js';
 import { sign } from '../custody/index.js';
-import { createProducer } from '../kafka/index.js';
+import { createProducer, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
 import { ScimService } from '../scim/service.js';
-import type { RoleContext, RoleFactory, RoleParts } from '../service/roles.js';
 import type { Component } from '../service/service.js';
 import { Ingress } from './ingress.js';
 import { Lifecycle } from './lifecycle.js';
 import { Poller, PollerState } from './poller.js';
 import { Processor } from './processor/processor.js';
-import { runtimeFor, type PipelineRuntime } from './runtime.js';
+import type { PipelineRuntime } from './runtime.js';
 import { KafkaScimStore, scimDirectoryContext } from './scim-store.js';
 import { KafkaTable } from './state-view.js';
 import { WritebackWorker } from './writeback.js';
 
-function runtime(ctx: RoleContext): Promise<PipelineRuntime> {
-  return runtimeFor(ctx.config, ctx.logger, ctx.kafka, ctx.topics, ctx.registry);
+/**
+ * What a pipeline role is built from: the service's context and the one runtime of the process,
+ * which the service builds once and passes down (several roles in one process share it).
+ */
+export interface PipelineRoleContext {
+  readonly config: GrantlineConfig;
+  readonly logger: Logger;
+  readonly kafka: Kafka;
+  readonly topics: TopicNames;
+  readonly runtime: PipelineRuntime;
+  /** Report that a running component broke: the service stops and the process exits non-zero. */
+  fail(err: unknown, component: string): void;
+  /** The time the pipeline decides by; absent: the wall clock. */
+  readonly clock?: () => Date;
+}
+
+/** What a pipeline role adds to the process; nothing is started yet. */
+export interface PipelineRoleParts {
+  readonly components: Component[];
+  readonly mounts?: Mount[];
+  readonly topics: TopicSpec[];
 }
 
 /**
@@ -24,7 +44,7 @@ function runtime(ctx: RoleContext): Promise<PipelineRuntime> {
  * cluster under different prefixes must neither split each other's partitions nor fence each
  * other's transactions.
  */
-function clientIdFor(ctx: RoleContext, role: string): string {
+function clientIdFor(ctx: PipelineRoleContext, role: string): string {
   return `${ctx.config.kafka.topicPrefix}${ctx.config.service.name}-${role}`;
 }
 
@@ -60,7 +80,7 @@ function directoryViewComponents(rt: PipelineRuntime): Component[] {
  * `/scim/v2` on the ingress role, when `scim.enabled`: the endpoint, its store on the directory
  * topic, and the transactional producer the store writes with (its own: one transaction at a time).
  */
-function scimParts(ctx: RoleContext, rt: PipelineRuntime): { components: Component[]; mounts: Mount[] } {
+function scimParts(ctx: PipelineRoleContext, rt: PipelineRuntime): { components: Component[]; mounts: Mount[] } {
   const view = rt.directoryView();
   const token = ctx.config.scim.bearerToken;
   if (view === null || token === undefined) return { components: [], mounts: [] };
@@ -81,8 +101,8 @@ function scimParts(ctx: RoleContext, rt: PipelineRuntime): { components: Compone
 }
 
 /** Webhook routes, JWKS, `/scim/v2` when SCIM is on, and a reconciliation poller per connector. */
-export const ingressRole: RoleFactory = async (ctx): Promise<RoleParts> => {
-  const rt = await runtime(ctx);
+export function ingressRole(ctx: PipelineRoleContext): PipelineRoleParts {
+  const rt = ctx.runtime;
   const settings = ctx.config.pipeline;
   const ingress = new Ingress({
     connectors: rt.connectors,
@@ -127,11 +147,11 @@ export const ingressRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     mounts: [webhookMount(ingress), jwksMount(() => rt.jwks()), ...scim.mounts],
     topics: rt.topicSpecs(),
   };
-};
+}
 
 /** Fetch, map, decide and publish in Kafka transactions; write decisions back on tickets. */
-export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
-  const rt = await runtime(ctx);
+export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
+  const rt = ctx.runtime;
   const settings = ctx.config.pipeline;
   const backoff = { initialMs: settings.retryBackoffMs, maxMs: settings.retryBackoffMaxMs };
   const processor = new Processor({
@@ -173,11 +193,11 @@ export const processorRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     ],
     topics: rt.topicSpecs(),
   };
-};
+}
 
 /** TTL expiry, offboarding, fulfillment outcomes, overdue revocations and break-glass reviews. */
-export const lifecycleRole: RoleFactory = async (ctx): Promise<RoleParts> => {
-  const rt = await runtime(ctx);
+export function lifecycleRole(ctx: PipelineRoleContext): PipelineRoleParts {
+  const rt = ctx.runtime;
   const settings = ctx.config.pipeline;
   const lifecycle = new Lifecycle({
     kafka: ctx.kafka,
@@ -208,4 +228,4 @@ export const lifecycleRole: RoleFactory = async (ctx): Promise<RoleParts> => {
     ],
     topics: rt.topicSpecs(),
   };
-};
+}

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { connectorTypes } from '../../connectors/registry.js';
 import { PolicyDocuments, PolicyDocumentsError, describeProblem, type PolicySnapshot } from '../catalog/index.js';
 import { ConfigError } from '../config/errors.js';
 import type { GrantlineConfig } from '../config/schema.js';
@@ -46,7 +45,15 @@ export class PipelineRuntime {
    * invalid, or names approver groups the directory lacks is a `ConfigError` naming `catalog.path` or
    * `directory.path` and every problem.
    */
-  static async create(config: GrantlineConfig, logger: Logger, kafka: Kafka, topics: TopicNames, registry: Registry): Promise<PipelineRuntime> {
+  static async create(
+    config: GrantlineConfig,
+    logger: Logger,
+    kafka: Kafka,
+    topics: TopicNames,
+    registry: Registry,
+    /** The connector types this build knows; the service passes `connectors/registry.ts`. */
+    connectorTypes: Readonly<Record<string, ConnectorType>>,
+  ): Promise<PipelineRuntime> {
     const partitions = config.kafka.partitions;
     const metrics = createPipelineMetrics(registry);
     let documents: PolicyDocuments;
@@ -80,7 +87,7 @@ export class PipelineRuntime {
     };
     const connectors = new Map<string, Connector>();
     for (const entry of config.connectors) {
-      const type = (connectorTypes as Record<string, ConnectorType>)[entry.type];
+      const type = connectorTypes[entry.type];
       if (!type) throw new Error(`connector ${entry.id}: unknown type ${entry.type}`);
       connectors.set(entry.id, type.create(entry.config as never, { connectorId: entry.id, logger: logger.child({ connector: entry.id }), directory }));
     }
@@ -185,16 +192,4 @@ export class PipelineRuntime {
 
 function channelsOf(snapshot: PolicySnapshot): string[] {
   return [...new Set(snapshot.catalog.entries().map((e) => e.channel))];
-}
-
-const runtimes = new WeakMap<GrantlineConfig, Promise<PipelineRuntime>>();
-
-/** The one runtime of this process for a config (memoized, so roles in one process share it). */
-export function runtimeFor(config: GrantlineConfig, logger: Logger, kafka: Kafka, topics: TopicNames, registry: Registry): Promise<PipelineRuntime> {
-  let runtime = runtimes.get(config);
-  if (!runtime) {
-    runtime = PipelineRuntime.create(config, logger, kafka, topics, registry);
-    runtimes.set(config, runtime);
-  }
-  return runtime;
 }

@@ -4,7 +4,8 @@ import type { Registry } from 'prom-client';
 import type { GrantlineConfig } from '../config/schema.js';
 import type { Mount, ReadinessCheck } from '../http/app.js';
 import type { Kafka, TopicNames, TopicSpec } from '../kafka/index.js';
-import { ingressRole, lifecycleRole, processorRole } from '../pipeline/roles.js';
+import { ingressRole, lifecycleRole, processorRole, type PipelineRoleParts } from '../pipeline/roles.js';
+import type { PipelineRuntime } from '../pipeline/runtime.js';
 import type { Component } from './service.js';
 
 /** The roles `grantline serve --role` knows (docs/architecture.md: each scales out as a consumer group). */
@@ -19,6 +20,11 @@ export interface RoleContext {
   readonly topics: TopicNames;
   /** Prometheus registry served on `/metrics`; add the role's counters and histograms here. */
   readonly registry: Registry;
+  /**
+   * The one pipeline runtime of this process (catalog and directory in force, keys, connectors,
+   * shared producer and views), built by the wiring on first use and shared by every role.
+   */
+  runtime(): Promise<PipelineRuntime>;
   /** Report that a running component broke: the service stops and the process exits non-zero. */
   fail(err: unknown, component: string): void;
   /**
@@ -49,10 +55,24 @@ export type RoleFactory = (ctx: RoleContext) => RoleParts | Promise<RoleParts>;
  * role; a role adds its consumers, routes and topics.
  */
 export const roles: Partial<Record<RoleName, RoleFactory>> = {
-  ingress: ingressRole,
-  processor: processorRole,
-  lifecycle: lifecycleRole,
+  ingress: (ctx) => pipelineRole(ctx, ingressRole),
+  processor: (ctx) => pipelineRole(ctx, processorRole),
+  lifecycle: (ctx) => pipelineRole(ctx, lifecycleRole),
 };
+
+/** Builds a pipeline role with the process's one runtime. */
+async function pipelineRole(ctx: RoleContext, build: (pctx: Parameters<typeof ingressRole>[0]) => PipelineRoleParts): Promise<RoleParts> {
+  const runtime = await ctx.runtime();
+  return build({
+    config: ctx.config,
+    logger: ctx.logger,
+    kafka: ctx.kafka,
+    topics: ctx.topics,
+    runtime,
+    fail: (err, component) => ctx.fail(err, component),
+    ...(ctx.clock ? { clock: ctx.clock } : {}),
+  });
+}
 
 /** `all` → every registered role; otherwise the one named. Unknown or unregistered roles are errors. */
 export function selectRoles(requested: string): { ok: true; roles: RoleName[] } | { ok: false; error: string } {

@@ -1,10 +1,12 @@
 import type { Router } from 'express';
 import type { Logger } from 'pino';
+import { connectorTypes } from '../../connectors/registry.js';
 import type { GrantlineConfig } from '../config/schema.js';
 import { createApp, type Mount, type ReadinessCheck } from '../http/app.js';
 import { createMetricsRegistry } from '../http/metrics.js';
 import { listen, type HttpServer } from '../http/server.js';
 import { awaitKafka, checkKafka, createKafka, ensureTopics, grantlineTopicSpecs, kafkaSettings, topicNames, type TopicSpec } from '../kafka/index.js';
+import { PipelineRuntime } from '../pipeline/runtime.js';
 import { roles as registeredRoles, type RoleFactory, type RoleName } from './roles.js';
 import { Service, type Component } from './service.js';
 
@@ -48,6 +50,11 @@ export async function buildService(
   const topicSpecs = new Map<string, TopicSpec>(grantlineTopicSpecs(topics, [], config.kafka.partitions).map((s) => [s.topic, s]));
   // Roles and the HTTP app need the service (to report failures, for readiness) before it exists.
   const late: { service?: Service } = {};
+  // One pipeline runtime for the process, built when the first role asks for it; the only place
+  // the connector registry is read.
+  let pipelineRuntime: Promise<PipelineRuntime> | undefined;
+  const runtime = (): Promise<PipelineRuntime> =>
+    (pipelineRuntime ??= PipelineRuntime.create(config, logger, kafka, topics, registry, connectorTypes));
 
   for (const name of selected) {
     const factory = roleFactories[name];
@@ -58,6 +65,7 @@ export async function buildService(
       kafka,
       topics,
       registry,
+      runtime,
       fail: (err, component) => late.service?.fail(err, component),
       ...(options.clock ? { clock: options.clock } : {}),
     });
