@@ -84,6 +84,14 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
     } else {
       reasons.push({ code: 'FREE_TEXT_REQUEST', field: 'entitlementId', message: `This ticket describes the access only in text; fill in the entitlement field (${fields.entitlement.name ?? fields.entitlement.fieldId}) with an entry from the catalog.` });
     }
+  } else if (entitlementValues.length > 1) {
+    // Never pick one of several: approvers would approve a list while one item of it is granted.
+    const shown = entitlementValues.map((o) => `"${o.value ?? o.id ?? ''}"`).join(', ');
+    reasons.push({
+      code: 'MULTIPLE_ENTITLEMENTS',
+      field: 'entitlementId',
+      message: `The entitlement field (${fields.entitlement.name ?? fields.entitlement.fieldId}) has ${entitlementValues.length} values (${shown}); grantline grants one entitlement per ticket. Keep one value here and file a separate ticket for each other entitlement.`,
+    });
   } else {
     const option = entitlementValues[0]!;
     const mapped = fields.entitlement.options[option.value ?? ''] ?? (option.id === undefined ? undefined : fields.entitlement.options[option.id]);

@@ -42,6 +42,8 @@ export const ReasonCode = z.enum([
   'TICKET_NOT_ACTIONABLE',
   'REQUESTER_UNKNOWN',
   'SUBJECT_UNKNOWN',
+  /** A multi-value entitlement field names several entitlements; a ticket asks for one. */
+  'MULTIPLE_ENTITLEMENTS',
 ]);
 export type ReasonCode = z.infer<typeof ReasonCode>;
 

@@ -98,6 +98,18 @@ describe('mapJiraSnapshot: fields', () => {
     expect(codes(mapJiraSnapshot(makeIssue(overrides as Overrides), { connectorId: 'jira-main', config: makeConfig(), directory }))).toEqual(expected);
   });
 
+  it('refuses a multi-select entitlement field with several values: one entitlement per ticket', () => {
+    const several = { customfield_10100: [{ value: 'Prod DB read', id: '10200' }, { value: 'CI token', id: '10201' }] };
+    const r = mapJiraSnapshot(makeIssue({ fields: several }), { connectorId: 'jira-main', config: makeConfig(), directory });
+    expect(codes(r)).toEqual(['MULTIPLE_ENTITLEMENTS']);
+    const reason = r.ok ? null : r.failure.reasons[0]!;
+    expect(reason?.field).toBe('entitlementId');
+    expect(reason?.message).toMatch(/2 values \("Prod DB read", "CI token"\).*one entitlement per ticket/);
+    // One value in a multi-select is a normal request.
+    const one = mapJiraSnapshot(makeIssue({ fields: { customfield_10100: [{ value: 'Prod DB read', id: '10200' }] } }), { connectorId: 'jira-main', config: makeConfig(), directory });
+    expect(one.ok && one.request.entitlementId).toBe('db-prod-read');
+  });
+
   it('names the unmapped value in the reason', () => {
     const r = mapJiraSnapshot(makeIssue({ fields: { customfield_10100: { value: 'God mode', id: '10999' } } }), { connectorId: 'jira-main', config: makeConfig(), directory });
     expect(r.ok ? '' : r.failure.reasons[0]!.message).toContain('"God mode"');
