@@ -7,7 +7,7 @@ const FieldId = z.string().regex(/^(customfield_[0-9]+|[a-z][a-zA-Z]*)$/, 'expec
 
 /**
  * One mapped field. `name` is the field's display name: Data Center changelog items carry no
- * `fieldId`, only the name, so `lastModifiedAt` matches them by name when it is given.
+ * `fieldId`, only the name, so the reported field changes (`changes.ts`) match them by name when it is given.
  */
 const MappedField = z.strictObject({ fieldId: FieldId, name: z.string().min(1).optional() });
 

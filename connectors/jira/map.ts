@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { MapResult, MappingFailure, PersonResolution, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import type { Approval, EntitlementRequest, Reason, SourceIdentity, Subject, TicketSource } from '../../src/model/index.js';
+import { fieldChanges } from './changes.js';
 import type { JiraConfig } from './config.js';
 import { JiraComment, JiraIssue, JsmApproval, plainText, toIso } from './vendor.js';
 import type { ChangelogHistory, JiraUser } from './vendor.js';
@@ -54,7 +55,6 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
   const lower = statusName.toLowerCase();
   const notActionable = [...config.statuses.cancelled, ...config.statuses.closedNotActionable].some((s) => s.toLowerCase() === lower);
   const histories = [...(issue.changelog?.histories ?? [])].sort(byCreated);
-  const lastModifiedAt = requestLastModified(histories, config, dc) ?? toIso(f.created) ?? snapshot.fetchedAt;
 
   const reporter = f.reporter ?? f.creator ?? null;
   const requesterSource = reporter === null ? null : identityOf(reporter, dc);
@@ -172,7 +172,6 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
       requester,
       reasons,
       freeText,
-      lastModifiedAt,
       actionable: !notActionable && reasons.every((r) => r.code !== 'TICKET_NOT_ACTIONABLE'),
     };
     return { ok: false, failure };
@@ -216,7 +215,7 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
     approvals,
     approvalLikeComments,
     status: { name: statusName, actionable: !notActionable },
-    lastModifiedAt,
+    changes: fieldChanges(histories, config, dc, subjectField === undefined || isEmpty(subjectRaw)),
     freeText,
   };
   return { ok: true, request };
@@ -224,31 +223,6 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
 
 function byCreated(a: ChangelogHistory, b: ChangelogHistory): number {
   return (Date.parse(toIso(a.created) ?? '') || 0) - (Date.parse(toIso(b.created) ?? '') || 0) || Number(a.id) - Number(b.id);
-}
-
-/**
- * Latest changelog entry touching a request-defining field. Data Center items have no `fieldId`:
- * they match by configured `name`, and without one every custom-field change counts, which can only
- * make `lastModifiedAt` later (approvals look stale), never hide a change.
- */
-function requestLastModified(histories: readonly ChangelogHistory[], config: JiraConfig, dc: boolean): string | null {
-  const f = config.fields;
-  const defining = [f.entitlement, f.subject, f.subject?.typeField, f.resource, f.environment, f.ttl, f.breakGlass].filter(
-    (m): m is { fieldId: string; name?: string | undefined } => m !== undefined,
-  );
-  let latest: string | null = null;
-  for (const h of histories) {
-    const touches = h.items.some((item) =>
-      defining.some((m) => {
-        if (item.fieldId !== undefined) return item.fieldId === m.fieldId;
-        if (m.name !== undefined) return item.field === m.name;
-        return dc && item.fieldtype === 'custom';
-      }),
-    );
-    const at = toIso(h.created);
-    if (touches && at !== null && (latest === null || at > latest)) latest = at;
-  }
-  return latest;
 }
 
 function jsmApprovals(approvals: readonly JsmApproval[], directory: PrincipalResolver, dc: boolean): Approval[] {

@@ -77,11 +77,11 @@ describe('ServiceNow connector against the Table API stub', () => {
       ['p-carol', 'approved'],
     ]);
     // Approving bumped the RITM's sys_updated_on; the request itself did not change.
-    expect(r.request.approvals.every((a) => Date.parse(a.decidedAt) > Date.parse(r.request.lastModifiedAt))).toBe(true);
+    expect(r.request.changes).toEqual([]);
     expect(JSON.parse(JSON.stringify(snapshot.raw))).toEqual(snapshot.raw);
   });
 
-  it('an approval given before a variable was edited predates lastModifiedAt', async () => {
+  it('a variable edited after the approvals is reported as a change after them', async () => {
     const id = order();
     approveAll(id);
     tick(60);
@@ -90,20 +90,21 @@ describe('ServiceNow connector against the Table API stub', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.request.environment).toBe('prod-eu');
-    expect(r.request.lastModifiedAt).toBe(clock.toISOString().replace('.000Z', 'Z'));
-    expect(r.request.approvals.every((a) => Date.parse(a.decidedAt) < Date.parse(r.request.lastModifiedAt))).toBe(true);
+    const editedAt = clock.toISOString().replace('.000Z', 'Z');
+    expect(r.request.changes).toEqual([{ field: 'environment', at: editedAt }]);
+    expect(r.request.approvals.every((a) => Date.parse(a.decidedAt) < Date.parse(editedAt))).toBe(true);
   });
 
-  it('an approval given before the catalog item changed predates lastModifiedAt (sys_audit)', async () => {
+  it('requested_for changed after the approvals is read from sys_audit as a change of the requester', async () => {
     const id = order();
     approveAll(id);
     tick(60);
-    stub.state.update('sc_req_item', id, { cat_item: IDS.catItemOther });
-    stub.state.insert('sys_audit', { tablename: 'sc_req_item', documentkey: id, fieldname: 'cat_item', oldvalue: IDS.catItemDbAdmin, newvalue: IDS.catItemOther });
+    stub.state.update('sc_req_item', id, { requested_for: IDS.dave });
+    stub.state.insert('sys_audit', { tablename: 'sc_req_item', documentkey: id, fieldname: 'requested_for', oldvalue: IDS.alice, newvalue: IDS.dave });
     const r = connector.map(await connector.fetchTicket(id));
-    expect(r.ok).toBe(false);
-    if (r.ok) return;
-    expect(r.failure.lastModifiedAt).toBe(clock.toISOString().replace('.000Z', 'Z'));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.request.changes).toEqual([{ field: 'requester', at: clock.toISOString().replace('.000Z', 'Z') }]);
   });
 
   it('refuses a deleted RITM and a malformed id as non-retriable', async () => {

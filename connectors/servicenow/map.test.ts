@@ -46,7 +46,7 @@ describe('mapRequestedItem', () => {
       ttlSeconds: 8 * 3600,
       breakGlass: false,
       status: { name: 'Open', actionable: true },
-      lastModifiedAt: '2026-11-20T09:00:00Z',
+      changes: [],
       approvalLikeComments: [],
     });
     expect(r.request.approvals).toEqual([
@@ -173,31 +173,47 @@ describe('mapRequestedItem', () => {
     ]);
   });
 
-  describe('lastModifiedAt', () => {
+  describe('changes', () => {
     it('ignores the RITM sys_updated_on, which approvals and work notes bump', () => {
       const r = map({ updatedOn: '2026-11-21 08:00:00' });
-      expect(r.ok && r.request.lastModifiedAt).toBe('2026-11-20T09:00:00Z');
+      expect(r.ok && r.request.changes).toEqual([]);
     });
 
-    it('moves past the approvals when a variable is edited after them', () => {
+    it('reports a variable edited after the order as a change of the field it carries', () => {
       const r = map({
-        variables: { ...DEFAULT_VARIABLES, target_environment: { value: 'prod', updatedOn: '2026-11-20 10:20:00' } },
+        variables: {
+          ...DEFAULT_VARIABLES,
+          target_environment: { value: 'prod', updatedOn: '2026-11-20 10:20:00' },
+          subject_type: { value: 'human', updatedOn: '2026-11-20 10:25:00' },
+          business_justification: { value: 'reworded', updatedOn: '2026-11-20 10:40:00' },
+        },
       });
-      expect(r.ok).toBe(true);
-      if (!r.ok) return;
-      expect(r.request.lastModifiedAt).toBe('2026-11-20T10:20:00Z');
-      // Every approval predates the edit: the policy sees them as stale.
-      expect(r.request.approvals.every((a) => Date.parse(a.decidedAt) < Date.parse(r.request.lastModifiedAt))).toBe(true);
+      expect(r.ok && r.request.changes).toEqual([
+        { field: 'subject', at: '2026-11-20T10:25:00Z' },
+        { field: 'environment', at: '2026-11-20T10:20:00Z' },
+        { field: 'justification', at: '2026-11-20T10:40:00Z' },
+      ]);
     });
 
-    it('moves past the approvals when the catalog item is changed after them (sys_audit)', () => {
-      const r = map({ audit: [{ sysId: 'f'.repeat(32), fieldname: 'cat_item', on: '2026-11-20 10:30:00' }] });
-      expect(r.ok && r.request.lastModifiedAt).toBe('2026-11-20T10:30:00Z');
+    it('reports audited changes of the catalog item, opened_by and requested_for (sys_audit)', () => {
+      const r = map({
+        audit: [
+          { sysId: 'f'.repeat(32), fieldname: 'cat_item', on: '2026-11-20 10:30:00' },
+          { sysId: 'e'.repeat(32), fieldname: 'requested_for', on: '2026-11-20 10:35:00' },
+        ],
+      });
+      expect(r.ok && r.request.changes).toEqual([
+        { field: 'requester', at: '2026-11-20T10:35:00Z' },
+        { field: 'entitlementId', at: '2026-11-20T10:30:00Z' },
+      ]);
     });
 
-    it('ignores audit entries of fields that do not define the request', () => {
-      const r = map({ audit: [{ sysId: 'f'.repeat(32), fieldname: 'stage', on: '2026-11-20 10:30:00' }] });
-      expect(r.ok && r.request.lastModifiedAt).toBe('2026-11-20T09:00:00Z');
+    it('ignores audit entries of fields that do not define the request, and variables it does not map', () => {
+      const r = map({
+        audit: [{ sysId: 'f'.repeat(32), fieldname: 'stage', on: '2026-11-20 10:30:00' }],
+        variables: { ...DEFAULT_VARIABLES, favourite_colour: { value: 'green', updatedOn: '2026-11-20 10:30:00' } },
+      });
+      expect(r.ok && r.request.changes).toEqual([]);
     });
   });
 

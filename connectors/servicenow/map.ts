@@ -11,7 +11,7 @@ import {
   type TicketSource,
 } from '../../src/model/index.js';
 import type { ServiceNowConfig } from './config.js';
-import { AUDITED_RITM_FIELDS } from './fetch.js';
+import { fieldChanges } from './changes.js';
 import { ServiceNowRaw, snTimeToIso } from './records.js';
 
 /** Everything `mapRequestedItem` reads besides the snapshot. */
@@ -42,9 +42,9 @@ export function recordUrl(instanceUrl: string, table: string, sysId: string): st
  *   on someone's behalf is still the requester for self-approval checks); `requested_for` only
  *   when `opened_by` is empty. The access goes to the `subject` variable, not to either of them.
  * - Approvals: only `sysapproval_approver` records of this RITM in state `approved`/`rejected`.
- * - `lastModifiedAt`: the latest of the RITM's creation, any catalog variable's update, and any
- *   audited change of `cat_item`/`opened_by`/`requested_for`. The RITM's own `sys_updated_on` is
- *   not used: approvals, work notes and stage changes bump it without changing the request.
+ * - `changes`: which request fields changed after the order, and when (`changes.ts`): mapped
+ *   variables re-saved later, audited changes of `cat_item`/`opened_by`/`requested_for`. The
+ *   RITM's own `sys_updated_on` is not used: approvals, work notes and stage changes bump it.
  */
 export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): MapResult {
   const raw = ServiceNowRaw.parse(snapshot.raw);
@@ -77,30 +77,19 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
 
   // Variables: the latest row per name wins (a re-saved variable may leave an older option row).
   const variables = new Map<string, { value: string; updatedAt: string | null }>();
-  const modTimes: string[] = [];
   for (const row of raw.variables) {
     if (row.request_item.value !== '' && row.request_item.value !== ticketId) continue;
     const name = row['sc_item_option.item_option_new.name'].value;
     const updatedAt = snTimeToIso(row['sc_item_option.sys_updated_on'].value);
-    if (updatedAt !== null) modTimes.push(updatedAt);
     if (name === '') continue;
     const prev = variables.get(name);
     if (prev === undefined || (updatedAt ?? '') >= (prev.updatedAt ?? '')) {
       variables.set(name, { value: row['sc_item_option.value'].value.trim(), updatedAt });
     }
   }
-  const created = snTimeToIso(ritm.sys_created_on.value);
-  if (created !== null) modTimes.push(created);
-  for (const entry of raw.audit) {
-    if (entry.documentkey.value !== ticketId) continue;
-    if (!(AUDITED_RITM_FIELDS as readonly string[]).includes(entry.fieldname.value)) continue;
-    const at = snTimeToIso(entry.sys_created_on.value);
-    if (at !== null) modTimes.push(at);
-  }
-  const lastModifiedAt = latest(modTimes) ?? snTimeToIso(ritm.sys_updated_on.value) ?? snapshot.fetchedAt;
 
   const fail = (reasons: Reason[]): MapResult => {
-    const failure: MappingFailure = { source, requester, reasons, freeText, lastModifiedAt, actionable: status.actionable };
+    const failure: MappingFailure = { source, requester, reasons, freeText, actionable: status.actionable };
     return { ok: false, failure };
   };
 
@@ -260,7 +249,7 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
     approvals,
     approvalLikeComments,
     status,
-    lastModifiedAt,
+    changes: fieldChanges(raw, ticketId, variables, ctx.mapping.variables),
     freeText,
   };
   return { ok: true, request };
@@ -282,10 +271,4 @@ function stableJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
-}
-
-function latest(isoTimes: readonly string[]): string | null {
-  let best: string | null = null;
-  for (const t of isoTimes) if (best === null || Date.parse(t) > Date.parse(best)) best = t;
-  return best;
 }

@@ -107,7 +107,6 @@ describe('a record that is not a catalog request (the example incident), through
       source: { system: 'servicenow', ticketId: 'a9e30c7dc61122760116894de7bcc7bd', ticketKey: 'INC0000046' },
       requester: { principalId: 'p-caller', sourceIdentity: { kind: 'servicenow-sys-id', value: CALLER } },
       freeText: "Can't access SFA software",
-      lastModifiedAt: '2015-11-01T22:05:30Z',
       actionable: true,
     });
   });

@@ -53,7 +53,6 @@ export interface MappingFailure {
   readonly requester: { principalId: string | null; sourceIdentity: SourceIdentity } | null;
   readonly reasons: readonly Reason[];
   readonly freeText: string;
-  readonly lastModifiedAt: IsoDateTime;
   /** Whether the source considers the ticket open for a decision (a closed ticket gets no write-back). */
   readonly actionable: boolean;
 }

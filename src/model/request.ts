@@ -26,6 +26,18 @@ export const Subject = z.object({
 });
 export type Subject = z.infer<typeof Subject>;
 
+/** The request fields a connector reports changes of (`EntitlementRequest.changes`). */
+export const RequestField = z.enum(['requester', 'subject', 'entitlementId', 'resource', 'environment', 'ttlSeconds', 'breakGlass', 'justification']);
+export type RequestField = z.infer<typeof RequestField>;
+
+/**
+ * A change of one request field after the ticket was filed, as the source's history records it
+ * (Jira changelog, ServiceNow `sys_audit` and variable updates). Which changes make an approval
+ * stale is the policy's rule (`src/policy/binding.ts`), not the connector's.
+ */
+export const FieldChange = z.object({ field: RequestField, at: IsoDateTime });
+export type FieldChange = z.infer<typeof FieldChange>;
+
 /**
  * The canonical entitlement request: one ticket's request-defining state, read from the source API
  * (never from a webhook body) and mapped by the connector. Field names are the contract.
@@ -55,8 +67,12 @@ export const EntitlementRequest = z.object({
     .default([]),
   /** Source status, and whether the source considers the ticket open for a decision. */
   status: z.object({ name: z.string(), actionable: z.boolean() }),
-  /** Last change to any request-defining field (entitlement, subject, resource, environment, TTL). */
-  lastModifiedAt: IsoDateTime,
+  /**
+   * When fields changed after the ticket was filed: at least the latest change of each field the
+   * source's history shows. Required, and empty when nothing changed: a request that does not say
+   * is refused rather than read as unchanged.
+   */
+  changes: z.array(FieldChange),
   /** What the person wrote, kept for the rejection message. */
   freeText: z.string(),
 });

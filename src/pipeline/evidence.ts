@@ -30,6 +30,13 @@ function requestedBy(requester: unknown): string {
   return `requested by ${who}${source}: `;
 }
 
+/** The field changes a mapped request recorded; events written before they were, their `lastModifiedAt`. */
+function changesText(d: Record<string, unknown>): string {
+  if (!Array.isArray(d.changes)) return `last request-defining change ${str(d.lastModifiedAt)}`;
+  if (d.changes.length === 0) return 'no field changed since the ticket was filed';
+  return `changed since filed: ${d.changes.map((c: { field?: unknown; at?: unknown }) => `${str(c.field)} ${str(c.at)}`).join(', ')}`;
+}
+
 /** A line a person can read for each kind of custody event. */
 function summarize(event: CustodyEvent): string {
   const d = event.data;
@@ -41,7 +48,7 @@ function summarize(event: CustodyEvent): string {
     case 'request.mapped':
       return d.reasons
         ? `${requestedBy(d.requester)}request could not be mapped: ${str(d.reasons)}`
-        : `${requestedBy(d.requester) || 'requested: '}${str(d.entitlementId)} for ${str(d.subject)}${d.breakGlass === true ? ' as BREAK-GLASS' : ''}${d.ttlSecondsRequested === undefined ? ', no TTL asked' : `, TTL asked ${str(d.ttlSecondsRequested)} s`}; last request-defining change ${str(d.lastModifiedAt)}; approval records ${str(d.approvals)}`;
+        : `${requestedBy(d.requester) || 'requested: '}${str(d.entitlementId)} for ${str(d.subject)}${d.breakGlass === true ? ' as BREAK-GLASS' : ''}${d.ttlSecondsRequested === undefined ? ', no TTL asked' : `, TTL asked ${str(d.ttlSecondsRequested)} s`}; ${changesText(d)}; approval records ${str(d.approvals)}`;
     case 'decision.granted':
       return `GRANTED ${str(d.entitlementId)} to ${str(d.subject)} for ${str(d.ttlSeconds)} s (${str(d.ttlSource)}), expires ${str(d.expiresAt)}; approvals ${str(d.approvals)}; policy ${str(d.policy)}${(d.breakGlass as { active?: boolean } | undefined)?.active ? `; BREAK-GLASS, review due ${str((d.breakGlass as { reviewDueAt?: string }).reviewDueAt)}` : ''}`;
     case 'decision.rejected':

@@ -1,6 +1,7 @@
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { Directory } from '../catalog/directory.js';
-import type { Approval, EntitlementRequest, Reason, SubjectType } from '../model/index.js';
+import type { Approval, EntitlementRequest, FieldChange, Reason, SubjectType } from '../model/index.js';
+import { boundChangesAfter } from './binding.js';
 
 /** Evidence kinds that are the source system's own approval records. A comment is never one. */
 export const STRUCTURED_EVIDENCE: ReadonlySet<Approval['evidence']['kind']> = new Set([
@@ -22,7 +23,8 @@ export interface ApprovalContext {
   readonly subjectOwnerId: string | null;
   /** True when the subject is an NHI and the environment is a production one. */
   readonly nhiInProduction: boolean;
-  readonly lastModifiedAt: string;
+  /** The request's field changes; `boundChangesAfter` says which make an approval stale. */
+  readonly changes: readonly FieldChange[];
   readonly directory: Directory;
 }
 
@@ -135,11 +137,12 @@ function judge(ctx: ApprovalContext, approval: Approval): Verdict {
       message: `${id} is not an approver for ${ctx.entry.id}; approvals must come from ${namedGroups(ctx.entry).join(' or ')}${ctx.entry.managerMayApprove && ctx.subject?.type === 'human' ? " or the subject's manager" : ''}.`,
     };
   }
-  if (Date.parse(approval.decidedAt) < Date.parse(ctx.lastModifiedAt)) {
+  const changed = boundChangesAfter(ctx.changes, approval.decidedAt);
+  if (changed !== null) {
     return {
       counts: false,
       code: 'APPROVAL_STALE',
-      message: `${id}'s ${approval.decision === 'approved' ? 'approval' : 'decision'} (${approval.decidedAt}) predates the last change to the request (${ctx.lastModifiedAt}), so it does not cover what is asked now. Ask ${id} to decide again.`,
+      message: `${id}'s ${approval.decision === 'approved' ? 'approval' : 'decision'} (${approval.decidedAt}) was given before the ${changed.wording} changed (${changed.at}), so it does not cover what is asked now. Ask ${id} to decide again.`,
     };
   }
   return { counts: true };

@@ -248,7 +248,7 @@ export function decide(request: EntitlementRequest, catalog: Catalog, directory:
           subject: subject === null ? null : { type: subject.type, id: subject.id },
           subjectOwnerId: subject?.ownerId ?? null,
           nhiInProduction: subject !== null && isNhi(subject.type) && request.environment !== null && catalog.isProduction(request.environment),
-          lastModifiedAt: request.lastModifiedAt,
+          changes: request.changes,
           directory,
         },
         request,

@@ -106,7 +106,7 @@ describe('PolicyDocuments.applyScim', () => {
     const documents = await PolicyDocuments.load(files, { read, onDirectory: (next) => seen.push(next.version) });
     const before = documents.current().directory.version;
     const request = JSON.parse(readFileSync(new URL('../../examples/requests/nhi-dual-approval.granted.json', import.meta.url), 'utf8')) as Parameters<typeof decide>[0];
-    const now = new Date(Date.parse(request.lastModifiedAt) + 3600_000);
+    const now = new Date(Math.max(...request.approvals.map((a) => Date.parse(a.decidedAt))) + 3600_000);
     const decideNow = () => decide(request, documents.current().catalog, documents.current().directory, now, { policyVersion: 'test' });
     expect(decideNow().outcome).toBe('granted');
     const report = documents.applyScim({ users: [user({ principalId: 'alice', active: false })], groups: [] });

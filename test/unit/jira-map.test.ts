@@ -129,7 +129,7 @@ describe('mapJiraSnapshot: fields', () => {
       requester: { principalId: 'u-requester', sourceIdentity: { kind: 'jira-account-id', value: 'acc-requester' } },
       subject: { type: 'human', id: 'u-requester' },
       source: { system: 'jira', ticketId: '20001', ticketKey: 'ACC-7', url: 'https://jira.example.com/browse/ACC-7' },
-      lastModifiedAt: '2025-03-01T08:00:00.000Z',
+      changes: [],
     });
   });
 
@@ -169,7 +169,7 @@ describe('mapJiraSnapshot: JSM approvals', () => {
     expect(r.ok && r.request.approvals.map((a) => [a.evidence.recordId, a.decision])).toEqual([['1', 'approved'], ['2', 'rejected']]);
   });
 
-  it('approved before the entitlement field changed: the approval is older than lastModifiedAt', () => {
+  it('approved before the entitlement field changed: the change is reported after the approval', () => {
     const r = mapJiraSnapshot(
       makeIssue({
         approvals: jsm('approvals.approved-before-change.json'),
@@ -183,9 +183,10 @@ describe('mapJiraSnapshot: JSM approvals', () => {
     );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.request.lastModifiedAt).toBe('2025-03-01T11:00:00.000Z');
+    // The summary edit at 11:30 changes nothing the request is made of.
+    expect(r.request.changes).toEqual([{ field: 'entitlementId', at: '2025-03-01T11:00:00.000Z' }]);
     expect(r.request.entitlementId).toBe('vault-ci-token');
-    expect(Date.parse(r.request.approvals[0]!.decidedAt)).toBeLessThan(Date.parse(r.request.lastModifiedAt));
+    expect(Date.parse(r.request.approvals[0]!.decidedAt)).toBeLessThan(Date.parse('2025-03-01T11:00:00.000Z'));
   });
 });
 
@@ -222,7 +223,14 @@ describe('mapJiraSnapshot: workflow approvals and comments', () => {
     if (!r.ok) return;
     expect(r.request.requester).toEqual({ principalId: 'u-jdoe', sourceIdentity: { kind: 'jira-username', value: 'jdoe' } });
     expect(r.request.approvals.map((a) => [a.approverPrincipalId, a.evidence.recordId])).toEqual([['u-boss', '502']]);
-    expect(r.request.lastModifiedAt).toBe('2025-03-01T09:30:00.000Z');
+    // Environment is matched by its configured name; resource, TTL and break-glass have no name in this
+    // config, so on Data Center any custom-field change may be theirs and is reported for them too.
+    expect(r.request.changes).toEqual([
+      { field: 'resource', at: '2025-03-01T09:30:00.000Z' },
+      { field: 'environment', at: '2025-03-01T09:30:00.000Z' },
+      { field: 'ttlSeconds', at: '2025-03-01T09:30:00.000Z' },
+      { field: 'breakGlass', at: '2025-03-01T09:30:00.000Z' },
+    ]);
   });
 
   it.each(['Approved', 'LGTM', '+1 from me', 'ok to grant'])('comment "%s" is reported as approval-like, never as an approval', (text) => {

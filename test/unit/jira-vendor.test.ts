@@ -77,7 +77,6 @@ describe('a recorded Jira Cloud v2 issue (GET /rest/api/2/issue)', () => {
       source: { system: 'jira', ticketId: '11442', ticketKey: 'BBCOM-1398', url: 'https://jira.example.com/browse/BBCOM-1398' },
       requester: { principalId: 'ivan', sourceIdentity: { kind: 'jira-account-id', value: REPORTER } },
       freeText: 'Prueba de creación de tareas en un proyecto público\n\nPrueba de creación de tareas en un proyecto público',
-      lastModifiedAt: '2018-12-05T11:32:11.571Z',
       actionable: true,
     });
   });

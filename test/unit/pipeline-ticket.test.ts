@@ -34,7 +34,7 @@ function makeRequest(overrides: Partial<EntitlementRequest> = {}): EntitlementRe
     approvals: [],
     approvalLikeComments: [],
     status: { name: 'Approved', actionable: true },
-    lastModifiedAt: '2026-11-29T10:00:00.000Z',
+    changes: [],
     freeText: '',
     ...overrides,
   };
@@ -263,7 +263,6 @@ describe('processTicket', () => {
             requester: null,
             reasons: [{ code: 'FREE_TEXT_REQUEST', message: 'Choose an entitlement from the catalog field.' }],
             freeText: 'pls give me prod db',
-            lastModifiedAt: NOW.toISOString(),
             actionable: true,
           },
         } as MapResult,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CatalogEntry } from '../../src/catalog/index.js';
-import { isNhi, type Approval, type EntitlementRequest, type SubjectType } from '../../src/model/index.js';
+import { isNhi, RequestField, type Approval, type EntitlementRequest, type FieldChange, type SubjectType } from '../../src/model/index.js';
 import { decide } from '../../src/policy/index.js';
 import { makeRequest, testCatalog, testDirectory } from '../fixtures/requests/factory.js';
 
@@ -10,6 +10,8 @@ const directory = testDirectory();
 const NOW = new Date('2025-03-06T10:00:00Z');
 const LAST_MODIFIED = '2025-03-06T09:00:00Z';
 
+/** Changes of these make an earlier approval stale (the list); the justification does not. */
+const APPROVAL_BINDS: readonly string[] = ['requester', 'subject', 'entitlementId', 'resource', 'environment', 'ttlSeconds', 'breakGlass'];
 const PEOPLE = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'mallory'] as const;
 const SUBJECTS: { type: SubjectType; id: string }[] = [
   { type: 'human', id: 'alice' },
@@ -43,6 +45,15 @@ const approvalArb: fc.Arbitrary<Approval> = fc.record({
   }),
 });
 
+/** Field changes: mostly before every approval, sometimes after some (09:40) or all of them (09:50), of any field. */
+const changesArb: fc.Arbitrary<FieldChange[]> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant<FieldChange[]>([{ field: 'ttlSeconds', at: LAST_MODIFIED }]) },
+  {
+    weight: 2,
+    arbitrary: fc.array(fc.record({ field: fc.constantFrom(...RequestField.options), at: fc.constantFrom('2025-03-06T08:00:00Z', LAST_MODIFIED, '2025-03-06T09:40:00Z', '2025-03-06T09:50:00Z') }), { maxLength: 3 }),
+  },
+);
+
 /** Requests that are mostly coherent with the catalog, so that grants are common, plus every kind of noise. */
 const requestArb: fc.Arbitrary<EntitlementRequest> = fc
   .record({
@@ -59,6 +70,7 @@ const requestArb: fc.Arbitrary<EntitlementRequest> = fc
     noise: fc.array(approvalArb, { maxLength: 2 }),
     comments: fc.boolean(),
     actionable: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    changes: changesArb,
   })
   .map((g) => {
     const entry = g.entitlementId === null ? null : catalog.get(g.entitlementId);
@@ -89,7 +101,7 @@ const requestArb: fc.Arbitrary<EntitlementRequest> = fc
       approvals: [...good, ...g.noise],
       approvalLikeComments: g.comments ? [{ authorSource: { kind: 'email', value: 'bob@example.com' }, commentId: '9', at: '2025-03-06T09:40:00Z' }] : [],
       status: { name: g.actionable ? 'Waiting for approval' : 'Done', actionable: g.actionable },
-      lastModifiedAt: LAST_MODIFIED,
+      changes: g.changes,
     });
   });
 
@@ -105,7 +117,8 @@ function countablePeople(request: EntitlementRequest, entry: CatalogEntry): Set<
   for (const a of request.approvals) {
     const p = a.approverPrincipalId;
     if (p === null || a.decision !== 'approved' || a.evidence.kind === 'comment') continue;
-    if (Date.parse(a.decidedAt) < Date.parse(request.lastModifiedAt)) continue;
+    // An approval covers what it approved: who asks, for whom, what, where, how long, break-glass.
+    if (request.changes.some((c) => APPROVAL_BINDS.includes(c.field) && Date.parse(c.at) > Date.parse(a.decidedAt))) continue;
     if (directory.principal(p)?.active !== true) continue;
     if (!entry.requesterMayApprove && (p === request.requester.principalId || (subject?.type === 'human' && subject.id === p))) continue;
     if (!entry.subjectOwnerMayApprove && p === owner) continue;

@@ -135,7 +135,7 @@ describe('decide: every reason code', () => {
       request: makeRequest({ approvals: [approval('bob', { decidedAt: '2025-03-06T08:59:59Z' }), approval('carol')] }),
       expected: ['APPROVAL_STALE', 'INSUFFICIENT_APPROVALS'],
       field: 'approvals',
-      says: /bob's approval \(2025-03-06T08:59:59Z\) predates the last change to the request \(2025-03-06T09:00:00Z\)/,
+      says: /bob's approval \(2025-03-06T08:59:59Z\) was given before the duration changed \(2025-03-06T09:00:00Z\), so it does not cover what is asked now/,
     },
     {
       name: 'an authorized approver rejected',
@@ -321,6 +321,30 @@ describe('decide: grants', () => {
 
   it('accepts an approval decided exactly at the last change', () => {
     granted(makeRequest({ approvals: [approval('bob', { decidedAt: '2025-03-06T09:00:00Z' }), approval('carol')] }));
+  });
+
+  it('keeps approvals when only the justification changed after them, and names every bound field that did', () => {
+    granted(makeRequest({ changes: [{ field: 'justification', at: '2025-03-06T09:50:00Z' }] }));
+    const stale = rejected(
+      makeRequest({
+        changes: [
+          { field: 'justification', at: '2025-03-06T09:50:00Z' },
+          { field: 'environment', at: '2025-03-06T09:40:00Z' },
+          { field: 'requester', at: '2025-03-06T09:45:00Z' },
+          { field: 'entitlementId', at: '2025-03-06T08:00:00Z' },
+        ],
+      }),
+    );
+    expect(codes(stale)).toEqual(['APPROVAL_STALE', 'INSUFFICIENT_APPROVALS']);
+    expect(stale.reasons.find((r) => r.code === 'APPROVAL_STALE')?.message).toContain('was given before the requester and environment changed (2025-03-06T09:45:00Z)');
+  });
+
+  it('does not let a rejection given before the subject changed refuse the changed request', () => {
+    const request = makeRequest({
+      approvals: [approval('carol', { decision: 'rejected', decidedAt: '2025-03-06T09:10:00Z' }), approval('bob'), approval('carol')],
+      changes: [{ field: 'subject', at: '2025-03-06T09:20:00Z' }],
+    });
+    granted(request);
   });
 
   it('needs one person per group: one member of both payments-owners and security is not enough', () => {

@@ -50,7 +50,7 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
           subject: mapped.request.subject,
           breakGlass: mapped.request.breakGlass,
           ...(mapped.request.ttlSeconds === undefined ? {} : { ttlSecondsRequested: mapped.request.ttlSeconds }),
-          lastModifiedAt: mapped.request.lastModifiedAt,
+          changes: mapped.request.changes,
           approvals: mapped.request.approvals.map((a) => a.evidence),
         }
       : { requestId, requester: mapped.failure.requester, reasons: mapped.failure.reasons.map((r) => r.code) },
