@@ -56,10 +56,17 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
   const notActionable = [...config.statuses.cancelled, ...config.statuses.closedNotActionable].some((s) => s.toLowerCase() === lower);
   const histories = [...(issue.changelog?.histories ?? [])].sort(byCreated);
 
+  // The reporter is the requester: JSM's "Raise this request on behalf of" makes the customer the
+  // reporter while the agent or integration that raised it stays the creator, the filer.
   const reporter = f.reporter ?? f.creator ?? null;
   const requesterSource = reporter === null ? null : identityOf(reporter, dc);
   const resolved = reporter === null ? null : resolve(directory, reporter, dc);
   const requester = requesterSource === null ? null : { principalId: resolved?.principalId ?? null, sourceIdentity: requesterSource };
+  const creatorSource = f.creator == null ? null : identityOf(f.creator, dc);
+  const filer =
+    requesterSource === null || creatorSource === null || (creatorSource.kind === requesterSource.kind && creatorSource.value === requesterSource.value)
+      ? null
+      : { principalId: resolve(directory, f.creator!, dc).principalId, sourceIdentity: creatorSource };
 
   const reasons: Reason[] = [];
   if (requester !== null && resolved?.principalId === null && resolved.ambiguous !== null) {
@@ -205,6 +212,7 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
     requestId,
     source,
     requester: requester!,
+    filer,
     subject,
     entitlementId,
     resource,

@@ -22,26 +22,28 @@ function variableFields(names: ServiceNowConfig['mapping']['variables']): Map<st
   return out;
 }
 
-/** Which request field an audited RITM field carries. */
-const AUDITED: Readonly<Record<(typeof AUDITED_RITM_FIELDS)[number], RequestField>> = {
-  cat_item: 'entitlementId',
-  opened_by: 'requester',
-  requested_for: 'requester',
-};
+/** Which request field an audited RITM field carries; the one the requester comes from carries the requester. */
+function auditedFields(requesterFrom: 'requested_for' | 'opened_by'): Readonly<Record<(typeof AUDITED_RITM_FIELDS)[number], RequestField | undefined>> {
+  // opened_by is otherwise the filer, which is not a request field an approval depends on.
+  return { cat_item: 'entitlementId', requested_for: requesterFrom === 'requested_for' ? 'requester' : undefined, opened_by: requesterFrom === 'opened_by' ? 'requester' : undefined };
+}
 
 /**
- * The request fields a RITM shows changed, the latest change of each, in a fixed order: each
- * configured variable's last update (`sc_item_option.sys_updated_on`) when it is later than the
- * RITM's creation (the first write is the order itself), and the audited changes of the RITM fields (`sys_audit`, when
- * `auditRequestFields`). Variables grantline does not map change nothing it grants. The RITM's own
- * `sys_updated_on` is not used: approvals and work notes bump it. The policy decides which changes
- * make an approval stale.
+ * The request fields a RITM shows changed, the latest change of each, in a fixed order:
+ * - each configured variable's last update (`sc_item_option.sys_updated_on`) when later than the
+ *   RITM's creation (the first write is the order itself); unmapped variables change nothing;
+ * - the audited changes (`sys_audit`, when `auditRequestFields`) of `cat_item` (the entitlement)
+ *   and of the field the requester comes from (`requested_for`, else `opened_by`); an `opened_by`
+ *   that names the filer is no request field.
+ * The RITM's own `sys_updated_on` is not used: approvals and work notes bump it. The policy decides
+ * which changes make an approval stale.
  */
 export function fieldChanges(
   raw: ServiceNowRaw,
   ticketId: string,
   variables: ReadonlyMap<string, { readonly updatedAt: string | null }>,
   names: ServiceNowConfig['mapping']['variables'],
+  requesterFrom: 'requested_for' | 'opened_by',
 ): FieldChange[] {
   const latest = new Map<RequestField, string>();
   const note = (field: RequestField | undefined, at: string | null) => {
@@ -55,10 +57,11 @@ export function fieldChanges(
   for (const [name, v] of variables) {
     if (v.updatedAt !== null && !(Date.parse(v.updatedAt) <= created)) note(byVariable.get(name), v.updatedAt);
   }
+  const audited = auditedFields(requesterFrom);
   for (const entry of raw.audit) {
     if (entry.documentkey.value !== ticketId) continue;
     const name = entry.fieldname.value;
-    if (Object.hasOwn(AUDITED, name)) note(AUDITED[name as keyof typeof AUDITED], snTimeToIso(entry.sys_created_on.value));
+    if (Object.hasOwn(audited, name)) note(audited[name as keyof typeof audited], snTimeToIso(entry.sys_created_on.value));
   }
   return ORDER.flatMap((field) => {
     const at = latest.get(field);

@@ -238,11 +238,13 @@ describe('mapRequestedItem', () => {
     });
   });
 
-  it('takes opened_by as the requester, requested_for only when opened_by is empty', () => {
+  it('takes requested_for as the requester and opened_by, when someone else, as the filer', () => {
     const onBehalf = map({ openedBy: IDS.bob, requestedFor: IDS.alice });
-    expect(onBehalf.ok && onBehalf.request.requester.sourceIdentity.value).toBe(IDS.bob);
+    expect(onBehalf.ok && [onBehalf.request.requester.sourceIdentity.value, onBehalf.request.filer?.sourceIdentity.value]).toEqual([IDS.alice, IDS.bob]);
     const noOpener = map({ openedBy: '', requestedFor: IDS.alice });
-    expect(noOpener.ok && noOpener.request.requester.sourceIdentity.value).toBe(IDS.alice);
+    expect(noOpener.ok && [noOpener.request.requester.sourceIdentity.value, noOpener.request.filer]).toEqual([IDS.alice, null]);
+    const noRequestedFor = map({ openedBy: IDS.alice, requestedFor: '' });
+    expect(noRequestedFor.ok && [noRequestedFor.request.requester.sourceIdentity.value, noRequestedFor.request.filer]).toEqual([IDS.alice, null]);
   });
 
   it('reads records returned without display values (plain strings) too', () => {
@@ -265,14 +267,14 @@ describe('mapRequestedItem: the email fallback for people', () => {
     );
 
   it('resolves a requester whose sys_id is unmapped by their sys_user email', () => {
-    const r = mapRequestedItem(makeRitm({ openedBy: NEW_USER }), { ...ctx, directory: withEmails(['p-new']) });
+    const r = mapRequestedItem(makeRitm({ requestedFor: NEW_USER }), { ...ctx, directory: withEmails(['p-new']) });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.request.requester).toEqual({ principalId: 'p-new', sourceIdentity: { kind: 'servicenow-sys-id', value: NEW_USER } });
   });
 
   it('rejects a requester whose email several principals share, saying so and what to map', () => {
-    const r = mapRequestedItem(makeRitm({ openedBy: NEW_USER }), { ...ctx, directory: withEmails(['p-one', 'p-two']) });
+    const r = mapRequestedItem(makeRitm({ requestedFor: NEW_USER }), { ...ctx, directory: withEmails(['p-one', 'p-two']) });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.failure.requester).toEqual({ principalId: null, sourceIdentity: { kind: 'servicenow-sys-id', value: NEW_USER } });

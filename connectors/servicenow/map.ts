@@ -38,9 +38,10 @@ export function recordUrl(instanceUrl: string, table: string, sysId: string): st
 /**
  * Maps a RITM snapshot to a canonical request, or to a failure with every reason. Pure.
  *
- * - Requester: `opened_by` (who submitted the request and is accountable for it; a person ordering
- *   on someone's behalf is still the requester for self-approval checks); `requested_for` only
- *   when `opened_by` is empty. The access goes to the `subject` variable, not to either of them.
+ * - Requester: `requested_for` (who the request is for); `opened_by` only when it is empty.
+ *   Filer: `opened_by` when someone else than the requester (an agent, a manager, an integration
+ *   ordering on their behalf); recorded, never the requester. The access goes to the `subject`
+ *   variable, not to either of them.
  * - Approvals: only `sysapproval_approver` records of this RITM in state `approved`/`rejected`.
  * - `changes`: which request fields changed after the order, and when (`changes.ts`): mapped
  *   variables re-saved later, audited changes of `cat_item`/`opened_by`/`requested_for`. The
@@ -70,10 +71,15 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
     const email = raw.users.find((u) => u.sys_id.value === sysId)?.email.value ?? '';
     return ctx.directory.resolvePerson({ kind: 'servicenow-sys-id', value: sysId }, email === '' ? null : email);
   };
-  const requesterId = ritm.opened_by.value || ritm.requested_for.value;
+  // requested_for is who the request is for (the delegated request experience copies the Requested
+  // For variable into it); opened_by who submitted it: the filer when that is someone else.
+  const requesterId = ritm.requested_for.value || ritm.opened_by.value;
   const requesterResolution = requesterId === '' ? null : person(requesterId);
   const requester =
     requesterId === '' ? null : { principalId: requesterResolution?.principalId ?? null, sourceIdentity: { kind: 'servicenow-sys-id' as const, value: requesterId } };
+  const filerId = ritm.opened_by.value;
+  const filer =
+    filerId === '' || filerId === requesterId ? null : { principalId: person(filerId).principalId, sourceIdentity: { kind: 'servicenow-sys-id' as const, value: filerId } };
 
   // Variables: the latest row per name wins (a re-saved variable may leave an older option row).
   const variables = new Map<string, { value: string; updatedAt: string | null }>();
@@ -110,7 +116,7 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
 
   const reasons: Reason[] = [];
   if (requester === null) {
-    reasons.push({ code: 'REQUESTER_UNKNOWN', message: 'The request has neither opened_by nor requested_for.', field: 'requester' });
+    reasons.push({ code: 'REQUESTER_UNKNOWN', message: 'The request has neither requested_for nor opened_by.', field: 'requester' });
   } else if (requesterResolution?.principalId === null && requesterResolution.ambiguous !== null) {
     reasons.push({ code: 'REQUESTER_UNKNOWN', message: `The requester is not resolved: ${requesterResolution.ambiguous.explanation}`, field: 'requester' });
   }
@@ -239,6 +245,7 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
     requestId: requestIdOf(ctx.connectorId, ticketId, fingerprint),
     source,
     requester,
+    filer,
     subject,
     entitlementId: entitlement,
     resource,
@@ -249,7 +256,7 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
     approvals,
     approvalLikeComments,
     status,
-    changes: fieldChanges(raw, ticketId, variables, ctx.mapping.variables),
+    changes: fieldChanges(raw, ticketId, variables, ctx.mapping.variables, ritm.requested_for.value === '' ? 'opened_by' : 'requested_for'),
     freeText,
   };
   return { ok: true, request };

@@ -26,6 +26,13 @@ export const Subject = z.object({
 });
 export type Subject = z.infer<typeof Subject>;
 
+/** A person as the source named them, with the directory principal they resolved to (or null). */
+export const Party = z.object({
+  principalId: z.string().min(1).nullable(),
+  sourceIdentity: SourceIdentity,
+});
+export type Party = z.infer<typeof Party>;
+
 /** The request fields a connector reports changes of (`EntitlementRequest.changes`). */
 export const RequestField = z.enum(['requester', 'subject', 'entitlementId', 'resource', 'environment', 'ttlSeconds', 'breakGlass', 'justification']);
 export type RequestField = z.infer<typeof RequestField>;
@@ -46,10 +53,17 @@ export const EntitlementRequest = z.object({
   /** Deterministic: hash of connectorId + ticketId + request fingerprint. */
   requestId: z.string().min(1),
   source: TicketSource,
-  requester: z.object({
-    principalId: z.string().min(1).nullable(),
-    sourceIdentity: SourceIdentity,
-  }),
+  /**
+   * Who the request is for and answers for it: the Jira reporter (whom a JSM agent names in "Raise
+   * this request on behalf of"), ServiceNow `requested_for`. Separation of duties applies to them.
+   */
+  requester: Party,
+  /**
+   * Who filed the ticket when that is someone else than the requester (the Jira creator, ServiceNow
+   * `opened_by`): an agent, a manager, an integration account. Recorded as evidence; never the
+   * requester. Null when the requester filed it.
+   */
+  filer: Party.nullable().default(null),
   /** Null when the ticket did not name one that the connector could map. */
   subject: Subject.nullable(),
   /** Catalog entitlement id, or null when the ticket carried only free text. */

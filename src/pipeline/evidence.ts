@@ -21,13 +21,20 @@ function str(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-/** "requested by alice (jira-account-id …): " from a mapped request's requester, when it was recorded. */
-function requestedBy(requester: unknown): string {
-  if (requester === null || typeof requester !== 'object') return '';
-  const r = requester as { principalId?: unknown; sourceIdentity?: { kind?: unknown; value?: unknown } };
+/** "alice (jira-account-id …)" from a recorded party; null when none was recorded. */
+function party(value: unknown): string | null {
+  if (value === null || typeof value !== 'object') return null;
+  const r = value as { principalId?: unknown; sourceIdentity?: { kind?: unknown; value?: unknown } };
   const who = typeof r.principalId === 'string' ? r.principalId : 'an identity not in the directory';
-  const source = r.sourceIdentity ? ` (${str(r.sourceIdentity.kind)} ${str(r.sourceIdentity.value)})` : '';
-  return `requested by ${who}${source}: `;
+  return `${who}${r.sourceIdentity ? ` (${str(r.sourceIdentity.kind)} ${str(r.sourceIdentity.value)})` : ''}`;
+}
+
+/** "requested by alice (…), filed by bob (…): " from a mapped request's requester and filer, when recorded. */
+function requestedBy(requester: unknown, filer: unknown = null): string {
+  const asked = party(requester);
+  if (asked === null) return '';
+  const filed = party(filer);
+  return `requested by ${asked}${filed === null ? '' : `, filed for them by ${filed}`}: `;
 }
 
 /** The field changes a mapped request recorded; events written before they were, their `lastModifiedAt`. */
@@ -48,7 +55,7 @@ function summarize(event: CustodyEvent): string {
     case 'request.mapped':
       return d.reasons
         ? `${requestedBy(d.requester)}request could not be mapped: ${str(d.reasons)}`
-        : `${requestedBy(d.requester) || 'requested: '}${str(d.entitlementId)} for ${str(d.subject)}${d.breakGlass === true ? ' as BREAK-GLASS' : ''}${d.ttlSecondsRequested === undefined ? ', no TTL asked' : `, TTL asked ${str(d.ttlSecondsRequested)} s`}; ${changesText(d)}; approval records ${str(d.approvals)}`;
+        : `${requestedBy(d.requester, d.filer) || 'requested: '}${str(d.entitlementId)} for ${str(d.subject)}${d.breakGlass === true ? ' as BREAK-GLASS' : ''}${d.ttlSecondsRequested === undefined ? ', no TTL asked' : `, TTL asked ${str(d.ttlSecondsRequested)} s`}; ${changesText(d)}; approval records ${str(d.approvals)}`;
     case 'decision.granted':
       return `GRANTED ${str(d.entitlementId)} to ${str(d.subject)} for ${str(d.ttlSeconds)} s (${str(d.ttlSource)}), expires ${str(d.expiresAt)}; approvals ${str(d.approvals)}; policy ${str(d.policy)}${(d.breakGlass as { active?: boolean } | undefined)?.active ? `; BREAK-GLASS, review due ${str((d.breakGlass as { reviewDueAt?: string }).reviewDueAt)}` : ''}`;
     case 'decision.rejected':

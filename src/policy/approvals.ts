@@ -19,6 +19,8 @@ interface Slot {
 export interface ApprovalContext {
   readonly entry: CatalogEntry;
   readonly requesterId: string | null;
+  /** Whoever filed the ticket for the requester (resolved), or null when the requester filed it or they are unknown. */
+  readonly filerId: string | null;
   readonly subject: { readonly type: SubjectType; readonly id: string } | null;
   readonly subjectOwnerId: string | null;
   /** True when the subject is an NHI and the environment is a production one. */
@@ -115,11 +117,14 @@ function judge(ctx: ApprovalContext, approval: Approval): Verdict {
   }
   const isRequester = id === ctx.requesterId;
   const isHumanSubject = ctx.subject?.type === 'human' && ctx.subject.id === id;
-  if ((isRequester || isHumanSubject) && !ctx.entry.requesterMayApprove) {
+  // Whoever filed the ticket for someone else asked for it too: they do not approve it either.
+  const isFiler = id === ctx.filerId;
+  if ((isRequester || isHumanSubject || isFiler) && !ctx.entry.requesterMayApprove) {
+    const what = isRequester ? 'they requested' : isHumanSubject ? 'for themselves' : `they filed on behalf of ${ctx.requesterId ?? 'the requester'}`;
     return {
       counts: false,
       code: 'SELF_APPROVAL',
-      message: `${id} approved access ${isRequester ? 'they requested' : 'for themselves'}; ${ctx.entry.id} needs approval from someone else. Ask another approver from ${namedGroups(ctx.entry).join(' or ')}.`,
+      message: `${id} approved access ${what}; ${ctx.entry.id} needs approval from someone else. Ask another approver from ${namedGroups(ctx.entry).join(' or ')}.`,
     };
   }
   if (ctx.subjectOwnerId !== null && id === ctx.subjectOwnerId && ctx.subject?.type !== 'human' && !ctx.entry.subjectOwnerMayApprove) {

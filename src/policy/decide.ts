@@ -245,6 +245,7 @@ export function decide(request: EntitlementRequest, catalog: Catalog, directory:
         {
           entry,
           requesterId,
+          filerId: request.filer?.principalId ?? null,
           subject: subject === null ? null : { type: subject.type, id: subject.id },
           subjectOwnerId: subject?.ownerId ?? null,
           nhiInProduction: subject !== null && isNhi(subject.type) && request.environment !== null && catalog.isProduction(request.environment),

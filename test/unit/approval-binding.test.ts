@@ -229,6 +229,7 @@ describe('ServiceNow: a change after the approval makes it stale', () => {
   it.each<[string, RitmOptions]>([
     ['the justification variable', { variables: edited('business_justification') }],
     ['a variable grantline does not map', { variables: edited('favourite_colour') }],
+    ['opened_by (the filer) while requested_for names the requester', { audit: [{ sysId: 'a4'.repeat(16), fieldname: 'opened_by', on: '2026-11-20 11:00:00' }] }],
   ])('%s changed after the approval: the approval still stands', (_name, o) => {
     expect(mapSn(ritm(o)).outcome).toBe('granted');
   });

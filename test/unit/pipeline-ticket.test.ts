@@ -6,6 +6,7 @@ import type { CustodyEvent, Decision, EntitlementRequest, GrantDecision, Rejecti
 import type { DeliveryEvent, RevokeCommand, TicketState } from '../../src/pipeline/events.js';
 import type { ProcessorPorts } from '../../src/pipeline/ports.js';
 import { processTicket, type Output } from '../../src/pipeline/ticket/index.js';
+import { buildEvidence, formatEvidence } from '../../src/pipeline/evidence.js';
 
 const { privateKey } = generateKeyPairSync('ed25519');
 const keys = loadSigningKeys({ activeKid: 'k1', keys: [{ kid: 'k1', privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }] });
@@ -25,6 +26,7 @@ function makeRequest(overrides: Partial<EntitlementRequest> = {}): EntitlementRe
     requestId: 'rq_1',
     source,
     requester: { principalId: 'alice', sourceIdentity: { kind: 'jira-account-id', value: 'acc-alice' } },
+    filer: null,
     subject: { type: 'service_account', id: 'svc-orders' },
     entitlementId: 'db-orders-prod-readwrite',
     resource: 'orders-db',
@@ -180,6 +182,25 @@ describe('processTicket', () => {
     expect(on(result.outputs, 'writeback').map((w) => (w.data.item as { kind: string }).kind)).toEqual(['decision']);
     expect(result.state.grants.map((g) => g.grantId)).toEqual(['gr_rq_1']);
     expect(result.state.custodyHead?.seq).toBe(3);
+  });
+
+  it('records who filed the ticket for someone else, beside the requester, in the request.mapped custody event', () => {
+    const filer = { principalId: null, sourceIdentity: { kind: 'jira-account-id' as const, value: 'acc-integration' } };
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval], filer }) } as MapResult, cancelled: false } };
+    const mapped = on(run(null, ticket).outputs, 'custody')
+      .map((c) => c.data as unknown as CustodyEvent)
+      .find((c) => c.kind === 'request.mapped');
+    expect(mapped?.data).toMatchObject({ requester: { principalId: 'alice' }, filer });
+  });
+
+  it('grantline evidence tells who asked, who filed, and which fields changed after filing', () => {
+    const filer = { principalId: 'erin', sourceIdentity: { kind: 'jira-account-id' as const, value: 'acc-erin' } };
+    const changes = [{ field: 'ttlSeconds' as const, at: '2026-11-29T09:00:00.000Z' }];
+    const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval], filer, changes }) } as MapResult, cancelled: false } };
+    const custody = on(run(null, ticket).outputs, 'custody').map((c) => c.data);
+    const text = formatEvidence(buildEvidence(custody, [], jwks, NOW));
+    expect(text).toContain('requested by alice (jira-account-id acc-alice), filed for them by erin (jira-account-id acc-erin): db-orders-prod-readwrite');
+    expect(text).toContain('changed since filed: ttlSeconds 2026-11-29T09:00:00.000Z');
   });
 
   it('drops a redelivered webhook without fetching work or output', () => {

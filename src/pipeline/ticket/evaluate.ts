@@ -41,11 +41,13 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
   ctx.custody(
     'request.mapped',
     ports.decidedBy,
-    // The requester as the directory resolved them, and as the source named them: who asked is evidence.
+    // The requester as the directory resolved them, and as the source named them, and whoever filed
+    // the ticket for them: who asked, and who typed it in, is evidence.
     mapped.ok
       ? {
           requestId,
           requester: mapped.request.requester,
+          filer: mapped.request.filer,
           entitlementId: mapped.request.entitlementId,
           subject: mapped.request.subject,
           breakGlass: mapped.request.breakGlass,
