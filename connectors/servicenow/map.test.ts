@@ -75,7 +75,6 @@ describe('mapRequestedItem', () => {
     ['a missing subject variable', { variables: withoutSubject }, 'MISSING_FIELD', 'subject'],
     ['an empty resource', { variables: { ...DEFAULT_VARIABLES, target_resource: '' } }, 'MISSING_FIELD', 'resource'],
     ['an empty environment', { variables: { ...DEFAULT_VARIABLES, target_environment: '' } }, 'MISSING_FIELD', 'environment'],
-    ['an empty justification', { variables: { ...DEFAULT_VARIABLES, business_justification: '' } }, 'MISSING_FIELD', 'justification'],
     ['an unknown subject type', { variables: { ...DEFAULT_VARIABLES, subject_type: 'robot' } }, 'MISSING_FIELD', 'subject.type'],
     ['a TTL that is not a number', { variables: { ...DEFAULT_VARIABLES, duration_hours: 'a day' } }, 'MISSING_FIELD', 'ttlSeconds'],
     ['a zero TTL', { variables: { ...DEFAULT_VARIABLES, duration_hours: '0' } }, 'MISSING_FIELD', 'ttlSeconds'],

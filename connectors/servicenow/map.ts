@@ -139,7 +139,8 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
   const subjectValue = required('subject', names.subject);
   const resource = required('resource', names.resource);
   const environment = required('environment', names.environment);
-  const justificationText = required('justification', names.justification);
+  // Whether a justification is needed is the catalog entry's rule (`justification: required`).
+  const justificationText = variables.get(names.justification)?.value ?? '';
 
   let subjectType: SubjectType = 'human';
   if (names.subjectType !== undefined) {
@@ -250,7 +251,7 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
     entitlementId: entitlement,
     resource,
     environment,
-    justification: { text: justificationText ?? '' },
+    justification: { text: justificationText },
     ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
     breakGlass,
     approvals,

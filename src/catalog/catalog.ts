@@ -104,6 +104,11 @@ export const CatalogEntry = z
     /** Distinct authorized approvers an NHI needs in a production environment, whatever `approvers` says. */
     nhiProdMinApprovers: z.number().int().min(1).default(2),
     ttl: TtlPolicy,
+    /**
+     * `required`: a request without a justification (empty or blank text, no code) is refused
+     * (`MISSING_FIELD` on `justification`). Absent or `optional`: none is needed.
+     */
+    justification: z.enum(['required', 'optional']).optional(),
     breakGlass: BreakGlassPolicy.default({ allowed: false }),
     /** Fulfillment channel; the grant goes to `access.grants.<channel>.v1`. */
     channel: z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a lower-case channel name such as "pam" or "secrets"'),

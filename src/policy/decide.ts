@@ -3,6 +3,7 @@ import type { Directory } from '../catalog/directory.js';
 import { formatDuration } from '../catalog/duration.js';
 import { clipText, isNhi, type Decision, type EntitlementRequest, type GrantDecision, type Reason, type RejectionDecision, type SubjectType } from '../model/index.js';
 import { evaluateApprovals } from './approvals.js';
+import { checkJustification } from './entry-rules.js';
 import { grantIdFor, rejectionIdFor } from './ids.js';
 
 /** Policy version recorded in every decision when the configuration names none. */
@@ -237,6 +238,7 @@ export function decide(request: EntitlementRequest, catalog: Catalog, directory:
   let ttl: { seconds: number; source: 'requested' | 'catalog-default' } | null = null;
   let approvals: GrantDecision['approvals'] = [];
   if (entry !== null) {
+    checkJustification(request, entry, reasons);
     ttl = checkTtl(request, entry, reasons);
     const breakGlassAllowed = request.breakGlass && entry.breakGlass.allowed;
     // A refused break-glass is not judged as a normal request: its message says to file one.
