@@ -75,6 +75,11 @@ export const BreakGlassPolicy = z.discriminatedUnion('allowed', [
     maxTtlSeconds: DurationSeconds,
     /** The post-event review is due this long after the grant starts. */
     reviewWithinSeconds: DurationSeconds,
+    /**
+     * Who may invoke break-glass: the requester must be a member of one of these directory groups
+     * (on-call, say); anyone else is refused (`BREAK_GLASS_NOT_ALLOWED`). Absent: any active requester.
+     */
+    allowedGroups: z.array(GroupName).min(1).optional(),
   }),
 ]);
 export type BreakGlassPolicy = z.infer<typeof BreakGlassPolicy>;

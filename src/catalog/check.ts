@@ -3,7 +3,8 @@ import type { Directory, Principal } from './directory.js';
 import type { DocumentIssue } from './errors.js';
 
 /**
- * Cross-checks a catalog against a directory: every approver group an entry names must exist.
+ * Cross-checks a catalog against a directory: every approver group, and every group allowed to
+ * invoke break-glass, an entry names must exist.
  * Returns every problem (empty when consistent), each at the catalog path that names the group;
  * loading and reloading the two documents refuse a pair with any.
  */
@@ -14,6 +15,11 @@ export function checkCatalogAgainstDirectory(catalog: Catalog, directory: Direct
     for (const group of new Set(groups)) {
       if (!directory.hasGroup(group)) {
         issues.push({ path: `entitlements[${index}].approvers`, message: `entry "${entry.id}" names approver group "${group}", which the directory does not define` });
+      }
+    }
+    for (const group of new Set(entry.breakGlass.allowed ? (entry.breakGlass.allowedGroups ?? []) : [])) {
+      if (!directory.hasGroup(group)) {
+        issues.push({ path: `entitlements[${index}].breakGlass.allowedGroups`, message: `entry "${entry.id}" lets group "${group}" invoke break-glass, which the directory does not define` });
       }
     }
   });

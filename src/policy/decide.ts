@@ -3,7 +3,7 @@ import type { Directory } from '../catalog/directory.js';
 import { formatDuration } from '../catalog/duration.js';
 import { clipText, isNhi, type Decision, type EntitlementRequest, type GrantDecision, type Reason, type RejectionDecision, type SubjectType } from '../model/index.js';
 import { evaluateApprovals } from './approvals.js';
-import { checkJustification } from './entry-rules.js';
+import { checkBreakGlassInvoker, checkJustification } from './entry-rules.js';
 import { grantIdFor, rejectionIdFor } from './ids.js';
 
 /** Policy version recorded in every decision when the configuration names none. */
@@ -239,8 +239,9 @@ export function decide(request: EntitlementRequest, catalog: Catalog, directory:
   let approvals: GrantDecision['approvals'] = [];
   if (entry !== null) {
     checkJustification(request, entry, reasons);
-    ttl = checkTtl(request, entry, reasons);
-    const breakGlassAllowed = request.breakGlass && entry.breakGlass.allowed;
+    const invoker = !request.breakGlass || checkBreakGlassInvoker(entry, requesterId, directory, reasons);
+    if (invoker) ttl = checkTtl(request, entry, reasons);
+    const breakGlassAllowed = request.breakGlass && entry.breakGlass.allowed && invoker;
     // A refused break-glass is not judged as a normal request: its message says to file one.
     if (!request.breakGlass || breakGlassAllowed) {
       const outcome = evaluateApprovals(
