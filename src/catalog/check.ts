@@ -1,28 +1,31 @@
-import type { Catalog } from './catalog.js';
+import type { Catalog, CatalogEntry } from './catalog.js';
 import type { Directory, Principal } from './directory.js';
 import type { DocumentIssue } from './errors.js';
 
 /**
  * Cross-checks a catalog against a directory: every approver group, and every group allowed to
- * invoke break-glass, an entry names must exist.
- * Returns every problem (empty when consistent), each at the catalog path that names the group;
- * loading and reloading the two documents refuse a pair with any.
+ * invoke break-glass, an entry names must exist. Returns every problem (empty when consistent), each
+ * at the catalog path that names the group; loading and reloading the two documents refuse a pair
+ * with any.
  */
 export function checkCatalogAgainstDirectory(catalog: Catalog, directory: Directory): DocumentIssue[] {
+  return catalog.entries().flatMap((entry, index) => checkEntryGroups(entry, index, directory));
+}
+
+/** The groups one entry (at `entitlements[index]`) names that the directory does not define. */
+export function checkEntryGroups(entry: CatalogEntry, index: number, directory: Pick<Directory, 'hasGroup'>): DocumentIssue[] {
   const issues: DocumentIssue[] = [];
-  catalog.entries().forEach((entry, index) => {
-    const groups = entry.approvers.kind === 'groups' ? entry.approvers.groups.map((g) => g.group) : entry.approvers.pool;
-    for (const group of new Set(groups)) {
-      if (!directory.hasGroup(group)) {
-        issues.push({ path: `entitlements[${index}].approvers`, message: `entry "${entry.id}" names approver group "${group}", which the directory does not define` });
-      }
+  const groups = entry.approvers.kind === 'groups' ? entry.approvers.groups.map((g) => g.group) : entry.approvers.pool;
+  for (const group of new Set(groups)) {
+    if (!directory.hasGroup(group)) {
+      issues.push({ path: `entitlements[${index}].approvers`, message: `entry "${entry.id}" names approver group "${group}", which the directory does not define` });
     }
-    for (const group of new Set(entry.breakGlass.allowed ? (entry.breakGlass.allowedGroups ?? []) : [])) {
-      if (!directory.hasGroup(group)) {
-        issues.push({ path: `entitlements[${index}].breakGlass.allowedGroups`, message: `entry "${entry.id}" lets group "${group}" invoke break-glass, which the directory does not define` });
-      }
+  }
+  for (const group of new Set(entry.breakGlass.allowed ? (entry.breakGlass.allowedGroups ?? []) : [])) {
+    if (!directory.hasGroup(group)) {
+      issues.push({ path: `entitlements[${index}].breakGlass.allowedGroups`, message: `entry "${entry.id}" lets group "${group}" invoke break-glass, which the directory does not define` });
     }
-  });
+  }
   return issues;
 }
 

@@ -11,7 +11,7 @@ export const STRUCTURED_EVIDENCE: ReadonlySet<Approval['evidence']['kind']> = ne
 ]);
 
 /** One approver position to fill: any distinct person who is a member of one of `groups`. */
-interface Slot {
+export interface Slot {
   readonly groups: readonly string[];
 }
 
@@ -41,12 +41,14 @@ type Verdict =
   | { readonly counts: true }
   | { readonly counts: false; readonly code: Reason['code']; readonly message: string };
 
-function namedGroups(entry: CatalogEntry): string[] {
+/** Every group an entry's approver policy names, each once. */
+export function namedGroups(entry: CatalogEntry): string[] {
   const groups = entry.approvers.kind === 'groups' ? entry.approvers.groups.map((g) => g.group) : entry.approvers.pool;
   return [...new Set(groups)];
 }
 
-function slotsFor(ctx: ApprovalContext): Slot[] {
+/** The approver positions a request needs: the entry's own, and more for an NHI in production. */
+export function slotsFor(ctx: ApprovalContext): Slot[] {
   const { entry } = ctx;
   const slots: Slot[] =
     entry.approvers.kind === 'groups'
@@ -154,7 +156,7 @@ function judge(ctx: ApprovalContext, approval: Approval): Verdict {
 }
 
 /** Maximum number of slots filled by distinct people (bipartite matching, Kuhn's augmenting paths). */
-function fillSlots(ctx: ApprovalContext, people: readonly string[], slots: readonly Slot[]): number {
+export function fillSlots(ctx: ApprovalContext, people: readonly string[], slots: readonly Slot[]): number {
   const slotHolder: (number | null)[] = slots.map(() => null);
   const augment = (person: number, visited: boolean[]): boolean => {
     for (let s = 0; s < slots.length; s++) {

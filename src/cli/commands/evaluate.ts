@@ -1,16 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { InvalidDocumentError, formatPath, parseCatalog, parseDirectory } from '../../catalog/index.js';
 import { EntitlementRequest } from '../../model/index.js';
 import { decide } from '../../policy/index.js';
-
-/** Config file read for defaults when `--config` is not given and the file exists. */
-export const DEFAULT_CONFIG_PATH = 'examples/grantline.yaml';
-export const DEFAULT_CATALOG_PATH = 'examples/catalog.yaml';
-export const DEFAULT_DIRECTORY_PATH = 'examples/directory.yaml';
+import { DEFAULT_CATALOG_PATH, DEFAULT_CONFIG_PATH, DEFAULT_DIRECTORY_PATH, InputError, readConfigDefaults, readText } from '../config-paths.js';
 
 const USAGE = `usage: grantline evaluate --request REQUEST.json [--catalog CATALOG.yaml] [--directory DIRECTORY.yaml]
                          [--at ISO-TIME] [--config CONFIG.yaml]
@@ -35,49 +28,6 @@ export interface EvaluateIo {
 }
 
 const defaultIo: EvaluateIo = { out: (t) => console.log(t), err: (t) => console.error(t) };
-
-/** Bad input: reported with exit status 2. */
-class InputError extends Error {}
-
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read ${what} ${path}${code === undefined ? '' : ` (${code})`}`);
-  }
-}
-
-interface ConfigDefaults {
-  catalogPath?: string;
-  directoryPath?: string;
-  policyVersion?: string;
-}
-
-/**
- * Reads only `catalog.path`, `directory.path` and `policy.version` from a grantline config, so
- * evaluating needs none of the secrets the full config references. Relative paths are resolved
- * against the config file's directory, as the config loader does.
- */
-async function readConfigDefaults(path: string): Promise<ConfigDefaults> {
-  let doc: unknown;
-  try {
-    doc = parseYaml(await readText(path, 'config'));
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw new InputError(`config ${path} is not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const pick = (section: string, key: string): string | undefined => {
-    if (doc === null || typeof doc !== 'object') return undefined;
-    const value = (doc as Record<string, unknown>)[section];
-    if (value === null || typeof value !== 'object') return undefined;
-    const inner = (value as Record<string, unknown>)[key];
-    return typeof inner === 'string' && inner.trim() !== '' ? inner.trim() : undefined;
-  };
-  const base = dirname(path);
-  const file = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(base, p));
-  return { catalogPath: file(pick('catalog', 'path')), directoryPath: file(pick('directory', 'path')), policyVersion: pick('policy', 'version') };
-}
 
 async function readRequest(path: string): Promise<EntitlementRequest> {
   const text = await readText(path, 'request');
