@@ -192,6 +192,7 @@ describe('write-back', () => {
       reasons: [
         { code: 'UNMAPPED_ENTITLEMENT', message: 'Catalog item "Laptop" is not mapped.' },
         { code: 'APPROVAL_STALE', message: 'Approval by bob predates the last edit.' },
+        { code: 'BREAK_GLASS_NOT_ALLOWED', message: 'alice may not invoke break-glass for fleet-root; only members of oncall may.' },
       ],
       freeText: '',
       policy: { version: 'p1', catalogVersion: 'c1', directoryVersion: 'd1' },
@@ -202,6 +203,8 @@ describe('write-back', () => {
     expect(text).toContain('REJECTED');
     expect(text).toContain('UNMAPPED_ENTITLEMENT: Catalog item "Laptop" is not mapped. How to fix:');
     expect(text).toContain('APPROVAL_STALE: Approval by bob predates the last edit. How to fix: The request changed');
+    // The hint fits an entry that allows break-glass to others only, not just one without it.
+    expect(text).toContain('How to fix: Break-glass is not open to this requester for this entitlement; use the normal approval.');
   });
 
   it('opens one break-glass review task linked to the RITM and reads its state', async () => {
