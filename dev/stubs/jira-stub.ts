@@ -118,6 +118,12 @@ export class JiraStubState {
    * read from the comment endpoint. Jira pages the embedded field too; the size is our stub's choice.
    */
   embeddedCommentLimit = 50;
+  /**
+   * Jira sets an issue's `updated` when a comment is added, so a poller sees the issue again after
+   * grantline's own note. Off by default (tests count only the changes they make); the benchmarks
+   * turn it on to measure that echo.
+   */
+  commentsTouchUpdated = false;
 
   /** Adds an issue; `key` decides the project (default `ACC`). Returns the stored issue. */
   seedIssue(seed: SeedIssue = {}): StubIssue {
@@ -206,6 +212,14 @@ export class JiraStubState {
     const issue = this.#must(idOrKey);
     const comment: StubComment = { id: this.nextRecordId(), author, text, created: jiraTime(at), updated: jiraTime(at), public: true, properties: [], ...extra };
     issue.comments.push(comment);
+    return comment;
+  }
+
+  /** A comment written through the API (grantline's notes): as `addComment`, and `updated` moves when `commentsTouchUpdated`. */
+  postComment(idOrKey: string, author: StubUser, text: string, extra: Partial<StubComment> = {}): StubComment {
+    const now = new Date();
+    const comment = this.addComment(idOrKey, author, text, now, extra);
+    if (this.commentsTouchUpdated) this.#must(idOrKey).fields.updated = jiraTime(now);
     return comment;
   }
 
@@ -328,7 +342,7 @@ function route(state: JiraStubState, req: RecordedRequest): StubReply | undefine
     if (method === 'POST') {
       const body = (req.body ?? {}) as { body?: unknown; properties?: { key: string; value: unknown }[]; visibility?: unknown };
       const internal = (body.properties ?? []).some((p) => p.key === 'sd.public.comment' && (p.value as { internal?: unknown } | null)?.internal === true);
-      const c = state.addComment(issue.id, { accountId: 'grantline-bot', name: 'grantline', key: 'grantline' }, textOfBody(body.body), new Date(), {
+      const c = state.postComment(issue.id, { accountId: 'grantline-bot', name: 'grantline', key: 'grantline' }, textOfBody(body.body), {
         public: !internal,
         properties: body.properties ?? [],
       });
@@ -424,7 +438,7 @@ function route(state: JiraStubState, req: RecordedRequest): StubReply | undefine
     if (method === 'POST') {
       // https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/#api-rest-servicedeskapi-request-issueidorkey-comment-post
       const body = (req.body ?? {}) as { body?: string; public?: boolean };
-      const c = state.addComment(issue.id, { accountId: 'grantline-bot', name: 'grantline', key: 'grantline' }, body.body ?? '', new Date(), { public: body.public !== false });
+      const c = state.postComment(issue.id, { accountId: 'grantline-bot', name: 'grantline', key: 'grantline' }, body.body ?? '', { public: body.public !== false });
       return { status: 201, body: { id: c.id, body: c.text, public: c.public, author: c.author, created: jsmDate(c.created.replace('+0000', 'Z')) } };
     }
     if (method === 'GET') {
