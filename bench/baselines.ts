@@ -77,34 +77,58 @@ const OUT_CHUNK = 200;
 export interface LoopBaseline {
   events: number;
   inBytes: number;
-  outBytes: number;
-  httpGetPerEvent: boolean;
+  /** Bytes of each message produced per event. */
+  outBytes: number[];
+  httpGetsPerEvent: number;
+  httpPostsPerEvent: number;
   fetchConcurrency: number;
   batches: number;
-  /** From the first batch to the last commit (group join not counted). */
+  /** From the first batch to the last commit, or to the last POST when there are POSTs (group join not counted). */
   durationMs: number;
   perSec: number;
   httpGets: number;
+  httpPosts: number;
+}
+
+export interface LoopOptions {
+  prefix: string;
+  count: number;
+  inBytes: number;
+  /** One message of each size per event, all in the batch's transaction. */
+  outBytes: number[];
+  fetchConcurrency: number;
+  /** Keep-alive GETs per event, one after the other, before the transaction (`fetchConcurrency` events at once). */
+  reads?: { urls: (i: number) => string[]; headers: Record<string, string> };
+  /**
+   * One keep-alive POST per event once its transaction committed, as a write-back does: started
+   * after the commit, running while the next batch is read and decided, `fetchConcurrency` at once.
+   */
+  write?: { url: (i: number) => string; body: string; headers: Record<string, string> };
+  maxMs: number;
+}
+
+/** Runs `work` over `items`, at most `limit` at once. */
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      for (;;) {
+        const k = next++;
+        if (k >= items.length) return;
+        await work(items[k] as T);
+      }
+    }),
+  );
 }
 
 /**
  * A consume -> produce loop in one transaction per batch: prefills `input` with `count` events of
- * `inBytes`, then for every batch produces one `outBytes` message per event, commits the offsets
- * in the same transaction, and (when `get` is given) first does one keep-alive HTTP GET per event
- * with `fetchConcurrency` at once, as grantline's processor bounds its fetches.
+ * `inBytes`, then for every batch produces one message per entry of `outBytes` per event and
+ * commits the offsets in the same transaction; with `reads`, first does those keep-alive GETs per
+ * event (`fetchConcurrency` events at once, as grantline's processor bounds its fetches); with
+ * `write`, one POST per event after its commit.
  */
-export async function consumeProduceLoop(
-  kafka: Kafka,
-  opts: {
-    prefix: string;
-    count: number;
-    inBytes: number;
-    outBytes: number;
-    fetchConcurrency: number;
-    get?: { url: (i: number) => string; headers: Record<string, string> };
-    maxMs: number;
-  },
-): Promise<LoopBaseline> {
+export async function consumeProduceLoop(kafka: Kafka, opts: LoopOptions): Promise<LoopBaseline> {
   const input = `${opts.prefix}loop-in.v1`;
   const output = `${opts.prefix}loop-out.v1`;
   await createTopics(kafka, [input, output], 3);
@@ -122,13 +146,33 @@ export async function consumeProduceLoop(
   const producer = createProducer(kafka, { transactionalId: `${opts.prefix}loop-tx` });
   await producer.connect();
   const consumer = createConsumer(kafka, { groupId, readCommitted: true });
-  const agent = new Agent({ keepAlive: true, maxSockets: opts.fetchConcurrency });
-  const outValue = payload(opts.outBytes);
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.fetchConcurrency * 2 });
+  const outValues = opts.outBytes.map(payload);
   let done = 0;
   let batches = 0;
   let gets = 0;
+  let posts = 0;
   let first: number | null = null;
   let last = 0;
+  // Write-backs run beside the loop, bounded: a slot is taken before a POST starts.
+  let writing = 0;
+  const waiting: (() => void)[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let writeError: unknown = null;
+  const postOne = async (i: number): Promise<void> => {
+    const w = opts.write as NonNullable<LoopOptions['write']>;
+    while (writing >= opts.fetchConcurrency) await new Promise<void>((r) => waiting.push(r));
+    writing += 1;
+    try {
+      const status = await httpCall(agent, w.url(i), 'POST', w.body, w.headers);
+      if (status < 200 || status >= 300) throw new Error(`baseline POST answered ${status}`);
+      posts += 1;
+      last = Math.max(last, performance.now());
+    } finally {
+      writing -= 1;
+      waiting.shift()?.();
+    }
+  };
   await consumer.connect();
   await consumer.subscribe({ topics: [input], fromBeginning: true });
   await consumer.run({
@@ -137,32 +181,29 @@ export async function consumeProduceLoop(
     partitionsConsumedConcurrently: 1,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      if (writeError !== null) throw writeError;
       first ??= performance.now();
-      const get = opts.get;
-      if (get) {
-        let next = 0;
-        const ids = batch.messages.map((m) => Number(m.value?.toString('utf8').split('|', 1)[0]));
-        await Promise.all(
-          Array.from({ length: Math.min(opts.fetchConcurrency, ids.length) }, async () => {
-            for (;;) {
-              const k = next++;
-              if (k >= ids.length) return;
-              const status = await httpCall(agent, get.url(ids[k] as number), 'GET', undefined, get.headers);
-              if (status !== 200) throw new Error(`baseline GET answered ${status}`);
-              gets += 1;
-            }
-          }),
-        );
+      const ids = batch.messages.map((m) => Number(m.value?.toString('utf8').split('|', 1)[0]));
+      const reads = opts.reads;
+      if (reads) {
+        await pool(ids, opts.fetchConcurrency, async (id) => {
+          for (const url of reads.urls(id)) {
+            const status = await httpCall(agent, url, 'GET', undefined, reads.headers);
+            if (status !== 200) throw new Error(`baseline GET answered ${status}`);
+            gets += 1;
+          }
+        });
         await heartbeat();
       }
       const lastOffset = batch.messages[batch.messages.length - 1]?.offset as string;
       const tx = await producer.transaction();
       try {
         // Chunks: one record batch per partition must stay under the broker's message.max.bytes (1 MB).
-        for (let i = 0; i < batch.messages.length; i += OUT_CHUNK) {
+        const perChunk = Math.max(1, Math.floor(OUT_CHUNK / outValues.length));
+        for (let i = 0; i < batch.messages.length; i += perChunk) {
           await tx.send(
             output,
-            batch.messages.slice(i, i + OUT_CHUNK).map((m) => ({ key: m.key, value: outValue })),
+            batch.messages.slice(i, i + perChunk).flatMap((m) => outValues.map((value) => ({ key: m.key, value }))),
           );
         }
         await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }] }] });
@@ -174,24 +215,51 @@ export async function consumeProduceLoop(
       resolveOffset(lastOffset);
       batches += 1;
       done += batch.messages.length;
-      last = performance.now();
+      last = Math.max(last, performance.now());
+      if (opts.write) {
+        for (const id of ids) {
+          const p: Promise<void> = postOne(id)
+            .catch((error: unknown) => {
+              writeError = error;
+            })
+            .finally(() => inFlight.delete(p));
+          inFlight.add(p);
+        }
+      }
     },
   });
   const deadline = Date.now() + opts.maxMs;
   while (done < opts.count && Date.now() < deadline) await sleep(20);
+  await Promise.all(inFlight);
   await consumer.disconnect();
   await producer.disconnect();
   agent.destroy();
+  if (writeError !== null) throw writeError;
   const durationMs = first === null ? NaN : last - first;
   return {
     events: done,
     inBytes: opts.inBytes,
     outBytes: opts.outBytes,
-    httpGetPerEvent: opts.get !== undefined,
+    httpGetsPerEvent: opts.reads ? opts.reads.urls(0).length : 0,
+    httpPostsPerEvent: opts.write ? 1 : 0,
     fetchConcurrency: opts.fetchConcurrency,
     batches,
     durationMs: Math.round(durationMs),
     perSec: Math.round((done * 1000) / durationMs),
     httpGets: gets,
+    httpPosts: posts,
   };
 }
+
+/** A baseline to run, as plain data (URLs are templates: `{id}` is replaced by the event's issue id). */
+export type BaselineSpec =
+  | { kind: 'raw-batched'; topic: string; count: number; bytes: number; batch: number }
+  | { kind: 'raw-singles'; topic: string; count: number; bytes: number; concurrency: number; maxMs: number }
+  | {
+      kind: 'loop';
+      options: Omit<LoopOptions, 'reads' | 'write'>;
+      /** Stub issue ids; event i is about ids[i % ids.length]. */
+      ids: string[];
+      reads?: { urls: string[]; headers: Record<string, string> };
+      write?: { url: string; body: string; headers: Record<string, string> };
+    };

@@ -1,20 +1,15 @@
 /**
- * Shared pieces of the benchmark: latency statistics, a bounded loopback load generator, a
- * grantline child process (so its RSS is its own) and a few Kafka helpers. Nothing here is used by
- * grantline itself.
+ * Shared pieces of the benchmark: latency statistics, a bounded loopback load generator, waiting,
+ * logging and the machine description. Nothing here is used by grantline itself.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { request, type Agent } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import type { Stubs } from '../dev/harness.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const EXAMPLES = join(ROOT, 'examples');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -42,6 +37,46 @@ export function summarize(latenciesMs: readonly number[]): LatencySummary {
 }
 
 export const round1 = (v: number): number => Math.round(v * 10) / 10;
+export const round3 = (v: number): number => Math.round(v * 1000) / 1000;
+
+/** The quantiles a latency distribution is kept at for the charts: every percent, then the tail. */
+export const CDF_QUANTILES: readonly number[] = [...Array.from({ length: 100 }, (_, i) => i / 100), 0.995, 0.999, 1];
+
+/** Latency (ms) at each of `CDF_QUANTILES`, nearest rank; empty when there are no samples. */
+export function latencyCdf(latenciesMs: readonly number[]): number[] {
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return [];
+  return CDF_QUANTILES.map((q) => Math.round((sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))] as number) * 100) / 100);
+}
+
+export function log(message: string): void {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+/** Polls `cond` every 50 ms until it holds or `timeoutMs` passes; false (and a log line) on timeout. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond()) return true;
+    await sleep(50);
+  }
+  log(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  return false;
+}
+
+/** At most `max` evenly spaced elements of `xs` (for samples kept in the results). */
+export function thin<T>(xs: readonly T[], max: number): T[] {
+  if (xs.length <= max) return [...xs];
+  const step = xs.length / max;
+  return Array.from({ length: max }, (_, i) => xs[Math.floor(i * step)] as T);
+}
+
+export function mb(bytes: number | null | undefined): string {
+  return bytes === null || bytes === undefined || Number.isNaN(bytes) ? 'n/a' : (bytes / 1048576).toFixed(1);
+}
+
+export const avg = (xs: readonly number[]): number => Math.round(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
 
 /** A free TCP port on 127.0.0.1 (closed again before it is returned). */
 export async function freePort(): Promise<number> {
@@ -153,129 +188,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   return { sent, ok, failed, durationMs: performance.now() - t0, latenciesMs: latencies, late };
 }
 
-export interface GrantlineProcess {
-  readonly pid: number;
-  readonly url: string;
-  readonly logFile: string;
-  /** Live heap bytes after a full GC in grantline (bench/heap-probe.mjs), or null if it did not answer. */
-  liveHeap(): Promise<number | null>;
-  /** Peak and current RSS in bytes, read from /proc (Linux). */
-  memory(): { rssBytes: number; peakRssBytes: number } | null;
-  stop(): Promise<number | null>;
-}
-
-/**
- * Writes a config for grantline (the example config pointed at the stubs, the broker and a topic
- * prefix) and starts `grantline serve` in a child process, waiting for `/readyz`.
- */
-export async function startGrantline(options: {
-  brokers: string;
-  prefix: string;
-  stubs: Stubs;
-  role: 'all' | 'ingress' | 'processor' | 'lifecycle';
-  instanceId: string;
-  pipeline?: Record<string, unknown>;
-  /** Directory for a V8 CPU profile (`--cpu-prof`), when profiling. */
-  cpuProfDir?: string;
-  nodeArgs?: string[];
-}): Promise<GrantlineProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'grantline-bench-'));
-  const tree = parseYaml(readFileSync(join(EXAMPLES, 'grantline.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
-  const port = await freePort();
-  tree.kafka = { ...tree.kafka, brokers: options.brokers.split(','), topicPrefix: options.prefix };
-  tree.http = { ...tree.http, port };
-  tree.log = { level: 'warn' };
-  tree.service = { ...tree.service, instanceId: options.instanceId, shutdownTimeoutMs: 20_000 };
-  tree.catalog = { path: join(EXAMPLES, 'catalog.yaml') };
-  tree.directory = { path: join(EXAMPLES, 'directory.yaml') };
-  const signing = tree.signing as { keys: { privateKeyPem: string }[] };
-  for (const key of signing.keys) key.privateKeyPem = key.privateKeyPem.replace('${file:', `\${file:${EXAMPLES}/`);
-  tree.pipeline = { ...tree.pipeline, ...options.pipeline };
-  for (const c of tree.connectors as unknown as Record<string, unknown>[]) {
-    if (c.type === 'jira') c.baseUrl = options.stubs.jira.baseUrl;
-    if (c.type === 'servicenow') c.instanceUrl = options.stubs.servicenow.baseUrl;
-  }
-  const configFile = join(dir, 'grantline.yaml');
-  writeFileSync(configFile, stringifyYaml(tree));
-  const logFile = join(dir, 'grantline.log');
-  const log = createWriteStream(logFile);
-  // The heap probe answers SIGUSR2 with the live heap after a full GC; the benchmark only.
-  const heapFile = join(dir, 'heap.json');
-  const nodeArgs = ['--expose-gc', '--import', join(ROOT, 'bench', 'heap-probe.mjs'), ...(options.nodeArgs ?? [])];
-  if (options.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
-  const env = { ...process.env, KAFKA_BROKERS: options.brokers, GRANTLINE_HEAP_PROBE_FILE: heapFile };
-  // Plain node with tsx as a loader: one process, so /proc/<pid> is grantline's own memory.
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', 'serve', '--config', configFile, '--role', options.role], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  const agent = new Agent({ keepAlive: false });
-  for (;;) {
-    if (gone) throw new Error(`grantline exited during start; see ${logFile}`);
-    const status = await httpCall(agent, `${url}/readyz`, 'GET').catch(() => 0);
-    if (status === 200) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`grantline not ready within 120 s; see ${logFile}`);
-    }
-    await sleep(250);
-  }
-  const pid = child.pid as number;
-  return {
-    pid,
-    url,
-    logFile,
-    memory: () => {
-      try {
-        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-        return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM') };
-      } catch {
-        return null;
-      }
-    },
-    liveHeap: async () => {
-      let before = 0;
-      try {
-        before = (JSON.parse(readFileSync(heapFile, 'utf8')) as { seq: number }).seq;
-      } catch {
-        before = 0;
-      }
-      child.kill('SIGUSR2');
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        await sleep(100);
-        try {
-          const probe = JSON.parse(readFileSync(heapFile, 'utf8')) as { seq: number; usedHeapBytes: number };
-          if (probe.seq > before) return probe.usedHeapBytes;
-        } catch {
-          // not written yet
-        }
-      }
-      return null;
-    },
-    stop: async () => {
-      if (gone) return exited;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
-}
-
-/** Machine description for the results. */
+/** Machine description for the results (the load average says how shared the machine was). */
 export function machine(): Record<string, unknown> {
   let cpuModel = 'unknown';
   let memTotalBytes = NaN;
@@ -285,5 +198,5 @@ export function machine(): Record<string, unknown> {
   } catch {
     // not Linux: leave unknown
   }
-  return { cpuModel, memTotalBytes, node: process.version, platform: `${process.platform} ${process.arch}` };
+  return { cpuModel, memTotalBytes, nproc: availableParallelism(), loadAverageAtStart: loadavg().map(round1), node: process.version, platform: `${process.platform} ${process.arch}` };
 }

@@ -1,0 +1,158 @@
+/**
+ * Issue 15's history bench: grantline builds a history of N tickets of which 90% end closed and
+ * revoked (the requester cancels the request in Jira, a webhook says so, grantline revokes, the
+ * adapter confirms the revocation), then a new `grantline serve` starts on that history. The same
+ * is done with 1,000 tickets, so start-up with N tickets of history can be compared with it.
+ * Measured per process: peak RSS, live heap after a full GC, RSS and live heap against tickets
+ * processed, bytes of live heap per active grant, and start-up time (to `/readyz` 200, and to the
+ * first grant of a new ticket).
+ */
+import type { StubIssue } from '../../dev/stubs/jira-stub.js';
+import { createProducer, type Message } from '../../src/kafka/index.js';
+import { startGrantline, type GrantlineProcess } from '../grantline.js';
+import { watchDecisions, type DecisionWatch } from '../kafka.js';
+import { log, runLoad, waitFor } from '../lib.js';
+import { cancel, postDelivery, seedGranted } from '../tickets.js';
+import { CONCURRENCY, settle, type BenchContext } from './context.js';
+
+/** Every tenth ticket stays open with its grant; the others are cancelled and revoked. */
+const ACTIVE_EVERY = 10;
+export const SMALL_HISTORY = 1000;
+const PIPELINE = { pollIntervalMs: 0 };
+
+export interface MemoryPoint {
+  /** Tickets whose story is over (granted, and cancelled and revoked for 9 in 10). */
+  tickets: number;
+  rssBytes: number | null;
+  liveHeapBytes: number | null;
+}
+
+export interface HistoryRun {
+  tickets: number;
+  closedAndRevoked: number;
+  activeGrants: number;
+  buildMs: number;
+  /** The process that built the history. */
+  build: { readyAfterMs: number; liveHeapEmptyBytes: number | null; liveHeapEndBytes: number | null; peakRssBytes: number | null; rssEndBytes: number | null };
+  /** A new process started on that history. */
+  restart: { readyAfterMs: number; firstGrantAfterMs: number | null; liveHeapBytes: number | null; peakRssBytes: number | null; rssBytes: number | null };
+  /** Live heap held for the history (end of build minus empty), per active grant. */
+  bytesPerActiveGrant: number | null;
+  /** The same for the restarted process (its live heap minus the building process's empty heap). */
+  restartBytesPerActiveGrant: number | null;
+  liveHeapPerTicketBytes: number | null;
+  samples: MemoryPoint[];
+}
+
+async function post(ctx: BenchContext, gl: GrantlineProcess, issues: StubIssue[]): Promise<void> {
+  await runLoad({ count: issues.length, concurrency: CONCURRENCY, maxMs: 600_000, send: (i) => postDelivery(ctx.agent, gl.url, issues[i] as StubIssue) });
+}
+
+/** The adapter's confirmation of each revocation (`access.fulfillment.results.v1`, unsigned as v1 allows). */
+function revokedResults(watch: DecisionWatch, issues: StubIssue[]): Message[] {
+  const at = new Date().toISOString();
+  return issues.flatMap((t) =>
+    (watch.grantIds.get(t.key) ?? []).map((grantId) => ({
+      key: grantId,
+      value: JSON.stringify({ grantId, action: 'revoke', status: 'revoked', adapter: 'bench-adapter', reference: `ref-${grantId}`, at }),
+    })),
+  );
+}
+
+async function buildAndRestart(ctx: BenchContext, count: number): Promise<HistoryRun> {
+  const prefix = `bench-${ctx.runId}-h${count}.`;
+  const budget = (n: number): number => Math.max(120_000, n * 50);
+  log(`history of ${count} tickets: building`);
+  const gl = await startGrantline({ brokers: ctx.brokers, prefix, stubs: ctx.stubs, role: 'all', instanceId: `bench-${ctx.runId}-h`, pipeline: PIPELINE });
+  const watch = await watchDecisions(ctx.kafka, prefix);
+  const producer = createProducer(ctx.kafka);
+  await producer.connect();
+  const samples: MemoryPoint[] = [];
+  const liveHeapEmpty = await gl.liveHeap();
+  samples.push({ tickets: 0, rssBytes: gl.memory()?.rssBytes ?? null, liveHeapBytes: liveHeapEmpty });
+  const chunk = Math.min(count, Math.max(500, Math.ceil(count / 50)));
+  const chunks = Math.ceil(count / chunk);
+  const probeEvery = Math.max(1, Math.ceil(chunks / 12));
+  const t0 = performance.now();
+  let done = 0;
+  let closed = 0;
+  for (let c = 0; c < chunks; c += 1) {
+    const issues = seedGranted(ctx.stubs, Math.min(chunk, count - done));
+    await post(ctx, gl, issues);
+    await waitFor(() => issues.every((t) => watch.granted.has(t.key)), budget(issues.length), 'history grants');
+    const closing = issues.filter((_, i) => (done + i) % ACTIVE_EVERY !== 0);
+    for (const t of closing) cancel(ctx.stubs, t);
+    await post(ctx, gl, closing);
+    await waitFor(() => closing.every((t) => watch.revoked.has(t.key)), budget(closing.length), 'revocations of cancelled tickets');
+    const results = revokedResults(watch, closing);
+    for (let i = 0; i < results.length; i += 500) await producer.send(`${prefix}access.fulfillment.results.v1`, results.slice(i, i + 500));
+    // Confirmations go lifecycle → processor → custody, state and a note: done when every topic is quiet.
+    await settle(ctx, prefix, () => true, budget(issues.length), 1500);
+    done += issues.length;
+    closed += closing.length;
+    const probe = (c + 1) % probeEvery === 0 || c === chunks - 1;
+    samples.push({ tickets: done, rssBytes: gl.memory()?.rssBytes ?? null, liveHeapBytes: probe ? await gl.liveHeap() : null });
+    if (probe) log(`history ${count}: ${done} tickets, RSS ${samples.at(-1)?.rssBytes} B, live heap ${samples.at(-1)?.liveHeapBytes} B`);
+  }
+  const buildMs = Math.round(performance.now() - t0);
+  const liveHeapEnd = samples.at(-1)?.liveHeapBytes ?? null;
+  const buildMem = gl.memory();
+  await producer.disconnect();
+  const code = await gl.stop();
+  if (code !== 0) log(`grantline (history build) exited with ${code}; log: ${gl.logFile}`);
+
+  log(`history of ${count} tickets: starting a new grantline on it`);
+  const again = await startGrantline({ brokers: ctx.brokers, prefix, stubs: ctx.stubs, role: 'all', instanceId: `bench-${ctx.runId}-h2`, pipeline: PIPELINE });
+  const [fresh] = seedGranted(ctx.stubs, 1) as [StubIssue];
+  await postDelivery(ctx.agent, again.url, fresh);
+  await waitFor(() => watch.granted.has(fresh.key), 120_000, 'the first grant after the restart');
+  const grantedAt = watch.granted.get(fresh.key);
+  const restartMem = again.memory();
+  const restartHeap = await again.liveHeap();
+  await again.stop();
+  await watch.stop();
+
+  const active = count - closed;
+  const perActive = (heap: number | null): number | null => (heap !== null && liveHeapEmpty !== null && active > 0 ? Math.round((heap - liveHeapEmpty) / active) : null);
+  const run: HistoryRun = {
+    tickets: count,
+    closedAndRevoked: closed,
+    activeGrants: active,
+    buildMs,
+    build: { readyAfterMs: gl.readyAfterMs, liveHeapEmptyBytes: liveHeapEmpty, liveHeapEndBytes: liveHeapEnd, peakRssBytes: buildMem?.peakRssBytes ?? null, rssEndBytes: buildMem?.rssBytes ?? null },
+    restart: {
+      readyAfterMs: again.readyAfterMs,
+      firstGrantAfterMs: grantedAt === undefined ? null : Math.round(grantedAt - again.spawnedAt),
+      liveHeapBytes: restartHeap,
+      peakRssBytes: restartMem?.peakRssBytes ?? null,
+      rssBytes: restartMem?.rssBytes ?? null,
+    },
+    bytesPerActiveGrant: perActive(liveHeapEnd),
+    restartBytesPerActiveGrant: perActive(restartHeap),
+    liveHeapPerTicketBytes: liveHeapEnd !== null && liveHeapEmpty !== null ? Math.round((liveHeapEnd - liveHeapEmpty) / count) : null,
+    samples,
+  };
+  log(`history ${count}: ${run.bytesPerActiveGrant} B live heap per active grant; restart ready in ${run.restart.readyAfterMs} ms, first grant ${run.restart.firstGrantAfterMs} ms`);
+  return run;
+}
+
+export interface HistoryResults {
+  small: HistoryRun;
+  large: HistoryRun;
+  /** Start-up with the large history over start-up with the small one: to the first grant, and to /readyz. */
+  startupRatio: { firstGrant: number | null; ready: number | null };
+}
+
+export async function historyScenario(ctx: BenchContext, count: number): Promise<HistoryResults> {
+  ctx.stubs.jira.state.commentsTouchUpdated = true;
+  // Nothing here counts source requests: keep the stub's log from growing with the history.
+  const drain = setInterval(() => ctx.stubs.jira.requests.splice(0), 1000);
+  try {
+    const small = await buildAndRestart(ctx, SMALL_HISTORY);
+    const large = await buildAndRestart(ctx, count);
+    const r = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : Math.round((a / b) * 100) / 100);
+    return { small, large, startupRatio: { firstGrant: r(large.restart.firstGrantAfterMs, small.restart.firstGrantAfterMs), ready: r(large.restart.readyAfterMs, small.restart.readyAfterMs) } };
+  } finally {
+    clearInterval(drain);
+  }
+}
