@@ -152,6 +152,8 @@ export const bytesOf = (m: { key: Buffer | null; value: Buffer | null; headers?:
 export interface DecisionWatch {
   /** Ticket key → when its first grant was seen (`performance.now()`). */
   readonly granted: Map<string, number>;
+  /** Ticket key → its first grant record's timestamp (set by grantline's producer when it sent it), on the `performance.now()` clock. */
+  readonly grantRecordAt: Map<string, number>;
   /** Ticket key → when its first revocation was seen. */
   readonly revoked: Map<string, number>;
   /** Ticket key → the grant ids seen issued for it. */
@@ -164,6 +166,7 @@ export interface DecisionWatch {
 /** Follows `access.grants.pam.v1` of a prefix (read_committed) and records grants and revocations. */
 export async function watchDecisions(kafka: Kafka, prefix: string): Promise<DecisionWatch> {
   const granted = new Map<string, number>();
+  const grantRecordAt = new Map<string, number>();
   const revoked = new Map<string, number>();
   const grantIds = new Map<string, string[]>();
   const grantBytes: number[] = [];
@@ -178,12 +181,15 @@ export async function watchDecisions(kafka: Kafka, prefix: string): Promise<Deci
     const key = v?.source?.ticketKey;
     if (!key) return;
     if (v?.outcome === 'granted') {
-      if (!granted.has(key)) granted.set(key, at);
+      if (!granted.has(key)) {
+        granted.set(key, at);
+        grantRecordAt.set(key, Number(m.timestamp) - performance.timeOrigin);
+      }
       if (v.grantId) grantIds.set(key, [...(grantIds.get(key) ?? []), v.grantId]);
       if (grantBytes.length < 1000) grantBytes.push(bytesOf(m));
     } else if (v?.outcome === 'revoked' && !revoked.has(key)) {
       revoked.set(key, at);
     }
   });
-  return { granted, revoked, grantIds, grantBytes, stop: () => f.stop() };
+  return { granted, grantRecordAt, revoked, grantIds, grantBytes, stop: () => f.stop() };
 }

@@ -5,7 +5,7 @@
  */
 import { CDF_QUANTILES } from '../lib.js';
 import type { E2eReport, HistoryReport } from './types.js';
-import { barChart, lineChart, type Series } from './svg.js';
+import { barChart, lineChart, PALETTE, type Series } from './svg.js';
 import { STAGES } from '../source-requests.js';
 
 const MB = 1048576;
@@ -56,11 +56,13 @@ export function requestsChart(r: E2eReport): string {
 
 export function historyMemoryChart(r: HistoryReport): string {
   const series: Series[] = [];
-  for (const run of [r.history.large, r.history.small]) {
+  for (const [k, run] of [r.history.large, r.history.small].entries()) {
     const label = `${run.tickets} tickets`;
-    series.push({ name: `RSS, ${label} (MB)`, points: run.samples.filter((s) => s.rssBytes !== null).map((s) => [s.tickets, (s.rssBytes as number) / MB] as const) });
+    const color = PALETTE[k] as string;
+    series.push({ name: `RSS, ${label} (MB)`, color, points: run.samples.filter((s) => s.rssBytes !== null).map((s) => [s.tickets, (s.rssBytes as number) / MB] as const) });
     series.push({
-      name: `live heap, ${label} (MB)`,
+      name: `live heap after full GC, ${label} (MB)`,
+      color,
       points: run.samples.filter((s) => s.liveHeapBytes !== null).map((s) => [s.tickets, (s.liveHeapBytes as number) / MB] as const),
       markers: true,
       dashed: true,

@@ -38,7 +38,8 @@ function e2e(dir: string, r: E2eReport): string[] {
   lines.push(`| end to end at saturation: webhook → grant (${sat.events} tickets) | ${sat.perSec}/s, p50 ${sat.latency.p50Ms} ms, p99 ${sat.latency.p99Ms} ms | minimal I/O ${b.minimalIoLoop.perSec}/s | ${r.ratios.e2eVsMinimalIo} |`);
   lines.push(`| | | one-GET I/O-equivalent ${b.consumeGetProduceLoop.perSec}/s | ${r.ratios.e2eVsIoEquivalentLoop} |`);
   for (const l of r.e2e.openLoop) {
-    lines.push(`| end to end at ${l.ratePerSec}/s offered, open loop (${l.events} tickets) | p50 ${l.latency.p50Ms} ms, p99 ${l.latency.p99Ms} ms, max ${l.latency.maxMs} ms${l.complete ? '' : ' (not all granted)'} | | |`);
+    const split = l.latencySplit ? `; to the grant record p99 ${l.latencySplit.toRecord.p99Ms} ms, record to seen p99 ${l.latencySplit.recordToSeen.p99Ms} ms` : '';
+    lines.push(`| end to end at ${l.ratePerSec}/s offered, open loop (${l.events} tickets) | p50 ${l.latency.p50Ms} ms, p99 ${l.latency.p99Ms} ms, max ${l.latency.maxMs} ms${l.complete ? '' : ' (not all granted)'}${split} | | |`);
   }
   lines.push(`| grantline CPU per granted ticket (user + system) | ${n(r.cpu?.perTicketMs, ' ms')} (${n(r.cpu?.cpuMs, ' ms')} over ${s(r.cpu?.wallMs)}, ${r.cpu ? Math.round(r.cpu.busyShare * 100) : 'n/a'}% of one core) | | |`);
   lines.push(`| Kafka records per granted ticket, every grantline topic | ${r.kafkaRecords.perTicket} (${r.kafkaRecords.bytesPerTicket} B) | | |`);
@@ -75,12 +76,11 @@ function history(dir: string, r: HistoryReport): string[] {
   row('time to build the history', (x) => s(x.buildMs));
   row('building process: peak RSS', (x) => `${mb(x.build.peakRssBytes)} MB`);
   row('building process: live heap empty → end', (x) => `${mb(x.build.liveHeapEmptyBytes)} → ${mb(x.build.liveHeapEndBytes)} MB`);
-  row('live heap per active grant (building process)', (x) => `${n(x.bytesPerActiveGrant)} B`);
-  row('live heap per ticket of history (building process)', (x) => `${n(x.liveHeapPerTicketBytes)} B`);
+  row('building process: live heap slope per active grant, per ticket of history', (x) => `${n(x.buildSlope.perActiveGrantBytes)} B, ${n(x.buildSlope.perTicketBytes)} B`);
   row('new process on the history: to /readyz 200', (x) => s(x.restart.readyAfterMs));
   row('new process on the history: to its first grant', (x) => s(x.restart.firstGrantAfterMs));
   row('new process on the history: peak RSS, live heap', (x) => `${mb(x.restart.peakRssBytes)} MB, ${mb(x.restart.liveHeapBytes)} MB`);
-  row('live heap per active grant (new process)', (x) => `${n(x.restartBytesPerActiveGrant)} B`);
+  lines.push(`| live heap per active grant: new process on ${large.tickets} minus on ${small.tickets}, over the difference in active grants | | ${n(r.history.bytesPerActiveGrant)} B |`);
   lines.push(`| start-up ratio, ${large.tickets} vs ${small.tickets} (first grant; /readyz) | | ${n(r.history.startupRatio.firstGrant)}; ${n(r.history.startupRatio.ready)} |`, '');
   return [...lines, ...targets(r.targets)];
 }

@@ -98,8 +98,9 @@ export function lineChart(c: LineChart): string {
   let x0 = xs.length ? Math.min(...xs) : 0;
   let x1 = xs.length ? Math.max(...xs) : 1;
   if (c.xLog) {
-    x0 = 10 ** Math.floor(Math.log10(Math.max(x0, 1e-3)));
-    x1 = 10 ** Math.ceil(Math.log10(Math.max(x1, x0 * 10)));
+    // Whole decades, with room on both sides so a marker line on a decade is not on the frame.
+    x0 = 10 ** Math.floor(Math.log10(Math.max(x0 * 0.9, 1e-3)));
+    x1 = 10 ** Math.ceil(Math.log10(Math.max(x1 * 1.1, x0 * 10)));
   } else if (x1 === x0) x1 = x0 + 1;
   const yTicks = niceTicks(Math.min(0, ...ys), ys.length ? Math.max(...ys) : 1);
   const y0 = yTicks[0] as number;
@@ -179,7 +180,8 @@ export function barChart(c: BarChart): string {
   if (c.target) {
     const x = sx(c.target.value).toFixed(1);
     body.push(`<line x1="${x}" x2="${x}" y1="${m.top - 6}" y2="${m.top + ph}" stroke="#000" stroke-dasharray="5 3"/>`);
-    body.push(`<text x="${x}" y="${m.top - 9}" text-anchor="middle">${escapeXml(c.target.label)}</text>`);
+    const anchor = sx(c.target.value) > m.left + pw * 0.7 ? 'end' : 'middle';
+    body.push(`<text x="${x}" y="${m.top - 9}" text-anchor="${anchor}">${escapeXml(c.target.label)}</text>`);
   }
   names.forEach((n, i) => {
     const lx = m.left + (i % 4) * (pw / 4);

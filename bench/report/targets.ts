@@ -42,7 +42,7 @@ export function e2eTargets(r: Omit<E2eReport, 'targets'>): Target[] {
 export function historyTargets(r: Omit<HistoryReport, 'targets'>): Target[] {
   const { large, small } = r.history;
   return [
-    under(`live heap per active grant < 500 B after a history of ${large.tickets} tickets (issue 15)`, large.bytesPerActiveGrant, 500, false),
+    under(`live heap per active grant < 500 B, history of ${large.tickets} vs ${small.tickets} tickets (issue 15)`, r.history.bytesPerActiveGrant, 500, false),
     under(`start-up to the first grant with ${large.tickets} tickets of history <= 2 x with ${small.tickets} (issue 15)`, r.history.startupRatio.firstGrant, 2),
   ];
 }

@@ -33,6 +33,11 @@ export interface LoadRun {
   /** The same at every quantile of `CDF_QUANTILES` (lib.ts), for the charts. */
   latencyCdf: number[];
   webhookLatency: LatencySummary;
+  /**
+   * The latency split at the grant record's timestamp (grantline's producer clock, ms): webhook →
+   * record sent, and record sent → seen (the transaction's commit and the benchmark's consumer).
+   */
+  latencySplit: { toRecord: LatencySummary; recordToSeen: LatencySummary };
   generatorLate: number;
 }
 
@@ -72,6 +77,8 @@ async function loadRun(ctx: BenchContext, gl: GrantlineProcess, watch: DecisionW
   });
   const complete = await waitFor(() => issues.every((t) => watch.granted.has(t.key)), budget, `${ratePerSec ?? 'saturation'} grants`);
   const latencies: number[] = [];
+  const toRecord: number[] = [];
+  const recordToSeen: number[] = [];
   let first = Infinity;
   let last = 0;
   for (const t of issues) {
@@ -79,6 +86,11 @@ async function loadRun(ctx: BenchContext, gl: GrantlineProcess, watch: DecisionW
     const g = watch.granted.get(t.key);
     if (s === undefined || g === undefined) continue;
     latencies.push(g - s);
+    const r = watch.grantRecordAt.get(t.key);
+    if (r !== undefined) {
+      toRecord.push(r - s);
+      recordToSeen.push(g - r);
+    }
     first = Math.min(first, s);
     last = Math.max(last, g);
   }
@@ -95,6 +107,7 @@ async function loadRun(ctx: BenchContext, gl: GrantlineProcess, watch: DecisionW
     latency: summarize(latencies),
     latencyCdf: latencyCdf(latencies),
     webhookLatency: summarize(load.latenciesMs),
+    latencySplit: { toRecord: summarize(toRecord), recordToSeen: summarize(recordToSeen) },
     generatorLate: load.late,
   };
 }

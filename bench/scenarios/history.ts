@@ -36,11 +36,12 @@ export interface HistoryRun {
   build: { readyAfterMs: number; liveHeapEmptyBytes: number | null; liveHeapEndBytes: number | null; peakRssBytes: number | null; rssEndBytes: number | null };
   /** A new process started on that history. */
   restart: { readyAfterMs: number; firstGrantAfterMs: number | null; liveHeapBytes: number | null; peakRssBytes: number | null; rssBytes: number | null };
-  /** Live heap held for the history (end of build minus empty), per active grant. */
-  bytesPerActiveGrant: number | null;
-  /** The same for the restarted process (its live heap minus the building process's empty heap). */
-  restartBytesPerActiveGrant: number | null;
-  liveHeapPerTicketBytes: number | null;
+  /**
+   * Slope of the building process's live heap from its first probe after the first chunk to the
+   * end, per active grant added (start-up caches and JIT data, there before the first probe, are
+   * not counted), and per ticket of history.
+   */
+  buildSlope: { perActiveGrantBytes: number | null; perTicketBytes: number | null };
   samples: MemoryPoint[];
 }
 
@@ -113,7 +114,11 @@ async function buildAndRestart(ctx: BenchContext, count: number): Promise<Histor
   await watch.stop();
 
   const active = count - closed;
-  const perActive = (heap: number | null): number | null => (heap !== null && liveHeapEmpty !== null && active > 0 ? Math.round((heap - liveHeapEmpty) / active) : null);
+  const activeAt = (tickets: number): number => Math.ceil(tickets / ACTIVE_EVERY);
+  const probes = samples.filter((p) => p.tickets > 0 && p.liveHeapBytes !== null);
+  const [a, b] = [probes[0], probes.at(-1)];
+  const slope = (per: (p: MemoryPoint) => number): number | null =>
+    a && b && per(b) > per(a) ? Math.round(((b.liveHeapBytes as number) - (a.liveHeapBytes as number)) / (per(b) - per(a))) : null;
   const run: HistoryRun = {
     tickets: count,
     closedAndRevoked: closed,
@@ -127,18 +132,22 @@ async function buildAndRestart(ctx: BenchContext, count: number): Promise<Histor
       peakRssBytes: restartMem?.peakRssBytes ?? null,
       rssBytes: restartMem?.rssBytes ?? null,
     },
-    bytesPerActiveGrant: perActive(liveHeapEnd),
-    restartBytesPerActiveGrant: perActive(restartHeap),
-    liveHeapPerTicketBytes: liveHeapEnd !== null && liveHeapEmpty !== null ? Math.round((liveHeapEnd - liveHeapEmpty) / count) : null,
+    buildSlope: { perActiveGrantBytes: slope((p) => activeAt(p.tickets)), perTicketBytes: slope((p) => p.tickets) },
     samples,
   };
-  log(`history ${count}: ${run.bytesPerActiveGrant} B live heap per active grant; restart ready in ${run.restart.readyAfterMs} ms, first grant ${run.restart.firstGrantAfterMs} ms`);
+  log(`history ${count}: live heap ${run.buildSlope.perTicketBytes} B per ticket of history; restart ready in ${run.restart.readyAfterMs} ms, first grant ${run.restart.firstGrantAfterMs} ms`);
   return run;
 }
 
 export interface HistoryResults {
   small: HistoryRun;
   large: HistoryRun;
+  /**
+   * Live heap per active grant: the new process on the large history minus the one on the small
+   * history (each started, granted one new ticket, then probed), over the difference in active
+   * grants. Same code, same work: only the history differs.
+   */
+  bytesPerActiveGrant: number | null;
   /** Start-up with the large history over start-up with the small one: to the first grant, and to /readyz. */
   startupRatio: { firstGrant: number | null; ready: number | null };
 }
@@ -151,7 +160,15 @@ export async function historyScenario(ctx: BenchContext, count: number): Promise
     const small = await buildAndRestart(ctx, SMALL_HISTORY);
     const large = await buildAndRestart(ctx, count);
     const r = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : Math.round((a / b) * 100) / 100);
-    return { small, large, startupRatio: { firstGrant: r(large.restart.firstGrantAfterMs, small.restart.firstGrantAfterMs), ready: r(large.restart.readyAfterMs, small.restart.readyAfterMs) } };
+    const [hl, hs] = [large.restart.liveHeapBytes, small.restart.liveHeapBytes];
+    const bytesPerActiveGrant = hl !== null && hs !== null && large.activeGrants > small.activeGrants ? Math.round((hl - hs) / (large.activeGrants - small.activeGrants)) : null;
+    log(`history: ${bytesPerActiveGrant} B live heap per active grant (new process on ${count} vs on ${SMALL_HISTORY} tickets)`);
+    return {
+      small,
+      large,
+      bytesPerActiveGrant,
+      startupRatio: { firstGrant: r(large.restart.firstGrantAfterMs, small.restart.firstGrantAfterMs), ready: r(large.restart.readyAfterMs, small.restart.readyAfterMs) },
+    };
   } finally {
     clearInterval(drain);
   }
