@@ -68,6 +68,14 @@ export function historyMemoryChart(r: HistoryReport): string {
       dashed: true,
     });
   }
+  // What the bytes-per-active-grant figure compares: a new process on each history.
+  const restarted = [r.history.small, r.history.large].filter((run) => run.restart.liveHeapBytes !== null);
+  series.push({
+    name: 'live heap after full GC, new process on the history (MB)',
+    color: PALETTE[2] as string,
+    points: restarted.map((run) => [run.tickets, (run.restart.liveHeapBytes as number) / MB] as const),
+    markers: true,
+  });
   return lineChart({ title: `${r.name}: memory against tickets processed (90% cancelled and revoked)`, xLabel: 'tickets processed', yLabel: 'MB', series });
 }
 
