@@ -9,7 +9,7 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { loadSigningKeys, publicJwks, type PublicJwks, type SigningKeysInput } from '../../src/custody/index.js';
 import type { AdapterAlert } from '../../src/model/index.js';
-import { createKafka, createProducer, topicNames, type KafkaSettings } from '../../src/kafka/index.js';
+import { adapterGroupPrefix, createKafka, createProducer, topicNames, type KafkaSettings } from '../../src/kafka/index.js';
 import { TopicTail } from '../../src/pipeline/state-view.js';
 import { GrantBook } from './book.js';
 import type { AdapterTarget, DriftPolicy, Privilege } from './contract.js';
@@ -206,6 +206,8 @@ export async function runAdapter<P extends Privilege>(options: AdapterOptions<P>
     expiryTimer.unref();
   };
 
+  // Consumer groups `<groups>-<uuid>`, `<groups>-results-<uuid>`, ...: what the adapter role's ACL allows.
+  const groups = adapterGroupPrefix(prefix, name);
   const tails = [
     new TopicTail(
       kafka,
@@ -215,10 +217,10 @@ export async function runAdapter<P extends Privilege>(options: AdapterOptions<P>
         // After the batch this message came in (a batch is handed over in one synchronous loop).
         setImmediate(() => void wake());
       },
-      `grantline-adapter-${name}`,
+      groups,
     ),
-    new TopicTail(kafka, names.fulfillmentResults, (m) => ledger.readResult(m.value), `grantline-adapter-${name}-results`),
-    new TopicTail(kafka, names.alerts, (m) => ledger.readAlert(m.value), `grantline-adapter-${name}-alerts`),
+    new TopicTail(kafka, names.fulfillmentResults, (m) => ledger.readResult(m.value), `${groups}-results`),
+    new TopicTail(kafka, names.alerts, (m) => ledger.readAlert(m.value), `${groups}-alerts`),
   ];
   const ticker = setInterval(() => void wake(), interval);
   ticker.unref();

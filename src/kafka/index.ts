@@ -15,12 +15,14 @@ export { createProducer } from './producer.js';
 export type { GrantlineProducer, GrantlineTransaction, ProducerOptions } from './producer.js';
 export { createConsumer } from './consumer.js';
 export type { ConsumerOptions } from './consumer.js';
-export { topicNames, grantlineTopicSpecs, ensureTopics, describeTopicConfig, TopicConfigMismatchError } from './topics.js';
+export { topicNames, grantTopicPrefix, grantlineTopicSpecs, ensureTopics, describeTopicConfig, TopicConfigMismatchError } from './topics.js';
 export type { TopicNames, TopicSpec, EnsureTopicsResult, TopicDurability } from './topics.js';
 export { awaitKafka, checkKafka } from './health.js';
 export { PartitionLoop, PIPELINE_CONSUMER_TIMING, chunksOf } from './partition-loop.js';
 export type { InboundHeaderValue, InboundMessage, PartitionBatch, PartitionLoopOptions } from './partition-loop.js';
 export { readTopic, TopicTail } from './tail.js';
+export { adapterGroupPrefix, clientNames, TAIL_GROUP_PREFIX } from './names.js';
+export type { ClientNames, PipelineGroup, TransactionalRole } from './names.js';
 export type { AwaitKafkaOptions, KafkaCheck } from './health.js';
 export type {
   Admin,

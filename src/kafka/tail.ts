@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { createConsumer } from './consumer.js';
+import { TAIL_GROUP_PREFIX } from './names.js';
 import { PIPELINE_CONSUMER_TIMING, type InboundMessage } from './partition-loop.js';
 
 /**
@@ -17,7 +18,7 @@ export class TopicTail {
     readonly topic: string,
     private readonly onMessage: (message: InboundMessage, partition: number) => void,
     /** Names the tail's consumer group (`<prefix>-<uuid>`), so broker tools show whose it is. */
-    private readonly groupPrefix = 'grantline-tail',
+    private readonly groupPrefix = TAIL_GROUP_PREFIX,
   ) {}
 
   async start(): Promise<void> {

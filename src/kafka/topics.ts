@@ -42,6 +42,11 @@ function checkTopicName(name: string): string {
   return name;
 }
 
+/** What every grant topic's name starts with, `<prefix>access.grants.` (one ACL covers every channel). */
+export function grantTopicPrefix(prefix: string): string {
+  return `${prefix}access.grants.`;
+}
+
 /**
  * Topic names under a prefix. The prefix may only hold letters, digits, `.`, `_` and `-`; so may a
  * grant channel. Throws on anything else: a bad name is a config bug, not data.
@@ -57,7 +62,7 @@ export function topicNames(prefix: string): TopicNames {
       if (!/^[A-Za-z0-9_-]+$/.test(channel)) {
         throw new Error(`grant channel may only hold letters, digits, "_" and "-": ${JSON.stringify(channel)}`);
       }
-      return t(`access.grants.${channel}.v1`);
+      return checkTopicName(`${grantTopicPrefix(prefix)}${channel}.v1`);
     },
     rejected: t('access.requests.rejected.v1'),
     custody: t('access.custody.v1'),

@@ -4,7 +4,7 @@ import type { Mount } from '../http/app.js';
 import { scimMount } from '../http/scim.js';
 import { jwksMount, webhookMount } from '../http/webhooks.js';
 import { sign } from '../custody/index.js';
-import { createProducer, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
+import { clientNames, createProducer, type ClientNames, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
 import { ScimService } from '../scim/service.js';
 import type { Component } from '../service/service.js';
 import { Ingress } from './ingress.js';
@@ -39,13 +39,9 @@ export interface PipelineRoleParts {
   readonly topics: TopicSpec[];
 }
 
-/**
- * Consumer group and transactional ids carry the topic prefix: two deployments that share a
- * cluster under different prefixes must neither split each other's partitions nor fence each
- * other's transactions.
- */
-function clientIdFor(ctx: PipelineRoleContext, role: string): string {
-  return `${ctx.config.kafka.topicPrefix}${ctx.config.service.name}-${role}`;
+/** Consumer group and transactional ids of this deployment (`src/kafka/names.ts`, where the ACLs come from too). */
+function namesFor(ctx: PipelineRoleContext): ClientNames {
+  return clientNames(ctx.config.kafka.topicPrefix, ctx.config.service.name);
 }
 
 /** The shared idempotent producer, connected by the first role that starts and closed by the last. */
@@ -85,7 +81,7 @@ function scimParts(ctx: PipelineRoleContext, rt: PipelineRuntime): { components:
   const token = ctx.config.scim.bearerToken;
   if (view === null || token === undefined) return { components: [], mounts: [] };
   const logger = ctx.logger.child({ component: 'scim' });
-  const producer = createProducer(ctx.kafka, { transactionalId: `${clientIdFor(ctx, 'scim')}-${ctx.config.service.instanceId}` });
+  const producer = createProducer(ctx.kafka, { transactionalId: namesFor(ctx).transactionalId('scim', ctx.config.service.instanceId) });
   const timeoutMs = ctx.config.pipeline.produceTimeoutMs;
   const store = new KafkaScimStore({ producer, view, topics: { directory: rt.topics.directory, lifecycle: rt.topics.lifecycle }, timeoutMs, sign: (event) => sign(event, rt.keys) });
   const service = new ScimService({
@@ -160,8 +156,8 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
     view: rt.stateView(),
     logger: ctx.logger.child({ component: 'processor' }),
     metrics: rt.metrics,
-    groupId: clientIdFor(ctx, 'processor'),
-    transactionalId: `${clientIdFor(ctx, 'processor')}-${ctx.config.service.instanceId}`,
+    groupId: namesFor(ctx).group('processor'),
+    transactionalId: namesFor(ctx).transactionalId('processor', ctx.config.service.instanceId),
     maxAttempts: settings.maxAttempts,
     fetchConcurrency: settings.fetchConcurrency,
     batchSize: settings.batchSize,
@@ -174,7 +170,7 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
     connectors: rt.connectors,
     producer: rt.sharedProducer(),
     topics: rt.topics,
-    groupId: clientIdFor(ctx, 'writeback'),
+    groupId: namesFor(ctx).group('writeback'),
     logger: ctx.logger.child({ component: 'writeback' }),
     metrics: rt.metrics,
     maxAttempts: settings.maxAttempts,
@@ -206,7 +202,7 @@ export function lifecycleRole(ctx: PipelineRoleContext): PipelineRoleParts {
     topics: { ...rt.topics, lifecycle: ctx.topics.lifecycle, fulfillmentResults: ctx.topics.fulfillmentResults },
     connectors: rt.connectors,
     directory: () => rt.documents.current().directory,
-    groupId: clientIdFor(ctx, 'lifecycle'),
+    groupId: namesFor(ctx).group('lifecycle'),
     logger: ctx.logger.child({ component: 'lifecycle' }),
     metrics: rt.metrics,
     settings: {
