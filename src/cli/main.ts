@@ -15,6 +15,7 @@ const commands: Record<string, Command> = {
   revoke: { summary: 'revoke a grant now, with a reason and an actor, recorded in custody', load: () => import('./commands/revoke.js') },
   evidence: { summary: 'print the verified story of a ticket or grant from the custody topic', load: () => import('./commands/evidence.js') },
   directory: { summary: 'show what grantline knows of a person and where each fact came from (file or SCIM)', load: () => import('./commands/directory.js') },
+  acls: { summary: 'print (or apply) the least-privilege Kafka ACLs of a role for one principal', load: () => import('./commands/acls.js') },
   catalog: { summary: 'list every problem of a catalog: invalid fields, missing or empty groups, entries nobody can approve', load: () => import('./commands/catalog.js') },
 };
 

@@ -23,6 +23,9 @@ export type { InboundHeaderValue, InboundMessage, PartitionBatch, PartitionLoopO
 export { readTopic, TopicTail } from './tail.js';
 export { adapterGroupPrefix, clientNames, TAIL_GROUP_PREFIX } from './names.js';
 export type { ClientNames, PipelineGroup, TransactionalRole } from './names.js';
+export { ACL_ROLES, aclRules, normalizePrincipal } from './acls.js';
+export type { AclContext, AclOperation, AclPatternType, AclResourceType, AclRole, AclRule } from './acls.js';
+export { applyAcls } from './acl-admin.js';
 export type { AwaitKafkaOptions, KafkaCheck } from './health.js';
 export type {
   Admin,
