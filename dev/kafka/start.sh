@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a single-node KRaft Kafka broker in the background on 127.0.0.1.
 #
-#   dev/kafka/start.sh [--port N] [--data DIR] [--secure]
+#   dev/kafka/start.sh [--port N] [--data DIR] [--secure] [--acls] [--scram-user NAME:PASSWORD ...]
 #
 # Port: --port, else $KAFKA_PORT, else 9092. The controller port is chosen free automatically and
 # kept with the data. Data dir: --data, else the dir this port used last, else dev/kafka/run/<port>.
@@ -17,6 +17,16 @@
 # KAFKA_SASL_PASSWORD, KAFKA_OAUTH_ISSUER and KAFKA_OAUTH_AUDIENCE, to source (the password is
 # never printed).
 #
+# --acls (implies --secure; remembered by the data dir) turns on authorization: KRaft's
+# StandardAuthorizer with allow.everyone.if.no.acl.found=false, so a principal may do only what an
+# ACL allows. The super users are User:ANONYMOUS, i.e. whoever connects to the PLAINTEXT listener
+# on 127.0.0.1 (the broker itself, its controller, and an admin creating topics and ACLs), and the
+# --secure test user. Everyone else on the SASL_SSL listener needs ACLs (`grantline acls --apply`).
+#
+# --scram-user NAME:PASSWORD (repeatable; implies --secure; a fresh data dir only, since SCRAM users
+# are added when the storage is formatted) adds a SCRAM-SHA-512 and SCRAM-SHA-256 user, e.g. one
+# principal per grantline role. NAME and PASSWORD: letters, digits, ".", "_" and "-".
+#
 # Exit codes: 0 up, 1 failed, 2 bad arguments, 3 a port was taken by another process (between
 # choosing it and binding it, or given); a caller may retry on other ports.
 set -euo pipefail
@@ -27,6 +37,8 @@ lib="$here/target/lib"
 port="${KAFKA_PORT:-9092}"
 data=""
 secure=""
+acls=""
+scram_users=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --port) port="${2:?--port needs a value}"; shift 2 ;;
@@ -34,7 +46,15 @@ while [[ $# -gt 0 ]]; do
     --data) data="${2:?--data needs a value}"; shift 2 ;;
     --data=*) data="${1#--data=}"; shift ;;
     --secure) secure=1; shift ;;
-    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --acls) acls=1; secure=1; shift ;;
+    --scram-user)
+      user_spec="${2:?--scram-user needs NAME:PASSWORD}"
+      if ! [[ "$user_spec" =~ ^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$ ]]; then
+        echo "start.sh: --scram-user needs NAME:PASSWORD, each of letters, digits, \".\", \"_\" and \"-\"" >&2
+        exit 2
+      fi
+      scram_users+=("$user_spec"); secure=1; shift 2 ;;
+    -h|--help) sed -n '2,31p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "start.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -98,6 +118,12 @@ if [[ -n "$secure" && ! -f "$secure_dir/sasl.password" && -f "$logdirs/meta.prop
   echo "start.sh: --secure needs a fresh data dir ($data was formatted without it; SCRAM users are added when the storage is formatted)" >&2
   exit 2
 fi
+if (( ${#scram_users[@]} > 0 )) && [[ -f "$logdirs/meta.properties" ]]; then
+  echo "start.sh: --scram-user needs a fresh data dir ($data is formatted already; SCRAM users are added when the storage is formatted)" >&2
+  exit 2
+fi
+# A data dir made with --acls keeps authorization on across restarts.
+if [[ -f "$data/acls" ]]; then acls=1; fi
 
 # Ports besides --port (controller; with --secure the SASL_SSL and mTLS listeners) stay with the
 # data dir, so a restart keeps its addresses; any that is taken now is replaced. New ones are picked
@@ -162,6 +188,18 @@ if [[ -n "$secure" ]]; then
   sed -e "s|@SECURE_DIR@|$secure_dir|g" -e "s|@SASL_USER@|$sasl_user|g" -e "s|@SASL_PASSWORD@|$sasl_password|g" \
     -e "s|@OAUTH_ISSUER@|$oauth_issuer|g" -e "s|@OAUTH_AUDIENCE@|$oauth_audience|g" \
     "$here/server-secure.properties.template" >>"$data/server.properties"
+  if [[ -n "$acls" ]]; then
+    cat >>"$data/server.properties" <<PROPS
+
+# --- Authorization (start.sh --acls) ---
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+# The PLAINTEXT and CONTROLLER listeners (127.0.0.1 only) authenticate nobody: User:ANONYMOUS is the
+# broker's own controller and inter-broker traffic, and the local admin.
+super.users=User:ANONYMOUS;User:$sasl_user
+PROPS
+    touch "$data/acls"
+  fi
   chmod 600 "$data/server.properties" # it holds the PLAIN user's password
   (umask 077 && cat >"$secure_dir/secure.env" <<ENV
 KAFKA_SASL_SSL_BROKERS=127.0.0.1:${ports[sasl-ssl]}
@@ -202,6 +240,10 @@ if [[ ! -f "$logdirs/meta.properties" ]]; then
     format_args+=(--add-scram "SCRAM-SHA-512=[name=$sasl_user,password=$sasl_password]")
     format_args+=(--add-scram "SCRAM-SHA-256=[name=$sasl_user,password=$sasl_password]")
   fi
+  for user_spec in "${scram_users[@]}"; do
+    format_args+=(--add-scram "SCRAM-SHA-512=[name=${user_spec%%:*},password=${user_spec#*:}]")
+    format_args+=(--add-scram "SCRAM-SHA-256=[name=${user_spec%%:*},password=${user_spec#*:}]")
+  done
   java "${jvm_opts[@]}" -cp "$lib/*" kafka.tools.StorageTool format "${format_args[@]}" \
     >"$data/logs/format.log" 2>&1 || {
       echo "start.sh: formatting the storage failed:" >&2
