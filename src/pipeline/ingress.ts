@@ -9,12 +9,15 @@ import type { PipelineMetrics } from './metrics.js';
 /** What the HTTP layer answers. Expected outcomes are data; only a bug throws. */
 export type IngestResult =
   | { status: 202; body: { status: 'accepted' | 'ignored'; deliveryId: string; ticketId?: string; reason?: string } }
-  | { status: 400; body: { error: { code: 'unidentifiable'; message: string } } }
-  | { status: 401; body: { error: { code: Exclude<VerifyResult, 'valid'>; message: string } } }
+  | { status: 400; body: { error: { code: 'unidentifiable' | 'malformed'; message: string } } }
+  | { status: 401; body: { error: { code: Refusal; message: string } } }
   | { status: 404; body: { error: { code: 'unknown_connector'; message: string } } }
   | { status: 503; body: { error: { code: 'unavailable'; message: string } }; retryAfterSeconds: number };
 
-const REFUSALS: Record<Exclude<VerifyResult, 'valid'>, string> = {
+/** Verdicts that mean the caller could not be authenticated: 401. */
+type Refusal = Exclude<VerifyResult, 'valid' | 'malformed'>;
+
+const REFUSALS: Record<Refusal, string> = {
   missing_signature: 'the delivery carries no signature or credentials',
   bad_signature: 'the delivery signature does not match its body',
   stale: 'the delivery is outside the accepted time window (replayed or delayed)',
@@ -66,6 +69,11 @@ export class Ingress {
       return { status: 404, body: { error: { code: 'unknown_connector', message: `no connector is configured with id "${connectorId}"` } } };
     }
     const verdict = connector.verify(delivery);
+    if (verdict === 'malformed') {
+      metrics.webhooks.inc({ connector: connectorId, outcome: verdict });
+      log.warn({ connector: connectorId, verdict }, 'authenticated webhook delivery is not JSON');
+      return { status: 400, body: { error: { code: 'malformed', message: 'the delivery is authentic but its body is not a JSON object' } } };
+    }
     if (verdict !== 'valid') {
       metrics.webhooks.inc({ connector: connectorId, outcome: verdict });
       log.warn({ connector: connectorId, verdict }, 'webhook delivery refused');
