@@ -111,6 +111,7 @@ export function ingressRole(ctx: PipelineRoleContext): PipelineRoleParts {
     logger: ctx.logger.child({ component: 'ingress' }),
     metrics: rt.metrics,
     produceTimeoutMs: settings.produceTimeoutMs,
+    replay: { windowMs: settings.replayWindowMs, maxEntries: settings.replayMaxEntries },
   });
   const scim = scimParts(ctx, rt);
   const components: Component[] = [producerComponent(rt), rt.policyReloader(), ...directoryViewComponents(rt), ...scim.components];
