@@ -6,6 +6,7 @@ import { connectorTypes as registeredConnectorTypes } from '../../connectors/reg
 import type { ConnectorType } from '../connector/contract.js';
 import { SecretString } from '../connector/secret.js';
 import { integer, nonEmpty } from './fields.js';
+import { HttpSection } from './http-schema.js';
 import { KafkaSection } from './kafka-schema.js';
 
 /** Options that make the schema depend on where the file is and what is registered. */
@@ -128,13 +129,7 @@ export function configSchema(options: ConfigSchemaOptions) {
       })
       .prefault({}),
     kafka: KafkaSection,
-    http: z
-      .strictObject({
-        host: nonEmpty.default('127.0.0.1'),
-        port: integer(0, 65_535).default(8080),
-        bodyLimitBytes: integer(1, 64 * 1024 * 1024).default(1024 * 1024),
-      })
-      .prefault({}),
+    http: HttpSection,
     catalog: z.strictObject({ path: filePath }),
     directory: z.strictObject({ path: filePath }),
     signing: Signing,

@@ -145,7 +145,7 @@ export function ingressRole(ctx: PipelineRoleContext): PipelineRoleParts {
   }
   return {
     components,
-    mounts: [webhookMount(ingress), jwksMount(() => rt.jwks()), ...scim.mounts],
+    mounts: [webhookMount(ingress, ctx.config.http.refusals), jwksMount(() => rt.jwks()), ...scim.mounts],
     topics: rt.topicSpecs(),
   };
 }
