@@ -15,8 +15,9 @@ function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
  * Checks a Jira webhook delivery. With `webhook.secret`: `X-Hub-Signature: sha256=<hex>`, HMAC-SHA256
  * of the raw bytes, compared in constant time before anything is parsed. With `webhook.basicAuth`
  * (Data Center without signing): the `Authorization: Basic` header, compared in constant time. Both
- * configured: both required. Only then is the body parsed, and its `timestamp` (epoch ms, covered by
- * the signature) must lie within `maxAgeSeconds` of `receivedAt`, else `stale`: a replayed delivery.
+ * configured: both required. Only then is the body parsed: not a JSON object is `malformed`; its
+ * `timestamp` (epoch ms, covered by the signature) must lie within `maxAgeSeconds` of `receivedAt`,
+ * else `stale`: a replayed delivery.
  */
 export function verifyJiraDelivery(webhook: JiraConfig['webhook'], delivery: Delivery): VerifyResult {
   if (webhook.secret !== undefined) {
@@ -38,13 +39,15 @@ export function verifyJiraDelivery(webhook: JiraConfig['webhook'], delivery: Del
 }
 
 function checkFreshness(delivery: Delivery, maxAgeSeconds: number): VerifyResult {
-  let timestamp: unknown;
+  let parsed: unknown;
   try {
-    timestamp = (JSON.parse(delivery.rawBody.toString('utf8')) as { timestamp?: unknown } | null)?.timestamp;
+    parsed = JSON.parse(delivery.rawBody.toString('utf8'));
   } catch {
-    // Authentic but not JSON: nothing proves when it was sent, so it cannot be told from a replay.
-    return 'stale';
+    // Authentic but not JSON: the sender is broken (or misconfigured), not replaying.
+    return 'malformed';
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'malformed';
+  const timestamp = (parsed as { timestamp?: unknown }).timestamp;
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return 'stale';
   const ageMs = Math.abs(delivery.receivedAt.getTime() - timestamp);
   return ageMs <= maxAgeSeconds * 1000 ? 'valid' : 'stale';

@@ -66,6 +66,16 @@ describe('verifyDelivery (HMAC)', () => {
   });
 });
 
+describe('verifyDelivery (body)', () => {
+  it('a correctly signed body that is not a JSON object is malformed, checked only after the signature', () => {
+    for (const raw of ['table=sc_req_item', '"sc_req_item"', '']) {
+      expect(verifyDelivery(webhook, delivery(raw, signServiceNowDelivery(raw, HMAC_KEY, TS)))).toBe('malformed');
+    }
+    const forged = signServiceNowDelivery('table=sc_req_item', Buffer.alloc(32, 9).toString('base64'), TS);
+    expect(verifyDelivery(webhook, delivery('table=sc_req_item', forged))).toBe('bad_signature');
+  });
+});
+
 describe('verifyDelivery (basic auth and mTLS)', () => {
   const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
   const w = testConfig(undefined, { webhook: { basicAuth: { username: 'sn-outbound', password: 'correct horse' } } }).webhook;

@@ -57,14 +57,24 @@ function checkMtls(webhook: WebhookConfig, delivery: Delivery): VerifyResult {
   return value !== undefined && safeEqual(webhook.trustMtlsHeader.value, value.trim()) ? 'valid' : 'unauthorized';
 }
 
+/** An authenticated body must be a JSON object, as the business rule sends; anything else is `malformed`. */
+function checkBody(delivery: Delivery): VerifyResult {
+  try {
+    const parsed: unknown = JSON.parse(delivery.rawBody.toString('utf8'));
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? 'valid' : 'malformed';
+  } catch {
+    return 'malformed';
+  }
+}
+
 /**
  * Checks a delivery against every configured method (all must pass), over the raw bytes and
- * headers only: nothing is parsed before this returns `valid`.
+ * headers only: nothing is parsed before those pass; then the body must be a JSON object.
  */
 export function verifyDelivery(webhook: WebhookConfig, delivery: Delivery): VerifyResult {
   for (const check of [checkMtls, checkBasic, checkHmac]) {
     const result = check(webhook, delivery);
     if (result !== 'valid') return result;
   }
-  return 'valid';
+  return checkBody(delivery);
 }

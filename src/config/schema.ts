@@ -6,6 +6,7 @@ import { connectorTypes as registeredConnectorTypes } from '../../connectors/reg
 import type { ConnectorType } from '../connector/contract.js';
 import { SecretString } from '../connector/secret.js';
 import { integer, nonEmpty } from './fields.js';
+import { HttpSection } from './http-schema.js';
 import { KafkaSection } from './kafka-schema.js';
 
 /** Options that make the schema depend on where the file is and what is registered. */
@@ -128,13 +129,7 @@ export function configSchema(options: ConfigSchemaOptions) {
       })
       .prefault({}),
     kafka: KafkaSection,
-    http: z
-      .strictObject({
-        host: nonEmpty.default('127.0.0.1'),
-        port: integer(0, 65_535).default(8080),
-        bodyLimitBytes: integer(1, 64 * 1024 * 1024).default(1024 * 1024),
-      })
-      .prefault({}),
+    http: HttpSection,
     catalog: z.strictObject({ path: filePath }),
     directory: z.strictObject({ path: filePath }),
     signing: Signing,
@@ -187,6 +182,13 @@ export function configSchema(options: ConfigSchemaOptions) {
         retryBackoffMaxMs: integer(0, 3_600_000).default(60_000),
         /** How long ingress waits for Kafka to take a delivery before answering 503. */
         produceTimeoutMs: integer(100, 120_000).default(10_000),
+        /**
+         * How long ingress remembers an authenticated body it stored, so a copy (Jira does not sign
+         * its delivery id) is not written again; at least twice the connectors' freshness windows.
+         */
+        replayWindowMs: integer(1_000, 86_400_000).default(600_000),
+        /** Most bodies remembered for that (about 250 bytes each); past it the oldest are forgotten. */
+        replayMaxEntries: integer(1, 10_000_000).default(100_000),
         /** Reconciliation polling of every connector; 0 turns the pollers off. */
         pollIntervalMs: z.union([z.literal(0), integer(1_000, 86_400_000)]).default(60_000),
         /** How far back the very first poll looks when no watermark is stored yet. */

@@ -21,9 +21,11 @@ export interface Delivery {
 
 /**
  * Result of checking a delivery's authenticity. Expected outcomes are data, not throws.
- * `valid` is the only value that lets a delivery in.
+ * `valid` is the only value that lets a delivery in. `malformed`: the credentials are good but the
+ * body is not what the source sends (not JSON); returned only once the signature has passed, so an
+ * unauthenticated caller never learns more than `missing_signature` / `bad_signature`.
  */
-export type VerifyResult = 'valid' | 'missing_signature' | 'bad_signature' | 'stale' | 'unauthorized';
+export type VerifyResult = 'valid' | 'missing_signature' | 'bad_signature' | 'stale' | 'unauthorized' | 'malformed';
 
 /** What a verified delivery is about. `relevant: false` (say, a project we do not watch) is acknowledged and dropped. */
 export type Identification =

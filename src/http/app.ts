@@ -39,6 +39,8 @@ export interface AppDeps {
   readonly routers?: readonly Router[];
   /** Longest a readiness check may take before it counts as failed. Default 3000 ms. */
   readonly checkTimeoutMs?: number;
+  /** express `trust proxy`: hops or proxy addresses whose `X-Forwarded-For` names the client. Default 0. */
+  readonly trustProxy?: number | readonly string[];
 }
 
 /** JSON error body every non-2xx answer of the app has. */
@@ -65,6 +67,8 @@ function errorBody(code: string, message: string): ErrorBody {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  const trust = deps.trustProxy ?? 0;
+  app.set('trust proxy', typeof trust === 'number' ? trust : [...trust]);
   const duration = httpRequestDuration(deps.registry);
   const checkTimeoutMs = deps.checkTimeoutMs ?? 3000;
   const ctx: HttpContext = {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import type { ServerTimeouts } from '../config/http-schema.js';
 
 /** A listening HTTP server. */
 export interface HttpServer {
@@ -15,9 +16,30 @@ export interface HttpServer {
   close(drainTimeoutMs: number): Promise<boolean>;
 }
 
+/** Node's defaults (60 s for headers, 300 s per request) let a slow client hold a socket for minutes. */
+export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 };
+
+export interface ListenOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Header, whole-request and keep-alive timeouts (`http.timeouts`). Default `DEFAULT_TIMEOUTS`. */
+  readonly timeouts?: ServerTimeouts;
+}
+
 /** Starts listening; rejects when the port cannot be bound (so a failed start is not swallowed). */
-export async function listen(app: Express, options: { host: string; port: number }): Promise<HttpServer> {
-  const server: Server = createServer(app);
+export async function listen(app: Express, options: ListenOptions): Promise<HttpServer> {
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  const server: Server = createServer(
+    {
+      // A client that has not sent its headers, or its whole body, by then gets 408 and is closed.
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      // Node checks those every 30 s by default, which would add up to 30 s to each.
+      connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs),
+    },
+    app,
+  );
+  server.keepAliveTimeout = timeouts.keepAliveMs;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);

@@ -5,16 +5,20 @@ import type { GrantlineProducer } from '../kafka/index.js';
 import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
 import { ticketKey, type DeliveryEvent } from '../model/index.js';
 import type { PipelineMetrics } from './metrics.js';
+import { ReplayGuard, type ReplayGuardOptions } from './replay-guard.js';
 
 /** What the HTTP layer answers. Expected outcomes are data; only a bug throws. */
 export type IngestResult =
-  | { status: 202; body: { status: 'accepted' | 'ignored'; deliveryId: string; ticketId?: string; reason?: string } }
-  | { status: 400; body: { error: { code: 'unidentifiable'; message: string } } }
-  | { status: 401; body: { error: { code: Exclude<VerifyResult, 'valid'>; message: string } } }
+  | { status: 202; body: { status: 'accepted' | 'ignored' | 'duplicate'; deliveryId: string; ticketId?: string; reason?: string } }
+  | { status: 400; body: { error: { code: 'unidentifiable' | 'malformed'; message: string } } }
+  | { status: 401; body: { error: { code: Refusal; message: string } } }
   | { status: 404; body: { error: { code: 'unknown_connector'; message: string } } }
   | { status: 503; body: { error: { code: 'unavailable'; message: string } }; retryAfterSeconds: number };
 
-const REFUSALS: Record<Exclude<VerifyResult, 'valid'>, string> = {
+/** Verdicts that mean the caller could not be authenticated: 401. */
+type Refusal = Exclude<VerifyResult, 'valid' | 'malformed'>;
+
+const REFUSALS: Record<Refusal, string> = {
   missing_signature: 'the delivery carries no signature or credentials',
   bad_signature: 'the delivery signature does not match its body',
   stale: 'the delivery is outside the accepted time window (replayed or delayed)',
@@ -29,6 +33,8 @@ export interface IngressOptions {
   readonly metrics: PipelineMetrics;
   /** How long to wait for Kafka to take the event before answering 503. */
   readonly produceTimeoutMs: number;
+  /** Authenticated bodies already stored are not written again (default: 600 s, 100000 bodies). */
+  readonly replay?: ReplayGuardOptions;
 }
 
 export function sha256Hex(data: Buffer | string): string {
@@ -54,7 +60,21 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
  * cannot take it, 503 so that the source retries: never a 2xx for an event that is not stored.
  */
 export class Ingress {
-  constructor(private readonly options: IngressOptions) {}
+  private readonly replays: ReplayGuard;
+
+  constructor(private readonly options: IngressOptions) {
+    this.replays = new ReplayGuard(options.replay ?? { windowMs: 600_000, maxEntries: 100_000 });
+  }
+
+  /** Whether a connector with this id is configured (the HTTP layer answers 404 before reading a body). */
+  has(connectorId: string): boolean {
+    return this.options.connectors.has(connectorId);
+  }
+
+  /** Counts a delivery the HTTP layer answered itself (rate limited, unknown connector, body too large). */
+  count(connectorId: string, outcome: string): void {
+    this.options.metrics.webhooks.inc({ connector: this.has(connectorId) ? connectorId : 'unknown', outcome });
+  }
 
   async ingest(connectorId: string, delivery: Delivery): Promise<IngestResult> {
     const { connectors, metrics } = this.options;
@@ -66,15 +86,20 @@ export class Ingress {
       return { status: 404, body: { error: { code: 'unknown_connector', message: `no connector is configured with id "${connectorId}"` } } };
     }
     const verdict = connector.verify(delivery);
+    // Refusals are logged by the HTTP layer, once per interval with counts: a flood of forged
+    // deliveries must not become a flood of log lines.
+    if (verdict === 'malformed') {
+      metrics.webhooks.inc({ connector: connectorId, outcome: verdict });
+      return { status: 400, body: { error: { code: 'malformed', message: 'the delivery is authentic but its body is not a JSON object' } } };
+    }
     if (verdict !== 'valid') {
       metrics.webhooks.inc({ connector: connectorId, outcome: verdict });
-      log.warn({ connector: connectorId, verdict }, 'webhook delivery refused');
       return { status: 401, body: { error: { code: verdict, message: REFUSALS[verdict] } } };
     }
     const id = connector.identify(delivery);
     if (!id.ok) {
       metrics.webhooks.inc({ connector: connectorId, outcome: 'unidentifiable' });
-      log.warn({ connector: connectorId, reason: id.reason }, 'verified delivery names no ticket');
+      log.debug({ connector: connectorId, reason: id.reason }, 'verified delivery names no ticket');
       return { status: 400, body: { error: { code: 'unidentifiable', message: id.reason } } };
     }
     const where = { connector: connectorId, ticket: id.ticketKey ?? id.ticketId, deliveryId: id.deliveryId };
@@ -98,7 +123,16 @@ export class Ingress {
     };
     const started = process.hrtime.bigint();
     try {
-      await withTimeout(this.publish([event]), this.options.produceTimeoutMs, 'writing the delivery to Kafka');
+      // The same signed bytes again (a replay with a fresh delivery id, or the source's own retry):
+      // stored once, so no second Kafka write and no second source fetch.
+      const outcome = await this.replays.once(`${connectorId}:${event.payloadSha256}`, { deliveryId: id.deliveryId, ticketId: id.ticketId }, delivery.receivedAt.getTime(), () =>
+        withTimeout(this.publish([event]), this.options.produceTimeoutMs, 'writing the delivery to Kafka'),
+      );
+      if ('duplicateOf' in outcome) {
+        metrics.webhooks.inc({ connector: connectorId, outcome: 'duplicate' });
+        log.debug({ ...where, firstDeliveryId: outcome.duplicateOf.deliveryId }, 'body already stored; not written again');
+        return { status: 202, body: { status: 'duplicate', deliveryId: outcome.duplicateOf.deliveryId, ticketId: outcome.duplicateOf.ticketId } };
+      }
     } catch (error) {
       metrics.webhooks.inc({ connector: connectorId, outcome: 'unavailable' });
       log.error({ ...where, error: error instanceof Error ? error.message : String(error) }, 'delivery not stored; answering 503 so the source retries');

@@ -107,6 +107,7 @@ export function ingressRole(ctx: PipelineRoleContext): PipelineRoleParts {
     logger: ctx.logger.child({ component: 'ingress' }),
     metrics: rt.metrics,
     produceTimeoutMs: settings.produceTimeoutMs,
+    replay: { windowMs: settings.replayWindowMs, maxEntries: settings.replayMaxEntries },
   });
   const scim = scimParts(ctx, rt);
   const components: Component[] = [producerComponent(rt), rt.policyReloader(), ...directoryViewComponents(rt), ...scim.components];
@@ -140,7 +141,7 @@ export function ingressRole(ctx: PipelineRoleContext): PipelineRoleParts {
   }
   return {
     components,
-    mounts: [webhookMount(ingress), jwksMount(() => rt.jwks()), ...scim.mounts],
+    mounts: [webhookMount(ingress, ctx.config.http.refusals), jwksMount(() => rt.jwks()), ...scim.mounts],
     topics: rt.topicSpecs(),
   };
 }

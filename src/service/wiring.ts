@@ -108,8 +108,9 @@ export async function buildService(
         ],
         mounts,
         routers,
+        trustProxy: config.http.trustProxy,
       });
-      server = await listen(app, { host: config.http.host, port: config.http.port });
+      server = await listen(app, { host: config.http.host, port: config.http.port, timeouts: config.http.timeouts });
       logger.info({ url: server.url }, 'http listening');
     },
     stop: async () => {

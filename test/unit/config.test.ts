@@ -87,7 +87,14 @@ describe('config', () => {
     const config = parseConfig(base(), { baseDir: dir, env: {}, hostname: 'host-a' });
     expect(config.service).toEqual({ name: 'grantline', instanceId: 'host-a', shutdownTimeoutMs: 25_000 });
     expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'grantline', topicPrefix: '', partitions: 3 });
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1_048_576 });
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      bodyLimitBytes: 1_048_576,
+      timeouts: { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 },
+      refusals: { burst: 20, perMinute: 60, logIntervalMs: 60_000, maxClients: 10_000 },
+      trustProxy: 0,
+    });
     expect(config.catalog.path).toBe(join(dir, 'catalog.yaml'));
     expect(config.log.level).toBe('info');
     expect(config.connectors).toEqual([]);

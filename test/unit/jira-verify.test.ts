@@ -43,6 +43,15 @@ describe('verifyJiraDelivery', () => {
     const raw = Buffer.from('{"webhookEvent":"jira:issue_updated"}');
     expect(verifyJiraDelivery(signed, delivery(signJiraBody(raw, 'shh'), raw))).toBe('stale');
   });
+  it('a correctly signed body that is not JSON is malformed (400), not a replay', () => {
+    const raw = Buffer.from('timestamp=1740823200000&webhookEvent=jira:issue_updated');
+    expect(verifyJiraDelivery(signed, delivery(signJiraBody(raw, 'shh'), raw))).toBe('malformed');
+    expect(verifyJiraDelivery(signed, delivery(signJiraBody(Buffer.from('[1,2]'), 'shh'), Buffer.from('[1,2]')))).toBe('malformed');
+  });
+  it('a forged body that is not JSON is refused for its signature, before anything is parsed', () => {
+    const raw = Buffer.from('not json');
+    expect(verifyJiraDelivery(signed, delivery(signJiraBody(raw, 'guess'), raw))).toBe('bad_signature');
+  });
   it('Data Center without signing: basic auth compared, wrong or absent refused', () => {
     const basic = webhook({ basicAuth: { username: 'jira', password: 'pw' } });
     const auth = (u: string, p: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { signJiraBody } from '../../connectors/jira/index.js';
+import { FakeProducer, ingress, issueEvent, now, signed } from '../fixtures/ingress.js';
+
+describe('Ingress: verdicts', { timeout: 30_000 }, () => {
+  it('answers a validly signed body that is not JSON with 400 malformed and publishes nothing', async () => {
+    const producer = new FakeProducer();
+    const result = await ingress(producer).ingest('jira-main', signed('webhookEvent=jira:issue_updated'));
+    expect(result.status).toBe(400);
+    expect(result.body).toMatchObject({ error: { code: 'malformed' } });
+    expect(producer.sent).toHaveLength(0);
+  });
+
+  it('still answers a forged body 401 and a genuine one 202', async () => {
+    const producer = new FakeProducer();
+    const forged = { ...signed(issueEvent('10001')), headers: signJiraBody(Buffer.from(issueEvent('10001')), 'guess') };
+    expect((await ingress(producer).ingest('jira-main', forged)).status).toBe(401);
+    expect((await ingress(producer).ingest('jira-main', signed(issueEvent('10001')))).status).toBe(202);
+    expect(producer.sent).toHaveLength(1);
+  });
+});
+
+describe('Ingress: replays of a signed body', () => {
+  it('stores a body once: a replay with a fresh delivery id inside the window does no Kafka write', async () => {
+    const producer = new FakeProducer();
+    const subject = ingress(producer);
+    const body = issueEvent('10002');
+    const first = await subject.ingest('jira-main', signed(body, { 'x-atlassian-webhook-identifier': 'delivery-1' }));
+    expect(first).toMatchObject({ status: 202, body: { status: 'accepted', deliveryId: 'delivery-1' } });
+    for (const fresh of ['delivery-2', 'delivery-3']) {
+      const replay = await subject.ingest('jira-main', signed(body, { 'x-atlassian-webhook-identifier': fresh }, new Date(now.getTime() + 60_000)));
+      expect(replay).toMatchObject({ status: 202, body: { status: 'duplicate', deliveryId: 'delivery-1', ticketId: '10002' } });
+    }
+    expect(producer.sent).toHaveLength(1);
+    // Another event of the same ticket is new content and is stored.
+    const next = await subject.ingest('jira-main', signed(issueEvent('10002', new Date(now.getTime() + 1)), { 'x-atlassian-webhook-identifier': 'delivery-4' }));
+    expect(next.body).toMatchObject({ status: 'accepted' });
+    expect(producer.sent).toHaveLength(2);
+  });
+
+  it('copies arriving while the first is being written wait for it and are not written', async () => {
+    const producer = new FakeProducer();
+    let release: () => void = () => undefined;
+    producer.gate = new Promise((resolve) => (release = resolve));
+    const subject = ingress(producer);
+    const body = issueEvent('10003');
+    const copies = ['a', 'b', 'c'].map((id) => subject.ingest('jira-main', signed(body, { 'x-atlassian-webhook-identifier': id })));
+    release();
+    const results = await Promise.all(copies);
+    expect(results.map((r) => (r.body as { status: string }).status).sort()).toEqual(['accepted', 'duplicate', 'duplicate']);
+    expect(producer.sent).toHaveLength(1);
+  });
+
+  it('does not remember a body that could not be stored: the source retry is written', async () => {
+    const producer = new FakeProducer();
+    producer.failWith = new Error('broker down');
+    const subject = ingress(producer);
+    const body = issueEvent('10004');
+    expect((await subject.ingest('jira-main', signed(body, { 'x-atlassian-webhook-identifier': 'r1' }))).status).toBe(503);
+    producer.failWith = undefined;
+    expect(await subject.ingest('jira-main', signed(body, { 'x-atlassian-webhook-identifier': 'r1' }))).toMatchObject({ status: 202, body: { status: 'accepted' } });
+    expect(producer.sent).toHaveLength(1);
+  });
+
+  it('forgets bodies after the window and past the entry bound (memory stays bounded)', async () => {
+    const producer = new FakeProducer();
+    const subject = ingress(producer, { replay: { windowMs: 1_000_000, maxEntries: 2 } });
+    const bodies = ['10010', '10011', '10012'].map((id) => issueEvent(id));
+    for (const b of bodies) await subject.ingest('jira-main', signed(b));
+    expect(producer.sent).toHaveLength(3);
+    // The oldest was forgotten to stay within 2 entries; the two newest are still known.
+    await subject.ingest('jira-main', signed(bodies[2]!));
+    expect(producer.sent).toHaveLength(3);
+    await subject.ingest('jira-main', signed(bodies[0]!));
+    expect(producer.sent).toHaveLength(4);
+
+    const windowed = ingress(producer, { replay: { windowMs: 1_000, maxEntries: 100 } });
+    await windowed.ingest('jira-main', signed(bodies[1]!));
+    const sent = producer.sent.length;
+    await windowed.ingest('jira-main', signed(bodies[1]!, {}, new Date(now.getTime() + 2_000)));
+    expect(producer.sent).toHaveLength(sent + 1);
+  });
+});
