@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { MapResult, MappingFailure, PersonResolution, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
-import type { Approval, EntitlementRequest, Reason, SourceIdentity, Subject, TicketSource } from '../../src/model/index.js';
+import type { Approval, MappedRequest, Reason, SourceIdentity, Subject, TicketSource } from '../../src/model/index.js';
 import { fieldChanges } from './changes.js';
 import type { JiraConfig } from './config.js';
 import { JiraComment, JiraIssue, JsmApproval, plainText, toIso } from './vendor.js';
@@ -196,20 +195,7 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
       return authorSource === null || at === null ? [] : [{ authorSource, commentId: c.id, at }];
     });
 
-  const fingerprint = JSON.stringify([
-    entitlementValues.map((o) => [o.id ?? null, o.value ?? null]),
-    entitlementId,
-    subject,
-    resource,
-    environment,
-    ttlSeconds ?? null,
-    breakGlass,
-    requesterSource,
-  ]);
-  const requestId = `jira-${createHash('sha256').update(`${ctx.connectorId}\u0000${issue.id}\u0000${fingerprint}`).digest('hex').slice(0, 40)}`;
-
-  const request: EntitlementRequest = {
-    requestId,
+  const request: MappedRequest = {
     source,
     requester: requester!,
     filer,

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { principalResolver } from '../../src/connector/resolve.js';
 import type { PrincipalResolver } from '../../src/connector/contract.js';
-import { EntitlementRequest, type ReasonCode } from '../../src/model/index.js';
+import { MappedRequest, type ReasonCode } from '../../src/model/index.js';
 import { testConfig } from '../../test/fixtures/servicenow/config.js';
 import { DEFAULT_VARIABLES, IDS, makeRitm, type RitmOptions } from '../../test/fixtures/servicenow/records.js';
 import { mapRequestedItem, type MapContext } from './map.js';
+import { requestIdFor } from '../../src/policy/ids.js';
 
 const directory: PrincipalResolver = principalResolver((id) =>
   id.kind !== 'servicenow-sys-id'
@@ -27,7 +28,7 @@ describe('mapRequestedItem', () => {
     const r = map();
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(EntitlementRequest.parse(r.request)).toEqual(r.request);
+    expect(MappedRequest.parse(r.request)).toEqual(r.request);
     expect(r.request).toMatchObject({
       source: {
         system: 'servicenow',
@@ -220,7 +221,7 @@ describe('mapRequestedItem', () => {
     const id = (o: RitmOptions = {}) => {
       const r = map(o);
       if (!r.ok) throw new Error('expected a request');
-      return r.request.requestId;
+      return requestIdFor(r.request);
     };
     it('is the same for the same request, whatever the approvals, journal or RITM update time', () => {
       expect(id()).toBe(id({ approvals: [], updatedOn: '2026-11-25 00:00:00' }));
@@ -233,7 +234,7 @@ describe('mapRequestedItem', () => {
     });
     it('differs between connector instances', () => {
       const other = mapRequestedItem(makeRitm(), { ...ctx, connectorId: 'sn-emea' });
-      expect(other.ok && other.request.requestId).not.toBe(id());
+      expect(other.ok && requestIdFor(other.request)).not.toBe(id());
     });
   });
 

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { MapResult, MappingFailure, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import {
   clipText,
   SubjectType,
   type Approval,
   type EntitlementRequest,
+  type MappedRequest,
   type Reason,
   type SourceIdentity,
   type Subject,
@@ -232,18 +232,7 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
   }
 
   const entitlement = entitlementId as string;
-  const fingerprint = {
-    catItem,
-    entitlementId: entitlement,
-    requester: requester.sourceIdentity.value,
-    subject,
-    resource,
-    environment,
-    ttlSeconds: ttlSeconds ?? null,
-    breakGlass,
-  };
-  const request: EntitlementRequest = {
-    requestId: requestIdOf(ctx.connectorId, ticketId, fingerprint),
+  const request: MappedRequest = {
     source,
     requester,
     filer,
@@ -261,22 +250,4 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
     freeText,
   };
   return { ok: true, request };
-}
-
-/** Deterministic request id: SHA-256 over connector id, ticket id and the request-defining fields. */
-export function requestIdOf(connectorId: string, ticketId: string, fingerprint: Record<string, unknown>): string {
-  const canonical = stableJson(fingerprint);
-  const fp = createHash('sha256').update(canonical, 'utf8').digest('hex');
-  return `req_${createHash('sha256').update(`${connectorId}\n${ticketId}\n${fp}`, 'utf8').digest('hex').slice(0, 40)}`;
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -50,7 +50,10 @@ export type FieldChange = z.infer<typeof FieldChange>;
  * (never from a webhook body) and mapped by the connector. Field names are the contract.
  */
 export const EntitlementRequest = z.object({
-  /** Deterministic: hash of connectorId + ticketId + request fingerprint. */
+  /**
+   * Deterministic, computed by the core (`requestIdFor`, `src/policy/ids.ts`): `rq_` + base64url
+   * SHA-256 of the canonical JSON of the request-defining fields. Connectors never set it.
+   */
   requestId: z.string().min(1),
   source: TicketSource,
   /**
@@ -91,3 +94,7 @@ export const EntitlementRequest = z.object({
   freeText: z.string(),
 });
 export type EntitlementRequest = z.infer<typeof EntitlementRequest>;
+
+/** What a connector's `map` returns: the request without its id, which the core computes. */
+export const MappedRequest = EntitlementRequest.omit({ requestId: true });
+export type MappedRequest = z.infer<typeof MappedRequest>;

@@ -3,11 +3,12 @@ import { principalResolver } from '../../src/connector/resolve.js';
 import { describe, expect, it } from 'vitest';
 import type { MapResult, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import type { SourceIdentity } from '../../src/model/index.js';
-import { EntitlementRequest } from '../../src/model/index.js';
+import { MappedRequest } from '../../src/model/index.js';
 import { JiraConfig } from '../../connectors/jira/config.js';
 import type { JiraConfigInput } from '../../connectors/jira/config.js';
 import { mapJiraSnapshot } from '../../connectors/jira/map.js';
 import type { JiraSnapshotRaw } from '../../connectors/jira/map.js';
+import { requestIdFor } from '../../src/policy/ids.js';
 
 const people = new Map<string, string>([
   ['jira-account-id:acc-requester', 'u-requester'],
@@ -119,7 +120,7 @@ describe('mapJiraSnapshot: fields', () => {
     const r = mapJiraSnapshot(makeIssue({ fields: { customfield_10105: [{ value: 'Yes', id: '1' }] } }), { connectorId: 'jira-main', config: makeConfig(), directory });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(EntitlementRequest.parse(r.request)).toBeTruthy();
+    expect(MappedRequest.parse(r.request)).toBeTruthy();
     expect(r.request).toMatchObject({
       entitlementId: 'db-prod-read',
       environment: 'prod',
@@ -137,7 +138,7 @@ describe('mapJiraSnapshot: fields', () => {
     const ctx = { connectorId: 'jira-main', config: makeConfig(), directory };
     const id = (s: TicketSnapshot): string => {
       const r = mapJiraSnapshot(s, ctx);
-      return r.ok ? r.request.requestId : '';
+      return r.ok ? requestIdFor(r.request) : '';
     };
     const base = id(makeIssue());
     expect(base).not.toBe('');
