@@ -48,7 +48,7 @@ describe('mapRequestedItem', () => {
       breakGlass: false,
       status: { name: 'Open', actionable: true },
       changes: [],
-      approvalLikeComments: [],
+      comments: [],
     });
     expect(r.request.approvals).toEqual([
       {
@@ -156,7 +156,7 @@ describe('mapRequestedItem', () => {
     expect(r.ok && r.request.approvals.map((a) => [a.evidence.recordId, a.decision])).toEqual([[IDS.approvalBob, 'rejected']]);
   });
 
-  it('never counts a comment as an approval, and reports approval-like comments', () => {
+  it('never counts a comment as an approval, and returns the comments and work notes as they are', () => {
     const r = map({
       approvals: [],
       journal: [
@@ -168,8 +168,10 @@ describe('mapRequestedItem', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.request.approvals).toEqual([]);
-    expect(r.request.approvalLikeComments).toEqual([
-      { authorSource: { kind: 'servicenow-sys-id', value: IDS.bob }, commentId: 'd'.repeat(32), at: '2026-11-20T10:10:00Z' },
+    expect(r.request.comments.map((c) => [c.authorSource.value, c.commentId, c.at, c.text])).toEqual([
+      [IDS.bob, 'd'.repeat(32), '2026-11-20T10:10:00Z', 'Approved, go ahead'],
+      [IDS.carol, 'e'.repeat(32), '2026-11-20T10:11:00Z', 'checked the runbook'],
+      [IDS.bob, 'a'.repeat(32), '2026-11-20T10:12:00Z', 'grantline GRANTED db-admin\n[grantline:k1]'],
     ]);
   });
 

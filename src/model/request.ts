@@ -78,7 +78,10 @@ export const EntitlementRequest = z.object({
   ttlSeconds: z.number().int().positive().optional(),
   breakGlass: z.boolean(),
   approvals: z.array(Approval),
-  /** Comments that look like approvals; never evidence, reported as APPROVAL_NOT_STRUCTURED. */
+  /**
+   * Comments that look like approvals (picked by the core from the connector's `comments`,
+   * `src/policy/comments.ts`); never evidence, reported as APPROVAL_NOT_STRUCTURED.
+   */
   approvalLikeComments: z
     .array(z.object({ authorSource: SourceIdentity, commentId: z.string().min(1), at: IsoDateTime }))
     .default([]),
@@ -95,6 +98,24 @@ export const EntitlementRequest = z.object({
 });
 export type EntitlementRequest = z.infer<typeof EntitlementRequest>;
 
-/** What a connector's `map` returns: the request without its id, which the core computes. */
-export const MappedRequest = EntitlementRequest.omit({ requestId: true });
+/** A comment or work note as the source returned it. The core decides which look like approvals. */
+export const TicketComment = z.object({
+  authorSource: SourceIdentity,
+  commentId: z.string().min(1),
+  at: IsoDateTime,
+  /** The comment's plain text (Jira ADF flattened to text). */
+  text: z.string(),
+});
+export type TicketComment = z.infer<typeof TicketComment>;
+
+/**
+ * What a connector's `map` returns: the request without what the core derives from it. No
+ * `requestId` (`requestIdFor`) and no `approvalLikeComments`: the connector returns the ticket's
+ * comments as they are (`comments`), and `src/policy/comments.ts` picks the approval-looking ones,
+ * the same rule for every source.
+ */
+export const MappedRequest = EntitlementRequest.omit({ requestId: true, approvalLikeComments: true }).extend({
+  /** Every comment and work note with a nameable author, grantline's own notes included. */
+  comments: z.array(TicketComment),
+});
 export type MappedRequest = z.infer<typeof MappedRequest>;

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { MappingFailure } from '../connector/contract.js';
 import { canonicalJson } from '../custody/canonical.js';
-import type { EntitlementRequest, MappedRequest, TicketState, TrackedGrant } from '../model/index.js';
+import type { EntitlementRequest, TicketState, TrackedGrant } from '../model/index.js';
+
+/** What defines a request, in any of its forms (mapped, canonical, a file given to `evaluate`). */
+export type RequestDefining = Pick<EntitlementRequest, 'source' | 'requester' | 'subject' | 'entitlementId' | 'resource' | 'environment' | 'ttlSeconds' | 'breakGlass'>;
 
 function digest(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value), 'utf8').digest('base64url');
@@ -12,7 +15,7 @@ function digest(value: unknown): string {
  * on which ticket of which connector. Status, approvals, comments, the justification and the free text
  * are not among them: a new approval or a reworded reason is the same request.
  */
-export function requestDefiningFields(request: MappedRequest): Record<string, unknown> {
+export function requestDefiningFields(request: RequestDefining): Record<string, unknown> {
   return {
     connectorId: request.source.connectorId,
     ticketId: request.source.ticketId,
@@ -31,7 +34,7 @@ export function requestDefiningFields(request: MappedRequest): Record<string, un
  * request-defining fields. Computed by the core for every source (the pipeline, `grantline
  * evaluate`, the published grant); connectors never compute it.
  */
-export function requestIdFor(request: MappedRequest): string {
+export function requestIdFor(request: RequestDefining): string {
   return `rq_${digest({ kind: 'request', ...requestDefiningFields(request) })}`;
 }
 
@@ -47,11 +50,6 @@ export function unmappedRequestIdFor(failure: Pick<MappingFailure, 'source' | 'r
     reasons: failure.reasons.map((r) => [r.code, r.field ?? null]),
     freeText: failure.freeText,
   })}`;
-}
-
-/** A connector's mapped request with the id the core gives it. */
-export function withRequestId(request: MappedRequest): EntitlementRequest {
-  return { ...request, requestId: requestIdFor(request) };
 }
 
 /** Whether an id is in the form `requestIdFor` gives; anything else was minted by an older version. */

@@ -35,7 +35,7 @@ function makeRequest(overrides: Partial<MappedRequest> = {}): MappedRequest {
     justification: { text: 'deploy' },
     breakGlass: false,
     approvals: [],
-    approvalLikeComments: [],
+    comments: [],
     status: { name: 'Approved', actionable: true },
     changes: [],
     freeText: '',
@@ -288,6 +288,22 @@ describe('processTicket', () => {
       const second = run(legacy(first.state), ticket, [delivery()], later);
       expect(on(second.outputs, 'grants.pam').map((m) => m.headers.ce_type)).toEqual(['dev.grantline.grant.revoked.v1', 'dev.grantline.grant.issued.v1']);
     });
+  });
+
+  it('decides again on an approval-looking comment, not on a plain one or on its own note', () => {
+    const author = { kind: 'jira-account-id' as const, value: 'acc-bob' };
+    const withComments = (...texts: string[]) => ({
+      map: { ok: true, request: makeRequest({ comments: texts.map((text, i) => ({ authorSource: author, commentId: String(i + 1), at: NOW.toISOString(), text })) }) } as MapResult,
+      cancelled: false,
+    });
+    const ticket = { current: withComments() };
+    const first = run(null, ticket);
+    expect(on(first.outputs, 'rejected')).toHaveLength(1);
+    ticket.current = withComments('which database?', '[grantline:rj_1:abc]\nAccess not granted.');
+    const second = run(first.state, ticket);
+    expect(on(second.outputs, 'rejected')).toEqual([]);
+    ticket.current = withComments('which database?', '[grantline:rj_1:abc]\nAccess not granted.', 'LGTM');
+    expect(on(run(second.state, ticket).outputs, 'rejected')).toHaveLength(1);
   });
 
   it('revokes when the approval is withdrawn after the grant, and rejects with the reason', () => {

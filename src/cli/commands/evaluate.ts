@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { InvalidDocumentError, formatPath, parseCatalog, parseDirectory } from '../../catalog/index.js';
-import { MappedRequest, type EntitlementRequest } from '../../model/index.js';
+import { EntitlementRequest } from '../../model/index.js';
 import { requestIdFor } from '../../policy/ids.js';
 import { decide } from '../../policy/index.js';
 import { DEFAULT_CATALOG_PATH, DEFAULT_CONFIG_PATH, DEFAULT_DIRECTORY_PATH, InputError, readConfigDefaults, readText } from '../config-paths.js';
@@ -31,7 +31,7 @@ export interface EvaluateIo {
 }
 
 /** A request file: `requestId` may be left out (grantline computes it). */
-const RequestFile = MappedRequest.extend({ requestId: z.string().min(1).optional() });
+const RequestFile = EntitlementRequest.extend({ requestId: z.string().min(1).optional() });
 
 const defaultIo: EvaluateIo = { out: (t) => console.log(t), err: (t) => console.error(t) };
 

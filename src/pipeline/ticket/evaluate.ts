@@ -1,6 +1,7 @@
 import type { TicketSnapshot } from '../../connector/contract.js';
 import type { Decision, DeliveryEvent } from '../../model/index.js';
-import { legacyGrantIsFor, unmappedRequestIdFor, withRequestId } from '../../policy/ids.js';
+import { legacyGrantIsFor, unmappedRequestIdFor } from '../../policy/ids.js';
+import { requestFromMapped } from '../../policy/request.js';
 import { rejectionFromFailure, writesBackRejection } from '../../policy/rejection.js';
 import { revocationTriggerFor, supersededBy } from '../../policy/revocation.js';
 import type { Origin, TicketContext } from './context.js';
@@ -28,8 +29,8 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
   }
 
   const result = connector.map(snapshot);
-  // The request id is the core's (one form for every source), never the connector's.
-  const mapped = result.ok ? { ok: true as const, request: withRequestId(result.request) } : result;
+  // The request id and which comments look like approvals are the core's rules, the same for every source.
+  const mapped = result.ok ? { ok: true as const, request: requestFromMapped(result.request) } : result;
   const inputSha256 = ports.custody.digest(mapped);
   if (ctx.state.lastDecision?.inputSha256 === inputSha256) {
     // A comment, a label, a redelivery: nothing the decision depends on has changed.
