@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { MapResult, MappingFailure, PersonResolution, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
-import type { Approval, EntitlementRequest, Reason, SourceIdentity, Subject, TicketSource } from '../../src/model/index.js';
+import type { Approval, MappedRequest, Reason, SourceIdentity, Subject, TicketSource } from '../../src/model/index.js';
 import { fieldChanges } from './changes.js';
 import type { JiraConfig } from './config.js';
 import { JiraComment, JiraIssue, JsmApproval, plainText, toIso } from './vendor.js';
@@ -23,11 +22,6 @@ export interface MapContext {
   readonly config: JiraConfig;
   readonly directory: PrincipalResolver;
 }
-
-/** Comments that read like an approval. They are never approvals; they are reported so the requester learns why. */
-const APPROVAL_LIKE = /(^|[^a-z0-9])(approved?|lgtm|\+1|ok to grant|okay to grant|go ahead|looks good)([^a-z0-9]|$)/i;
-/** grantline's own write-back comments carry this marker and are not read as anybody's opinion. */
-export const MARKER = /\[grantline:[^\]]+\]/;
 
 /**
  * Maps a Jira snapshot to a canonical request or a mapping failure. Pure: no I/O, no clock; the same
@@ -185,31 +179,14 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
   }
 
   const approvals = config.approvals.mode === 'jsm' ? jsmApprovals(raw.approvals ?? [], directory, dc) : workflowApprovals(histories, config, directory, dc);
-  const approvalLikeComments = raw.comments
-    .filter((c) => {
-      const text = plainText(c.body);
-      return !MARKER.test(text) && APPROVAL_LIKE.test(text) && c.author != null;
-    })
-    .flatMap((c) => {
-      const authorSource = identityOf(c.author!, dc);
-      const at = toIso(c.created);
-      return authorSource === null || at === null ? [] : [{ authorSource, commentId: c.id, at }];
-    });
+  // Every comment with a nameable author, as Jira has it; which read like approvals is the core's rule.
+  const comments = raw.comments.flatMap((c) => {
+    const authorSource = c.author == null ? null : identityOf(c.author, dc);
+    const at = toIso(c.created);
+    return authorSource === null || at === null ? [] : [{ authorSource, commentId: c.id, at, text: plainText(c.body) }];
+  });
 
-  const fingerprint = JSON.stringify([
-    entitlementValues.map((o) => [o.id ?? null, o.value ?? null]),
-    entitlementId,
-    subject,
-    resource,
-    environment,
-    ttlSeconds ?? null,
-    breakGlass,
-    requesterSource,
-  ]);
-  const requestId = `jira-${createHash('sha256').update(`${ctx.connectorId}\u0000${issue.id}\u0000${fingerprint}`).digest('hex').slice(0, 40)}`;
-
-  const request: EntitlementRequest = {
-    requestId,
+  const request: MappedRequest = {
     source,
     requester: requester!,
     filer,
@@ -221,7 +198,7 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
     ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
     breakGlass,
     approvals,
-    approvalLikeComments,
+    comments,
     status: { name: statusName, actionable: !notActionable },
     changes: fieldChanges(histories, config, dc, subjectField === undefined || isEmpty(subjectRaw)),
     freeText,

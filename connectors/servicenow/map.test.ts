@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { principalResolver } from '../../src/connector/resolve.js';
 import type { PrincipalResolver } from '../../src/connector/contract.js';
-import { EntitlementRequest, type ReasonCode } from '../../src/model/index.js';
+import { MappedRequest, type ReasonCode } from '../../src/model/index.js';
 import { testConfig } from '../../test/fixtures/servicenow/config.js';
 import { DEFAULT_VARIABLES, IDS, makeRitm, type RitmOptions } from '../../test/fixtures/servicenow/records.js';
 import { mapRequestedItem, type MapContext } from './map.js';
+import { requestIdFor } from '../../src/policy/ids.js';
 
 const directory: PrincipalResolver = principalResolver((id) =>
   id.kind !== 'servicenow-sys-id'
@@ -27,7 +28,7 @@ describe('mapRequestedItem', () => {
     const r = map();
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(EntitlementRequest.parse(r.request)).toEqual(r.request);
+    expect(MappedRequest.parse(r.request)).toEqual(r.request);
     expect(r.request).toMatchObject({
       source: {
         system: 'servicenow',
@@ -47,7 +48,7 @@ describe('mapRequestedItem', () => {
       breakGlass: false,
       status: { name: 'Open', actionable: true },
       changes: [],
-      approvalLikeComments: [],
+      comments: [],
     });
     expect(r.request.approvals).toEqual([
       {
@@ -155,7 +156,7 @@ describe('mapRequestedItem', () => {
     expect(r.ok && r.request.approvals.map((a) => [a.evidence.recordId, a.decision])).toEqual([[IDS.approvalBob, 'rejected']]);
   });
 
-  it('never counts a comment as an approval, and reports approval-like comments', () => {
+  it('never counts a comment as an approval, and returns the comments and work notes as they are', () => {
     const r = map({
       approvals: [],
       journal: [
@@ -167,8 +168,10 @@ describe('mapRequestedItem', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.request.approvals).toEqual([]);
-    expect(r.request.approvalLikeComments).toEqual([
-      { authorSource: { kind: 'servicenow-sys-id', value: IDS.bob }, commentId: 'd'.repeat(32), at: '2026-11-20T10:10:00Z' },
+    expect(r.request.comments.map((c) => [c.authorSource.value, c.commentId, c.at, c.text])).toEqual([
+      [IDS.bob, 'd'.repeat(32), '2026-11-20T10:10:00Z', 'Approved, go ahead'],
+      [IDS.carol, 'e'.repeat(32), '2026-11-20T10:11:00Z', 'checked the runbook'],
+      [IDS.bob, 'a'.repeat(32), '2026-11-20T10:12:00Z', 'grantline GRANTED db-admin\n[grantline:k1]'],
     ]);
   });
 
@@ -220,7 +223,7 @@ describe('mapRequestedItem', () => {
     const id = (o: RitmOptions = {}) => {
       const r = map(o);
       if (!r.ok) throw new Error('expected a request');
-      return r.request.requestId;
+      return requestIdFor(r.request);
     };
     it('is the same for the same request, whatever the approvals, journal or RITM update time', () => {
       expect(id()).toBe(id({ approvals: [], updatedOn: '2026-11-25 00:00:00' }));
@@ -233,7 +236,7 @@ describe('mapRequestedItem', () => {
     });
     it('differs between connector instances', () => {
       const other = mapRequestedItem(makeRitm(), { ...ctx, connectorId: 'sn-emea' });
-      expect(other.ok && other.request.requestId).not.toBe(id());
+      expect(other.ok && requestIdFor(other.request)).not.toBe(id());
     });
   });
 

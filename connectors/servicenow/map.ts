@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { MapResult, MappingFailure, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import {
   clipText,
   SubjectType,
   type Approval,
-  type EntitlementRequest,
+  type MappedRequest,
   type Reason,
   type SourceIdentity,
   type Subject,
@@ -24,10 +23,6 @@ export interface MapContext {
 }
 
 const SYS_ID = /^[0-9a-f]{32}$/;
-/** Text people write when they mean "approved" in a comment. Such comments are reported, never counted. */
-const APPROVAL_LIKE = /\b(approved?|approving|lgtm|ok(?:ay)? to (?:grant|go|proceed)|go ahead|granted|sign(?:ed)? off)\b|(^|\s)\+1(\s|$)/i;
-/** Our own work notes carry this marker; they are never approval-like comments. */
-const OWN_MARKER = '[grantline:';
 const TRUE_VALUES = new Set(['true', 'yes', 'y', '1', 'on']);
 
 /** The ServiceNow form URL of a record, for people. */
@@ -218,32 +213,21 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
   }
 
   const userByName = new Map(raw.users.map((u) => [u.user_name.value, u.sys_id.value]));
-  const approvalLikeComments: EntitlementRequest['approvalLikeComments'] = [];
+  // Every comment and work note with a nameable author, as ServiceNow has it; which read like
+  // approvals is the core's rule.
+  const comments: MappedRequest['comments'] = [];
   for (const j of raw.journal) {
     if (j.element_id.value !== ticketId) continue;
     if (j.element.value !== 'comments' && j.element.value !== 'work_notes') continue;
-    const text = j.value.value;
-    if (text.includes(OWN_MARKER) || !APPROVAL_LIKE.test(text)) continue;
     const author = userByName.get(j.sys_created_by.value);
     const at = snTimeToIso(j.sys_created_on.value);
     // An author we cannot name as a sys_user (e.g. `system`) cannot be a structured approver either.
     if (author === undefined || author === '' || at === null || j.sys_id.value === '') continue;
-    approvalLikeComments.push({ authorSource: { kind: 'servicenow-sys-id', value: author }, commentId: j.sys_id.value, at });
+    comments.push({ authorSource: { kind: 'servicenow-sys-id', value: author }, commentId: j.sys_id.value, at, text: j.value.value });
   }
 
   const entitlement = entitlementId as string;
-  const fingerprint = {
-    catItem,
-    entitlementId: entitlement,
-    requester: requester.sourceIdentity.value,
-    subject,
-    resource,
-    environment,
-    ttlSeconds: ttlSeconds ?? null,
-    breakGlass,
-  };
-  const request: EntitlementRequest = {
-    requestId: requestIdOf(ctx.connectorId, ticketId, fingerprint),
+  const request: MappedRequest = {
     source,
     requester,
     filer,
@@ -255,28 +239,10 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
     ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
     breakGlass,
     approvals,
-    approvalLikeComments,
+    comments,
     status,
     changes: fieldChanges(raw, ticketId, variables, ctx.mapping.variables, ritm.requested_for.value === '' ? 'opened_by' : 'requested_for'),
     freeText,
   };
   return { ok: true, request };
-}
-
-/** Deterministic request id: SHA-256 over connector id, ticket id and the request-defining fields. */
-export function requestIdOf(connectorId: string, ticketId: string, fingerprint: Record<string, unknown>): string {
-  const canonical = stableJson(fingerprint);
-  const fp = createHash('sha256').update(canonical, 'utf8').digest('hex');
-  return `req_${createHash('sha256').update(`${connectorId}\n${ticketId}\n${fp}`, 'utf8').digest('hex').slice(0, 40)}`;
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

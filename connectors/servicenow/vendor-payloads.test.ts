@@ -138,15 +138,15 @@ describe('a Service Catalog item (GET /api/sn_sc/servicecatalog/items/{sys_id})'
 });
 
 describe('a user record (Contact API: a sys_user extension)', () => {
-  it("is read by the user schema, and names the author of an approval-looking comment by sys_id", () => {
+  it("is read by the user schema, and names the author of a comment by sys_id", () => {
     const user = UserRecord.parse(contact);
     expect([user.sys_id.value, user.user_name.value, user.name.value, user.active.value, user.manager.value]).toEqual(['ddce70866f9331003b3c498f5d3ee417', 'george.warren', 'George Warren', 'true', '']);
     const snapshot = makeRitm({ journal: [{ sysId: 'c0ffee00c0ffee00c0ffee00c0ffee00', element: 'comments', value: 'Approved, go ahead.', by: 'george.warren', on: '2026-11-20 10:10:00' }] });
     const raw = snapshot.raw as { users: unknown[] };
     raw.users.push(contact);
     const r = mapRequestedItem(snapshot, ctx());
-    expect(r.ok && r.request.approvalLikeComments).toEqual([
-      { authorSource: { kind: 'servicenow-sys-id', value: 'ddce70866f9331003b3c498f5d3ee417' }, commentId: 'c0ffee00c0ffee00c0ffee00c0ffee00', at: '2026-11-20T10:10:00Z' },
+    expect(r.ok && r.request.comments).toEqual([
+      { authorSource: { kind: 'servicenow-sys-id', value: 'ddce70866f9331003b3c498f5d3ee417' }, commentId: 'c0ffee00c0ffee00c0ffee00c0ffee00', at: '2026-11-20T10:10:00Z', text: 'Approved, go ahead.' },
     ]);
   });
 });

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type {
-  EntitlementRequest,
   GrantDecision,
   IsoDateTime,
+  MappedRequest,
   Reason,
   RejectionDecision,
   Revocation,
@@ -59,8 +59,9 @@ export interface MappingFailure {
   readonly actionable: boolean;
 }
 
+/** A mapped request carries no `requestId`: the core computes it from the request fields (`requestIdFor`). */
 export type MapResult =
-  | { readonly ok: true; readonly request: EntitlementRequest }
+  | { readonly ok: true; readonly request: MappedRequest }
   | { readonly ok: false; readonly failure: MappingFailure };
 
 /** What grantline writes on a ticket. Each carries an idempotency key the connector must honour. */

@@ -50,7 +50,10 @@ export type FieldChange = z.infer<typeof FieldChange>;
  * (never from a webhook body) and mapped by the connector. Field names are the contract.
  */
 export const EntitlementRequest = z.object({
-  /** Deterministic: hash of connectorId + ticketId + request fingerprint. */
+  /**
+   * Deterministic, computed by the core (`requestIdFor`, `src/policy/ids.ts`): `rq_` + base64url
+   * SHA-256 of the canonical JSON of the request-defining fields. Connectors never set it.
+   */
   requestId: z.string().min(1),
   source: TicketSource,
   /**
@@ -75,7 +78,10 @@ export const EntitlementRequest = z.object({
   ttlSeconds: z.number().int().positive().optional(),
   breakGlass: z.boolean(),
   approvals: z.array(Approval),
-  /** Comments that look like approvals; never evidence, reported as APPROVAL_NOT_STRUCTURED. */
+  /**
+   * Comments that look like approvals (picked by the core from the connector's `comments`,
+   * `src/policy/comments.ts`); never evidence, reported as APPROVAL_NOT_STRUCTURED.
+   */
   approvalLikeComments: z
     .array(z.object({ authorSource: SourceIdentity, commentId: z.string().min(1), at: IsoDateTime }))
     .default([]),
@@ -91,3 +97,25 @@ export const EntitlementRequest = z.object({
   freeText: z.string(),
 });
 export type EntitlementRequest = z.infer<typeof EntitlementRequest>;
+
+/** A comment or work note as the source returned it. The core decides which look like approvals. */
+export const TicketComment = z.object({
+  authorSource: SourceIdentity,
+  commentId: z.string().min(1),
+  at: IsoDateTime,
+  /** The comment's plain text (Jira ADF flattened to text). */
+  text: z.string(),
+});
+export type TicketComment = z.infer<typeof TicketComment>;
+
+/**
+ * What a connector's `map` returns: the request without what the core derives from it. No
+ * `requestId` (`requestIdFor`) and no `approvalLikeComments`: the connector returns the ticket's
+ * comments as they are (`comments`), and `src/policy/comments.ts` picks the approval-looking ones,
+ * the same rule for every source.
+ */
+export const MappedRequest = EntitlementRequest.omit({ requestId: true, approvalLikeComments: true }).extend({
+  /** Every comment and work note with a nameable author, grantline's own notes included. */
+  comments: z.array(TicketComment),
+});
+export type MappedRequest = z.infer<typeof MappedRequest>;

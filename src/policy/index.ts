@@ -1,5 +1,7 @@
 export { decide, DEFAULT_POLICY_VERSION, type DecideOptions } from './decide.js';
 export { evaluateApprovals, describeRequirement, STRUCTURED_EVIDENCE, type ApprovalContext, type ApprovalOutcome } from './approvals.js';
-export { grantIdFor, rejectionIdFor } from './ids.js';
+export { grantIdFor, rejectionIdFor, requestIdFor } from './ids.js';
+export { requestFromMapped } from './request.js';
+export { looksLikeApproval, approvalLikeComments, APPROVAL_WORDS } from './comments.js';
 export { APPROVAL_BOUND_FIELDS, boundChangesAfter, type BoundChange } from './binding.js';
 export { checkCatalog, type CatalogProblem, type CatalogProblemCode } from './catalog-check.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connector, Delivery } from '../../src/connector/contract.js';
 import { SourceRateLimitedError, SourceUnavailableError } from '../../src/connector/errors.js';
-import type { ReasonCode } from '../../src/model/index.js';
+import { MappedRequest, type ReasonCode } from '../../src/model/index.js';
 
 /** A request the stub saw; only `host` is read by the kit. */
 export interface KitRecordedRequest {
@@ -153,6 +153,10 @@ export function describeConformance<Seed>(options: ConformanceOptions<Seed>): vo
         expect(again).toEqual(result);
         if (c.expect === 'request') {
           expect(result.ok, result.ok ? '' : JSON.stringify(result.failure.reasons)).toBe(true);
+          // A valid request, and no id of the connector's own: the core computes the request id.
+          if (result.ok) {
+            expect(MappedRequest.strict().safeParse(result.request).error?.issues ?? []).toEqual([]);
+          }
         } else {
           expect(result.ok).toBe(false);
           if (!result.ok) expect(result.failure.reasons.map((r) => r.code).sort()).toEqual([...c.expect].sort());

@@ -15,6 +15,7 @@ import { mapRequestedItem } from '../../connectors/servicenow/map.js';
 import { configInput, testConfig } from '../fixtures/servicenow/config.js';
 import { IDS, makeRitm, type RitmOptions } from '../fixtures/servicenow/records.js';
 import { exampleDirectory } from '../fixtures/requests/factory.js';
+import { requestFromMapped } from '../../src/policy/request.js';
 
 const directory = exampleDirectory();
 const catalog = parseCatalog(
@@ -43,7 +44,7 @@ const SN = { alice: '124acfa0c66e16a2c70910e71187bc48', bob: 'eceb07897937f4c142
 
 function decided(mapped: MapResult): Decision | { outcome: 'unmapped'; codes: string[] } {
   if (!mapped.ok) return { outcome: 'unmapped', codes: mapped.failure.reasons.map((r) => r.code) };
-  return decide(mapped.request, catalog, directory, NOON);
+  return decide(requestFromMapped(mapped.request), catalog, directory, NOON);
 }
 
 function codesOf(d: ReturnType<typeof decided>): string[] {

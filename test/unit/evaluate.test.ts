@@ -35,6 +35,17 @@ describe('grantline evaluate on the example requests', () => {
     if (decision.outcome === 'rejected') expect(decision.reasons.map((r) => r.code).sort()).toEqual(codes);
   });
 
+  it('computes the request id from the request fields when the file leaves it out, as the pipeline does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'grantline-eval-'));
+    const { requestId, ...fields } = JSON.parse(readFileSync(example('payments-key.granted.json'), 'utf8')) as Record<string, unknown>;
+    const path = join(dir, 'no-id.json');
+    writeFileSync(path, JSON.stringify(fields));
+    const { code, out } = await evaluate(withExamples(path));
+    expect(code).toBe(0);
+    expect(requestId).toMatch(/^rq_/);
+    expect(JSON.parse(out)).toMatchObject({ requestId });
+  });
+
   it('prints the break-glass review deadline and the capped default TTL', async () => {
     const decision = JSON.parse((await evaluate(withExamples(example('break-glass.granted.json')))).out) as Record<string, unknown>;
     expect(decision).toMatchObject({ ttlSeconds: 3600, ttlSource: 'catalog-default', expiresAt: '2025-03-06T11:00:00.000Z', breakGlass: { active: true, reviewDueAt: '2025-03-07T10:00:00.000Z' } });
@@ -81,6 +92,7 @@ describe('grantline evaluate on invalid input (exit 2, says what is wrong)', () 
       () => withExamples(file('schema.json', JSON.stringify({ ...valid, ttlSeconds: -5, breakGlass: 'yes', subject: { type: 'robot', id: 'x' } }))),
       /is not an EntitlementRequest:\n(.|\n)*- subject\.type: (.|\n)*- ttlSeconds: (.|\n)*- breakGlass: /,
     ],
+    ['a requestId that is not the one grantline computes for the request', () => withExamples(file('other-id.json', JSON.stringify({ ...valid, requestId: 'jira-0123' }))), /requestId jira-0123 is not this request's id; grantline computes it from the request fields \(rq_[A-Za-z0-9_-]{43}\)/],
     ['an unreadable catalog', () => ['--request', example('free-text.rejected.json'), '--catalog', join(dir, 'nope.yaml'), '--directory', EXAMPLE_DIRECTORY_PATH], /cannot read catalog .*nope\.yaml \(ENOENT\)/],
     [
       'an invalid catalog, with the bad field',

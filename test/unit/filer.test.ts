@@ -16,6 +16,7 @@ import { mapRequestedItem } from '../../connectors/servicenow/map.js';
 import { configInput, testConfig } from '../fixtures/servicenow/config.js';
 import { IDS, makeRitm, type RitmOptions } from '../fixtures/servicenow/records.js';
 import { exampleDirectory } from '../fixtures/requests/factory.js';
+import { requestFromMapped } from '../../src/policy/request.js';
 
 const directory = exampleDirectory();
 const catalog = parseCatalog(
@@ -44,7 +45,7 @@ function codesOf(d: Decision): string[] {
 
 function request(mapped: MapResult) {
   if (!mapped.ok) throw new Error(`not mapped: ${mapped.failure.reasons.map((r) => r.code).join(', ')}`);
-  return mapped.request;
+  return requestFromMapped(mapped.request);
 }
 
 // --- Jira Service Management: "Raise this request on behalf of" ----------------------------------

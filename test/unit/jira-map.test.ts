@@ -3,11 +3,12 @@ import { principalResolver } from '../../src/connector/resolve.js';
 import { describe, expect, it } from 'vitest';
 import type { MapResult, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import type { SourceIdentity } from '../../src/model/index.js';
-import { EntitlementRequest } from '../../src/model/index.js';
+import { MappedRequest } from '../../src/model/index.js';
 import { JiraConfig } from '../../connectors/jira/config.js';
 import type { JiraConfigInput } from '../../connectors/jira/config.js';
 import { mapJiraSnapshot } from '../../connectors/jira/map.js';
 import type { JiraSnapshotRaw } from '../../connectors/jira/map.js';
+import { requestIdFor } from '../../src/policy/ids.js';
 
 const people = new Map<string, string>([
   ['jira-account-id:acc-requester', 'u-requester'],
@@ -119,7 +120,7 @@ describe('mapJiraSnapshot: fields', () => {
     const r = mapJiraSnapshot(makeIssue({ fields: { customfield_10105: [{ value: 'Yes', id: '1' }] } }), { connectorId: 'jira-main', config: makeConfig(), directory });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(EntitlementRequest.parse(r.request)).toBeTruthy();
+    expect(MappedRequest.parse(r.request)).toBeTruthy();
     expect(r.request).toMatchObject({
       entitlementId: 'db-prod-read',
       environment: 'prod',
@@ -137,7 +138,7 @@ describe('mapJiraSnapshot: fields', () => {
     const ctx = { connectorId: 'jira-main', config: makeConfig(), directory };
     const id = (s: TicketSnapshot): string => {
       const r = mapJiraSnapshot(s, ctx);
-      return r.ok ? r.request.requestId : '';
+      return r.ok ? requestIdFor(r.request) : '';
     };
     const base = id(makeIssue());
     expect(base).not.toBe('');
@@ -233,26 +234,23 @@ describe('mapJiraSnapshot: workflow approvals and comments', () => {
     ]);
   });
 
-  it.each(['Approved', 'LGTM', '+1 from me', 'ok to grant'])('comment "%s" is reported as approval-like, never as an approval', (text) => {
-    const r = mapJiraSnapshot(
-      makeIssue({ approvals: [], comments: [{ id: '88', author: { accountId: 'acc-approver' }, body: text, created: '2025-03-01T10:00:00.000+0000' }] }),
-      { connectorId: 'jira-main', config: makeConfig(), directory },
-    );
-    expect(r.ok && r.request.approvals).toEqual([]);
-    expect(r.ok && r.request.approvalLikeComments).toEqual([{ authorSource: { kind: 'jira-account-id', value: 'acc-approver' }, commentId: '88', at: '2025-03-01T10:00:00.000Z' }]);
-  });
-
-  it('a plain comment and grantline’s own comment are not approval-like', () => {
+  it('returns every comment with a nameable author as it is, never as an approval', () => {
     const r = mapJiraSnapshot(
       makeIssue({
+        approvals: [],
         comments: [
-          { id: '1', author: { accountId: 'acc-approver' }, body: 'Which database exactly?', created: '2025-03-01T10:00:00.000+0000' },
-          { id: '2', author: { accountId: 'grantline-bot' }, body: '[grantline:k1]\nAccess granted: approved by policy', created: '2025-03-01T10:00:00.000+0000' },
+          { id: '88', author: { accountId: 'acc-approver' }, body: 'LGTM', created: '2025-03-01T10:00:00.000+0000' },
+          { id: '89', author: null, body: 'Approved', created: '2025-03-01T10:01:00.000+0000' },
+          { id: '90', author: { accountId: 'grantline-bot' }, body: '[grantline:k1]\nAccess granted', created: '2025-03-01T10:02:00.000+0000' },
         ],
       }),
       { connectorId: 'jira-main', config: makeConfig(), directory },
     );
-    expect(r.ok && r.request.approvalLikeComments).toEqual([]);
+    expect(r.ok && r.request.approvals).toEqual([]);
+    expect(r.ok && r.request.comments).toEqual([
+      { authorSource: { kind: 'jira-account-id', value: 'acc-approver' }, commentId: '88', at: '2025-03-01T10:00:00.000Z', text: 'LGTM' },
+      { authorSource: { kind: 'jira-account-id', value: 'grantline-bot' }, commentId: '90', at: '2025-03-01T10:02:00.000Z', text: '[grantline:k1]\nAccess granted' },
+    ]);
   });
 });
 

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { principalResolver } from '../../src/connector/resolve.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
-import { EntitlementRequest, type SourceIdentity } from '../../src/model/index.js';
+import { approvalLikeComments } from '../../src/policy/comments.js';
+import { MappedRequest, type SourceIdentity } from '../../src/model/index.js';
 import { embeddedComments } from '../../connectors/jira/client.js';
 import { JiraConfig, type JiraConfigInput } from '../../connectors/jira/config.js';
 import { mapJiraSnapshot } from '../../connectors/jira/map.js';
@@ -87,14 +88,14 @@ describe('a recorded Jira Cloud v2 issue (GET /rest/api/2/issue)', () => {
     const r = mapJiraSnapshot(snapshot(v2Issue, embeddedComments(issue) ?? [], approvalsPage.values), { connectorId: 'jira-main', config: mapped, directory });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(EntitlementRequest.parse(r.request)).toEqual(r.request);
+    expect(MappedRequest.parse(r.request)).toEqual(r.request);
     expect(r.request).toMatchObject({
       entitlementId: 'analytics-readonly',
       subject: { type: 'human', id: 'ivan' },
       status: { name: 'К выполнению', actionable: true },
       justification: { text: 'Prueba de creación de tareas en un proyecto público' },
-      approvalLikeComments: [],
     });
+    expect(approvalLikeComments(r.request.comments)).toEqual([]);
     expect(r.request.approvals.map((a) => [a.evidence.recordId, a.approverPrincipalId, a.decision, a.decidedAt])).toEqual([
       ['1', 'fred', 'approved', '2016-09-29T07:30:00.000Z'],
       ['2', 'fred', 'rejected', '2016-10-06T07:30:00.000Z'],

@@ -13,6 +13,7 @@ import { mapRequestedItem } from '../../connectors/servicenow/map.js';
 import { configInput, testConfig } from '../fixtures/servicenow/config.js';
 import { IDS, makeRitm } from '../fixtures/servicenow/records.js';
 import { approval, exampleDirectory, makeRequest, NOW, testDirectory } from '../fixtures/requests/factory.js';
+import { requestFromMapped } from '../../src/policy/request.js';
 
 const ENTRY = `
   - id: audit-log-export
@@ -117,7 +118,7 @@ describe('connectors: an empty justification reaches the policy as empty, never 
     const mapped = mapJiraSnapshot({ ticketId: '50001', ticketKey: 'ACC-50', fetchedAt: '2026-11-20T11:00:00.000Z', raw }, { connectorId: 'jira-main', config, directory });
     expect(mapped.ok && mapped.request.justification).toEqual({ text: '' });
     if (!mapped.ok) return;
-    expect(codes(decide(mapped.request, catalog, directory, new Date('2026-11-20T12:00:00Z')))).toEqual(['MISSING_FIELD']);
+    expect(codes(decide(requestFromMapped(mapped.request), catalog, directory, new Date('2026-11-20T12:00:00Z')))).toEqual(['MISSING_FIELD']);
   });
 
   it('ServiceNow: an empty justification variable is decided by the catalog entry, not refused by the connector', () => {
@@ -131,6 +132,6 @@ describe('connectors: an empty justification reaches the policy as empty, never 
     const mapped = mapRequestedItem(snapshot, { connectorId: 'servicenow-main', instanceUrl: sn.instanceUrl, mapping: sn.mapping, statuses: sn.statuses, directory });
     expect(mapped.ok && mapped.request.justification).toEqual({ text: '' });
     if (!mapped.ok) return;
-    expect(decide(mapped.request, catalog, directory, new Date('2026-11-20T12:00:00Z')).outcome).toBe('granted');
+    expect(decide(requestFromMapped(mapped.request), catalog, directory, new Date('2026-11-20T12:00:00Z')).outcome).toBe('granted');
   });
 });

@@ -2,7 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Connector, MapResult, TicketSnapshot } from '../../src/connector/contract.js';
 import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, verifyChain, verifyMessage } from '../../src/custody/index.js';
-import type { CustodyEvent, Decision, EntitlementRequest, GrantDecision, RejectionDecision } from '../../src/model/index.js';
+import type { CustodyEvent, Decision, EntitlementRequest, GrantDecision, MappedRequest, RejectionDecision } from '../../src/model/index.js';
+import { requestIdFor } from '../../src/policy/ids.js';
 import type { DeliveryEvent, RevokeCommand, TicketState } from '../../src/pipeline/events.js';
 import type { ProcessorPorts } from '../../src/pipeline/ports.js';
 import { processTicket, type Output } from '../../src/pipeline/ticket/index.js';
@@ -21,9 +22,9 @@ const source = {
   url: 'http://127.0.0.1:1/browse/ACC-1',
 };
 
-function makeRequest(overrides: Partial<EntitlementRequest> = {}): EntitlementRequest {
+/** What the fake connector maps: a request without an id (the core computes it). */
+function makeRequest(overrides: Partial<MappedRequest> = {}): MappedRequest {
   return {
-    requestId: 'rq_1',
     source,
     requester: { principalId: 'alice', sourceIdentity: { kind: 'jira-account-id', value: 'acc-alice' } },
     filer: null,
@@ -34,7 +35,7 @@ function makeRequest(overrides: Partial<EntitlementRequest> = {}): EntitlementRe
     justification: { text: 'deploy' },
     breakGlass: false,
     approvals: [],
-    approvalLikeComments: [],
+    comments: [],
     status: { name: 'Approved', actionable: true },
     changes: [],
     freeText: '',
@@ -163,6 +164,9 @@ function on(outputs: Output[], topic: string) {
   return outputs.filter((o) => o.topic === topic).map((o) => ({ headers: o.message.headers, key: o.message.key, data: JSON.parse(o.message.value) as Record<string, unknown> }));
 }
 
+/** The grant id the fake policy gives a request: `gr_` + the core's request id. */
+const GR1 = `gr_${requestIdFor(makeRequest())}`;
+
 describe('processTicket', () => {
   it('grants an approved request: a signed grant keyed by grant id, its custody chain and a write-back task', () => {
     const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
@@ -170,7 +174,7 @@ describe('processTicket', () => {
     const grants = on(result.outputs, 'grants.pam');
     expect(grants).toHaveLength(1);
     const grant = grants[0]!;
-    expect(grant.key).toBe('gr_rq_1');
+    expect(grant.key).toBe(GR1);
     expect(grant.headers.ce_type).toBe('dev.grantline.grant.issued.v1');
     expect(grant.headers.ce_specversion).toBe('1.0');
     const custody = on(result.outputs, 'custody').map((c) => c.data as unknown as CustodyEvent);
@@ -180,7 +184,7 @@ describe('processTicket', () => {
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
     expect(report.ok).toBe(true);
     expect(on(result.outputs, 'writeback').map((w) => (w.data.item as { kind: string }).kind)).toEqual(['decision']);
-    expect(result.state.grants.map((g) => g.grantId)).toEqual(['gr_rq_1']);
+    expect(result.state.grants.map((g) => g.grantId)).toEqual([GR1]);
     expect(result.state.custodyHead?.seq).toBe(3);
   });
 
@@ -236,14 +240,70 @@ describe('processTicket', () => {
   it('revokes the superseded grant and issues a new one when the request changes materially', () => {
     const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
     const first = run(null, ticket);
-    ticket.current = { map: { ok: true, request: makeRequest({ requestId: 'rq_2', approvals: [approval] }) }, cancelled: false };
+    const changed = makeRequest({ environment: 'staging', approvals: [approval] });
+    ticket.current = { map: { ok: true, request: changed }, cancelled: false };
     const second = run(first.state, ticket);
     const messages = on(second.outputs, 'grants.pam');
     expect(messages.map((m) => [m.key, m.headers.ce_type])).toEqual([
-      ['gr_rq_1', 'dev.grantline.grant.revoked.v1'],
-      ['gr_rq_2', 'dev.grantline.grant.issued.v1'],
+      [GR1, 'dev.grantline.grant.revoked.v1'],
+      [`gr_${requestIdFor(changed)}`, 'dev.grantline.grant.issued.v1'],
     ]);
     expect(messages[0]?.data.trigger).toBe('superseded');
+  });
+
+  it('gives the grant the request id the core computes, whatever id the connector put on the request', () => {
+    const stray = { ...makeRequest({ approvals: [approval] }), requestId: 'jira-0123' } as MappedRequest;
+    const first = run(null, { current: { map: { ok: true, request: stray }, cancelled: false } });
+    const grant = on(first.outputs, 'grants.pam')[0]!;
+    expect(grant.data.requestId).toBe(requestIdFor(makeRequest()));
+    expect(grant.data.requestId).toMatch(/^rq_[A-Za-z0-9_-]{43}$/);
+  });
+
+  describe('a live grant issued under an older request id form (upgrade)', () => {
+    /** The state a previous version left: the grant and last decision under a `jira-…` id, and another input hash. */
+    function legacy(state: TicketState): TicketState {
+      return {
+        ...state,
+        lastDecision: { ...state.lastDecision!, requestId: 'jira-legacy', inputSha256: 'f'.repeat(64) },
+        grants: state.grants.map((g) => ({ ...g, requestId: 'jira-legacy' })),
+      };
+    }
+
+    it('is kept, not issued again, when the request did not change since it was decided', () => {
+      const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+      const first = run(null, ticket);
+      const second = run(legacy(first.state), ticket);
+      expect(on(second.outputs, 'grants.pam')).toEqual([]);
+      expect(second.state.grants.map((g) => [g.grantId, g.requestId, g.revocation])).toEqual([[GR1, requestIdFor(makeRequest()), null]]);
+      // Closing the ticket afterwards leaves the grant in force, as for any grant of the same request.
+      ticket.current = { map: { ok: true, request: makeRequest({ approvals: [approval], status: { name: 'Done', actionable: false } }) }, cancelled: false };
+      expect(on(run(second.state, ticket).outputs, 'grants.pam')).toEqual([]);
+    });
+
+    it('is superseded when a request field changed after it was decided', () => {
+      const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+      const first = run(null, ticket);
+      const later = new Date(NOW.getTime() + 3600_000);
+      ticket.current = { map: { ok: true, request: makeRequest({ approvals: [approval], changes: [{ field: 'resource', at: new Date(NOW.getTime() + 60_000).toISOString() }] }) }, cancelled: false };
+      const second = run(legacy(first.state), ticket, [delivery()], later);
+      expect(on(second.outputs, 'grants.pam').map((m) => m.headers.ce_type)).toEqual(['dev.grantline.grant.revoked.v1', 'dev.grantline.grant.issued.v1']);
+    });
+  });
+
+  it('decides again on an approval-looking comment, not on a plain one or on its own note', () => {
+    const author = { kind: 'jira-account-id' as const, value: 'acc-bob' };
+    const withComments = (...texts: string[]) => ({
+      map: { ok: true, request: makeRequest({ comments: texts.map((text, i) => ({ authorSource: author, commentId: String(i + 1), at: NOW.toISOString(), text })) }) } as MapResult,
+      cancelled: false,
+    });
+    const ticket = { current: withComments() };
+    const first = run(null, ticket);
+    expect(on(first.outputs, 'rejected')).toHaveLength(1);
+    ticket.current = withComments('which database?', '[grantline:rj_1:abc]\nAccess not granted.');
+    const second = run(first.state, ticket);
+    expect(on(second.outputs, 'rejected')).toEqual([]);
+    ticket.current = withComments('which database?', '[grantline:rj_1:abc]\nAccess not granted.', 'LGTM');
+    expect(on(run(second.state, ticket).outputs, 'rejected')).toHaveLength(1);
   });
 
   it('revokes when the approval is withdrawn after the grant, and rejects with the reason', () => {
@@ -306,7 +366,7 @@ describe('processTicket', () => {
       commandId: 'cmd-1',
       connectorId: 'fake-main',
       ticketId: '10001',
-      grantId: 'gr_rq_1',
+      grantId: GR1,
       trigger: 'manual',
       reason: 'incident 7',
       actor: 'erin',

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { InvalidDocumentError, formatPath, parseCatalog, parseDirectory } from '../../catalog/index.js';
 import { EntitlementRequest } from '../../model/index.js';
+import { requestIdFor } from '../../policy/ids.js';
 import { decide } from '../../policy/index.js';
 import { DEFAULT_CATALOG_PATH, DEFAULT_CONFIG_PATH, DEFAULT_DIRECTORY_PATH, InputError, readConfigDefaults, readText } from '../config-paths.js';
 
@@ -12,7 +14,8 @@ Decides one canonical entitlement request against the catalog and directory, the
 would, and prints the decision (a grant or a rejection with every reason) as JSON. Nothing is
 published, signed or written back: this answers "why would this ticket be refused?".
 
-  --request PATH    the EntitlementRequest as JSON (see schemas/entitlement-request.v1.json)
+  --request PATH    the EntitlementRequest as JSON (see schemas/entitlement-request.v1.json); its
+                    requestId may be left out: grantline computes it from the request fields
   --catalog PATH    entitlement catalog YAML (default: catalog.path of the config, else ${DEFAULT_CATALOG_PATH})
   --directory PATH  directory YAML (default: directory.path of the config, else ${DEFAULT_DIRECTORY_PATH})
   --at ISO-TIME     decide as of this time instead of now (e.g. 2025-03-04T10:00:00Z)
@@ -27,6 +30,9 @@ export interface EvaluateIo {
   err(text: string): void;
 }
 
+/** A request file: `requestId` may be left out (grantline computes it). */
+const RequestFile = EntitlementRequest.extend({ requestId: z.string().min(1).optional() });
+
 const defaultIo: EvaluateIo = { out: (t) => console.log(t), err: (t) => console.error(t) };
 
 async function readRequest(path: string): Promise<EntitlementRequest> {
@@ -37,12 +43,19 @@ async function readRequest(path: string): Promise<EntitlementRequest> {
   } catch (err) {
     throw new InputError(`request ${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const result = EntitlementRequest.safeParse(value);
+  const result = RequestFile.safeParse(value);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  - ${issue.path.length === 0 ? '(request)' : formatPath(issue.path)}: ${issue.message}`);
     throw new InputError(`request ${path} is not an EntitlementRequest:\n${lines.join('\n')}`);
   }
-  return result.data;
+  // The id is grantline's, computed from the request fields as the pipeline computes it; a file that
+  // names another one describes some other request.
+  const { requestId: given, ...fields } = result.data;
+  const requestId = requestIdFor(fields);
+  if (given !== undefined && given !== requestId) {
+    throw new InputError(`request ${path}: requestId ${given} is not this request's id; grantline computes it from the request fields (${requestId}), leave it out or use that`);
+  }
+  return { ...fields, requestId };
 }
 
 function parseAt(value: string | undefined): Date {

@@ -1,14 +1,12 @@
-import type { MappingFailure, TicketSnapshot } from '../../connector/contract.js';
+import type { TicketSnapshot } from '../../connector/contract.js';
 import type { Decision, DeliveryEvent } from '../../model/index.js';
+import { legacyGrantIsFor, unmappedRequestIdFor } from '../../policy/ids.js';
+import { requestFromMapped } from '../../policy/request.js';
 import { rejectionFromFailure, writesBackRejection } from '../../policy/rejection.js';
 import { revocationTriggerFor, supersededBy } from '../../policy/revocation.js';
 import type { Origin, TicketContext } from './context.js';
 import { issue, reject, revoke } from './decisions.js';
 import { isActive } from './state.js';
-
-function failureRequestId(ctx: TicketContext, failure: MappingFailure): string {
-  return `rq_${ctx.shortHash([ctx.input.connectorId, ctx.input.ticketId, failure.reasons.map((r) => [r.code, r.field ?? null]), failure.freeText])}`;
-}
 
 /** Maps and decides the fetched ticket once, after this batch's new deliveries of it. */
 export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery: DeliveryEvent): void {
@@ -30,14 +28,22 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
     return;
   }
 
-  const mapped = connector.map(snapshot);
+  const result = connector.map(snapshot);
+  // The request id and which comments look like approvals are the core's rules, the same for every source.
+  const mapped = result.ok ? { ok: true as const, request: requestFromMapped(result.request) } : result;
   const inputSha256 = ports.custody.digest(mapped);
   if (ctx.state.lastDecision?.inputSha256 === inputSha256) {
     // A comment, a label, a redelivery: nothing the decision depends on has changed.
     ctx.counts.unchanged += 1;
     return;
   }
-  const requestId = mapped.ok ? mapped.request.requestId : failureRequestId(ctx, mapped.failure);
+  const requestId = mapped.ok ? mapped.request.requestId : unmappedRequestIdFor(mapped.failure);
+  if (mapped.ok) {
+    // A live grant issued under an older id form keeps standing for the same request (README, "Upgrading").
+    for (const grant of ctx.state.grants) {
+      if (legacyGrantIsFor(grant, mapped.request, ctx.state.lastDecision)) ctx.apply({ type: 'request-id-adopted', grantId: grant.grantId, requestId });
+    }
+  }
   ctx.custody(
     'request.mapped',
     ports.decidedBy,

@@ -12,6 +12,8 @@ export type TicketChange =
   | { readonly type: 'custody-appended'; readonly head: { seq: number; hash: string } }
   | { readonly type: 'decided'; readonly lastDecision: NonNullable<TicketState['lastDecision']> }
   | { readonly type: 'grant-issued'; readonly grant: TrackedGrant }
+  /** A live grant issued under an older request id form is tracked under the request's current id. */
+  | { readonly type: 'request-id-adopted'; readonly grantId: string; readonly requestId: string }
   | { readonly type: 'grant-revoked'; readonly grantId: string; readonly revocation: NonNullable<TrackedGrant['revocation']> }
   | { readonly type: 'grant-provisioned'; readonly grantId: string; readonly at: string }
   | { readonly type: 'revocation-reported'; readonly grantId: string; readonly status: 'revoked' | 'failed'; readonly at: string }
@@ -56,6 +58,8 @@ export function reduce(state: TicketState, change: TicketChange): TicketState {
       return { ...state, lastDecision: change.lastDecision };
     case 'grant-issued':
       return { ...state, grants: [...state.grants, change.grant] };
+    case 'request-id-adopted':
+      return updateGrant(state, change.grantId, (g) => ({ ...g, requestId: change.requestId }));
     case 'grant-revoked':
       return updateGrant(state, change.grantId, (g) => ({ ...g, revocation: change.revocation }));
     case 'grant-provisioned':
