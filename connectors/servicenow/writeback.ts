@@ -28,6 +28,7 @@ const FIX: Partial<Record<ReasonCode, string>> = {
   TTL_EXCEEDS_MAX: 'Ask for a shorter duration.',
   BREAK_GLASS_NOT_ALLOWED: 'Break-glass is not open to this requester for this entitlement; use the normal approval.',
   BREAK_GLASS_TTL_EXCEEDS_MAX: 'Ask for a shorter break-glass duration.',
+  BREAK_GLASS_LIMIT_REACHED: 'You already hold as many break-glass grants as allowed: close or cancel one of their requests, or use the normal approval.',
   TICKET_NOT_ACTIONABLE: 'Reopen the request if access is still needed.',
   REQUESTER_UNKNOWN: 'The requester is not in the directory; contact the access team.',
   SUBJECT_UNKNOWN: 'Name an identity that exists in the directory.',

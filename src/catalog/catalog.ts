@@ -80,6 +80,11 @@ export const BreakGlassPolicy = z.discriminatedUnion('allowed', [
      * (on-call, say); anyone else is refused (`BREAK_GLASS_NOT_ALLOWED`). Absent: any active requester.
      */
     allowedGroups: z.array(GroupName).min(1).optional(),
+    /**
+     * How many active break-glass grants (of any entry) one person may hold when invoking this one;
+     * at the limit the request is refused (`BREAK_GLASS_LIMIT_REACHED`). Absent: no limit.
+     */
+    maxActivePerPerson: z.number().int().min(1).optional(),
   }),
 ]);
 export type BreakGlassPolicy = z.infer<typeof BreakGlassPolicy>;

@@ -33,6 +33,8 @@ export type TopicNames = {
   alerts: string;
   /** Compacted SCIM directory: what the identity provider said of each person (by principal) and group (by SCIM id). */
   directory: string;
+  /** Compacted active break-glass grants by grant id, read whole by every processor (the per-person limit). */
+  breakGlass: string;
 };
 
 function checkTopicName(name: string): string {
@@ -74,6 +76,7 @@ export function topicNames(prefix: string): TopicNames {
     pollerState: t('grantline.poller-state.v1'),
     alerts: t('grantline.alerts.v1'),
     directory: t('grantline.directory.v1'),
+    breakGlass: t('grantline.break-glass.v1'),
   };
 }
 
@@ -107,6 +110,8 @@ export function grantlineTopicSpecs(names: TopicNames, channels: readonly string
     { topic: names.alerts, partitions },
     // One partition: every process reads all of it, and one order for all of it keeps the view simple.
     { topic: names.directory, partitions: 1, compacted: true },
+    // One partition, compacted: break-glass grants are few, and every processor reads all of them.
+    { topic: names.breakGlass, partitions: 1, compacted: true },
   ];
 }
 

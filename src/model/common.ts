@@ -44,6 +44,8 @@ export const ReasonCode = z.enum([
   'SUBJECT_UNKNOWN',
   /** A multi-value entitlement field names several entitlements; a ticket asks for one. */
   'MULTIPLE_ENTITLEMENTS',
+  /** The person already holds as many active break-glass grants as the entry's `breakGlass.maxActivePerPerson`. */
+  'BREAK_GLASS_LIMIT_REACHED',
 ]);
 export type ReasonCode = z.infer<typeof ReasonCode>;
 

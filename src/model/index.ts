@@ -9,3 +9,4 @@ export * from './dead-letter.js';
 export * from './ticket-event.js';
 export * from './ticket-state.js';
 export * from './writeback-task.js';
+export * from './break-glass.js';

@@ -20,6 +20,8 @@ export const TrackedGrant = z.object({
         .object({ ticketId: z.string(), ticketKey: z.string(), url: z.string(), closed: z.boolean(), outcome: z.string().nullable() })
         .nullable(),
       escalatedAt: IsoDateTime.nullable(),
+      /** Who holds it for the per-person limit (`grantline.break-glass.v1`); absent on grants issued before the limit existed. */
+      holder: z.string().min(1).optional(),
     })
     .nullable(),
   provisionedAt: IsoDateTime.nullable(),

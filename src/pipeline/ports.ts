@@ -1,5 +1,7 @@
 import type { Connector } from '../connector/contract.js';
 import type { CustodyEvent, Decision, EntitlementRequest } from '../model/index.js';
+import type { BreakGlassHoldings } from '../policy/break-glass-limit.js';
+import type { Output } from './cloudevents.js';
 
 /** Versions that every decision is taken under; recorded in custody. */
 export interface DecisionVersions {
@@ -10,7 +12,8 @@ export interface DecisionVersions {
 
 /** The policy engine as the processor sees it (real one: `src/policy`, fakes in unit tests). */
 export interface PolicyPort {
-  decide(request: EntitlementRequest, now: Date): Decision;
+  /** `holdings`: the active break-glass grants each person holds (for `breakGlass.maxActivePerPerson`). */
+  decide(request: EntitlementRequest, now: Date, holdings: BreakGlassHoldings): Decision;
   versions(): DecisionVersions;
 }
 
@@ -36,6 +39,19 @@ export interface PipelineTopics {
   readonly custody: string;
   readonly writeback: string;
   readonly dlq: string;
+  /** Compacted break-glass holdings (`BreakGlassHolding`), keyed by grant id. */
+  readonly breakGlass: string;
+}
+
+/**
+ * The break-glass holdings the processor decides with (real one: `BreakGlassLedger`, fed by the
+ * `grantline.break-glass.v1` topic). A chunk's own holdings count before its transaction commits.
+ */
+export interface BreakGlassPort extends BreakGlassHoldings {
+  /** This view with the holdings that `outputs` (of the chunk being decided, not committed yet) write. */
+  withStaged(outputs: readonly Output[]): BreakGlassPort;
+  /** Applies the holdings that committed `outputs` wrote, before the topic is read back. */
+  committed(outputs: readonly Output[]): void;
 }
 
 export interface ProcessorPorts {
@@ -43,6 +59,7 @@ export interface ProcessorPorts {
   readonly signer: SignerPort;
   readonly custody: CustodyPort;
   readonly topics: PipelineTopics;
+  readonly breakGlass: BreakGlassPort;
   /** Who decides, e.g. `grantline/0.1.0 processor@host-1`. */
   readonly decidedBy: string;
   readonly connector: (connectorId: string) => Connector | undefined;

@@ -53,6 +53,15 @@ function producerComponent(rt: PipelineRuntime): Component {
   };
 }
 
+/** The break-glass holdings, read to the topic's end before the processor decides anything. */
+function breakGlassComponent(ctx: PipelineRoleContext, rt: PipelineRuntime): Component {
+  return {
+    name: 'break-glass-ledger',
+    start: () => rt.acquire('break-glass-ledger', () => rt.breakGlassLedger().start(ctx.kafka)),
+    stop: () => rt.release('break-glass-ledger', () => rt.breakGlassLedger().stop()),
+  };
+}
+
 function stateViewComponent(rt: PipelineRuntime): Component {
   return {
     name: 'ticket-state-view',
@@ -185,6 +194,7 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
       rt.policyReloader(),
       ...directoryViewComponents(rt),
       stateViewComponent(rt),
+      breakGlassComponent(ctx, rt),
       { name: 'processor', start: () => processor.start(), stop: () => processor.stop() },
       { name: 'writeback', start: () => writeback.start(), stop: () => writeback.stop() },
     ],

@@ -8,6 +8,7 @@ import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, type Signing
 import { createProducer, ensureTopics, type GrantlineProducer, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
 import { decide } from '../policy/index.js';
 import { publishAlerts } from './alerts.js';
+import { BreakGlassLedger } from './break-glass-ledger.js';
 import { GRANTLINE_VERSION } from '../version.js';
 import { DirectoryView, directoryConflictReporter } from './directory-view.js';
 import { createPipelineMetrics, type PipelineMetrics } from './metrics.js';
@@ -25,6 +26,7 @@ export class PipelineRuntime {
   private producer: GrantlineProducer | null = null;
   private reloader: PolicyReloader | null = null;
   private directory: DirectoryView | null = null;
+  private ledger: BreakGlassLedger | null = null;
   private readonly users = new Map<string, number>();
 
   private constructor(
@@ -109,9 +111,9 @@ export class PipelineRuntime {
     return {
       policy: {
         // Each decision reads the pair in force at that moment, and records exactly those versions.
-        decide: (request, now) => {
+        decide: (request, now, breakGlassHoldings) => {
           const { catalog, directory } = this.documents.current();
-          return decide(request, catalog, directory, now, { policyVersion });
+          return decide(request, catalog, directory, now, { policyVersion, breakGlassHoldings });
         },
         versions: () => {
           const { catalog, directory } = this.documents.current();
@@ -121,6 +123,7 @@ export class PipelineRuntime {
       signer: { sign: (body) => sign(body, this.keys) },
       custody: { digest: jsonSha256, chain: (head, draft) => chainEvent(head, draft) },
       topics: this.topics,
+      breakGlass: this.breakGlassLedger(),
       decidedBy: `grantline/${GRANTLINE_VERSION} ${role}@${this.config.service.instanceId}`,
       connector: (id) => this.connectors.get(id),
     };
@@ -166,6 +169,12 @@ export class PipelineRuntime {
   stateView(): StateView {
     this.view ??= new StateView(this.kafka, this.topics.ticketState, this.logger.child({ component: 'state-view' }));
     return this.view;
+  }
+
+  /** The break-glass holdings of every person (`grantline.break-glass.v1`); the processor role starts it. */
+  breakGlassLedger(): BreakGlassLedger {
+    this.ledger ??= new BreakGlassLedger(this.topics.breakGlass, this.logger.child({ component: 'break-glass-ledger' }));
+    return this.ledger;
   }
 
   /** An idempotent, non-transactional producer shared by ingress, pollers, write-back and lifecycle. */

@@ -3,6 +3,7 @@ import type { Directory } from '../catalog/directory.js';
 import { formatDuration } from '../catalog/duration.js';
 import { clipText, isNhi, type Decision, type EntitlementRequest, type GrantDecision, type Reason, type RejectionDecision, type SubjectType } from '../model/index.js';
 import { evaluateApprovals } from './approvals.js';
+import { breakGlassHolder, checkBreakGlassLimit, type BreakGlassHoldings } from './break-glass-limit.js';
 import { checkBreakGlassInvoker, checkJustification } from './entry-rules.js';
 import { grantIdFor, rejectionIdFor } from './ids.js';
 
@@ -12,6 +13,11 @@ export const DEFAULT_POLICY_VERSION = 'grantline-policy/1';
 export interface DecideOptions {
   /** Recorded as `policy.version` and part of every id; the config supplies it. */
   readonly policyVersion?: string;
+  /**
+   * The active break-glass grants each person holds, for `breakGlass.maxActivePerPerson`. Absent
+   * (`grantline evaluate`, which reads no Kafka): the per-person limit is not checked.
+   */
+  readonly breakGlassHoldings?: BreakGlassHoldings;
 }
 
 /** Most code points of the requester's own text quoted back in a reason, ellipsis included. */
@@ -239,7 +245,10 @@ export function decide(request: EntitlementRequest, catalog: Catalog, directory:
   let approvals: GrantDecision['approvals'] = [];
   if (entry !== null) {
     checkJustification(request, entry, reasons);
-    const invoker = !request.breakGlass || checkBreakGlassInvoker(entry, requesterId, directory, reasons);
+    const invoker =
+      !request.breakGlass ||
+      (checkBreakGlassInvoker(entry, requesterId, directory, reasons) &&
+        checkBreakGlassLimit(entry, request, breakGlassHolder(subject, requesterId), options.breakGlassHoldings, now, reasons));
     if (invoker) ttl = checkTtl(request, entry, reasons);
     const breakGlassAllowed = request.breakGlass && entry.breakGlass.allowed && invoker;
     // A refused break-glass is not judged as a normal request: its message says to file one.

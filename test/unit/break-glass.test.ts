@@ -1,8 +1,7 @@
 /**
  * Who may invoke break-glass: `breakGlass.allowedGroups` on a catalog entry. A requester outside
  * those groups is refused with BREAK_GLASS_NOT_ALLOWED saying who may; the request is not then
- * judged as a normal one. (How many active break-glass grants one person may hold needs state across
- * tickets and is not enforced yet.)
+ * judged as a normal one. How many one person may hold: break-glass-limit.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { catalogFromValue, checkCatalogAgainstDirectory, parseCatalog } from '../../src/catalog/index.js';

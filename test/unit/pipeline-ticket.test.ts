@@ -6,6 +6,7 @@ import type { CustodyEvent, Decision, EntitlementRequest, GrantDecision, MappedR
 import { requestIdFor } from '../../src/policy/ids.js';
 import type { DeliveryEvent, RevokeCommand, TicketState } from '../../src/pipeline/events.js';
 import type { ProcessorPorts } from '../../src/pipeline/ports.js';
+import { BreakGlassLedger } from '../../src/pipeline/break-glass-ledger.js';
 import { processTicket, type Output } from '../../src/pipeline/ticket/index.js';
 import { buildEvidence, formatEvidence } from '../../src/pipeline/evidence.js';
 
@@ -125,7 +126,9 @@ function makePorts(ticket: { current: Ticket }): ProcessorPorts {
       custody: 'custody',
       writeback: 'writeback',
       dlq: 'dlq',
+      breakGlass: 'break-glass',
     },
+    breakGlass: new BreakGlassLedger('break-glass'),
     decidedBy: 'grantline/test processor@unit',
     connector: (id) => (id === 'fake-main' ? connector : undefined),
   };

@@ -13,7 +13,7 @@ import type { PreparedChunk } from './prefetch.js';
 export interface ChunkPlan {
   readonly outputs: Output[];
   readonly states: { key: string; state: TicketState }[];
-  /** Metrics of what was decided: counted once the transaction committed, never for a chunk read again. */
+  /** Metrics of what was decided, and the break-glass holdings it wrote: applied once the transaction committed, never for a chunk read again. */
   readonly afterCommit: (() => void)[];
   /** The last offset processed (null: nothing before the cutoff). */
   readonly lastProcessed: bigint | null;
@@ -67,6 +67,9 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
   }
 
   const states: { key: string; state: TicketState }[] = [];
+  // Break-glass holdings this chunk writes count for its later tickets before the commit, and are
+  // applied to the ledger once it is committed (never for a chunk read again).
+  let breakGlass = ports.breakGlass;
   prepared.groups.forEach((group, i) => {
     const outcome = fetched[i];
     const items = group.items.filter((item) => before(BigInt(item.offset)));
@@ -84,7 +87,7 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
     try {
       result = processTicket(
         { connectorId: group.connectorId, ticketId: group.ticketId, state: held ?? null, events, snapshot: outcome?.kind === 'ok' ? outcome.snapshot : null, now },
-        ports,
+        { ...ports, breakGlass },
       );
     } catch (error) {
       // Deciding is pure: the same events would fail again. They go to the DLQ with the reason
@@ -94,6 +97,7 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
       return;
     }
     outputs.push(...result.outputs);
+    breakGlass = breakGlass.withStaged(result.outputs);
     // processTicket bumps the version only when something changed: unchanged state is not rewritten.
     if (result.state.version > (held?.version ?? 0)) states.push({ key: group.key, state: result.state });
     const c = result.counts;
@@ -104,6 +108,8 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
       if (c.revoked) decisions.inc({ connector: group.connectorId, outcome: 'revoked' }, c.revoked);
     });
   });
+
+  afterCommit.push(() => ports.breakGlass.committed(outputs));
 
   let lastProcessed: bigint | null = null;
   for (const message of prepared.messages) {

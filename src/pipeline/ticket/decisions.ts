@@ -1,5 +1,12 @@
-import type { Grant, GrantDecision, Reason, RejectionDecision, Revocation, RevocationTrigger, TrackedGrant } from '../../model/index.js';
+import type { BreakGlassHolding, Grant, GrantDecision, Reason, RejectionDecision, Revocation, RevocationTrigger, TrackedGrant } from '../../model/index.js';
+import { breakGlassHolder } from '../../policy/break-glass-limit.js';
 import type { Origin, TicketContext } from './context.js';
+
+/** The break-glass holding of a tracked grant, held or (with `releasedAt`) given back. */
+function holdingOf(ctx: TicketContext, grant: TrackedGrant, holder: string, releasedAt: string | null): BreakGlassHolding {
+  const { connectorId, ticketId, ticketKey } = ctx.state;
+  return { grantId: grant.grantId, holder, entitlementId: grant.entitlementId, ticket: { connectorId, ticketId, ticketKey }, expiresAt: grant.expiresAt, releasedAt };
+}
 
 /** Issues a grant: custody, the signed `grant.issued`, tracking, and its write-backs. */
 export function issue(ctx: TicketContext, decision: GrantDecision, origin: Origin, snapshotSha256: string | null): void {
@@ -24,6 +31,7 @@ export function issue(ctx: TicketContext, decision: GrantDecision, origin: Origi
   const topic = ports.topics.grants(decision.entitlement.channel);
   ctx.emit.grantIssued(topic, grant);
   ctx.counts.granted += 1;
+  const holder = grant.breakGlass.active ? breakGlassHolder(grant.subject, grant.requester.principalId) : null;
   const tracked: TrackedGrant = {
     grantId: grant.grantId,
     requestId: grant.requestId,
@@ -34,12 +42,14 @@ export function issue(ctx: TicketContext, decision: GrantDecision, origin: Origi
     entitlementId: grant.entitlementId,
     expiresAt: grant.expiresAt,
     breakGlass: grant.breakGlass.active && grant.breakGlass.reviewDueAt !== null
-      ? { reviewDueAt: grant.breakGlass.reviewDueAt, review: null, escalatedAt: null }
+      ? { reviewDueAt: grant.breakGlass.reviewDueAt, review: null, escalatedAt: null, ...(holder === null ? {} : { holder }) }
       : null,
     provisionedAt: null,
     revocation: null,
   };
   ctx.apply({ type: 'grant-issued', grant: tracked });
+  // Counted against the holder's break-glass limit by every processor, from this transaction on.
+  if (holder !== null && tracked.breakGlass !== null) ctx.emit.breakGlassHolding(holdingOf(ctx, tracked, holder, null));
   ctx.writeback({ grantId: grant.grantId, requestId: grant.requestId, item: { kind: 'decision', decision: grant }, idempotencyKey: grant.grantId });
   if (tracked.breakGlass !== null) {
     ctx.writeback({ grantId: grant.grantId, requestId: grant.requestId, item: { kind: 'open-review', decision: grant }, idempotencyKey: `review:${grant.grantId}` });
@@ -90,6 +100,8 @@ export function revoke(ctx: TicketContext, grant: TrackedGrant, trigger: Revocat
   );
   const revocation: Revocation = ports.signer.sign({ ...body, custody: ctx.custodyBlock(event, origin, snapshotSha256) });
   ctx.emit.grantRevoked(grant.topic, grant.grantId, revocationId, revocation);
+  const holder = grant.breakGlass?.holder;
+  if (holder !== undefined) ctx.emit.breakGlassHolding(holdingOf(ctx, grant, holder, ctx.nowIso));
   ctx.counts.revoked += 1;
   ctx.apply({
     type: 'grant-revoked',

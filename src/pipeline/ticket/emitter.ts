@@ -1,4 +1,5 @@
-import type { CustodyEvent, Grant, Rejection, Revocation, WritebackTask } from '../../model/index.js';
+import type { BreakGlassHolding, CustodyEvent, Grant, Rejection, Revocation, WritebackTask } from '../../model/index.js';
+import { holdingMessage } from '../break-glass-ledger.js';
 import { CE_TYPES, encodeCloudEvent, type Output } from '../cloudevents.js';
 import type { PipelineTopics } from '../ports.js';
 
@@ -48,6 +49,11 @@ export class TicketEmitter {
   /** A signed rejection on `access.requests.rejected.v1`, keyed by ticket. */
   rejected(rejection: Rejection, id: string, subject: string): void {
     this.event(this.topics.rejected, this.ticket.key, CE_TYPES.requestRejected, id, subject, 'rejection.v1', rejection);
+  }
+
+  /** A break-glass holding (or its release) on `grantline.break-glass.v1`, keyed by grant id. */
+  breakGlassHolding(holding: BreakGlassHolding): void {
+    this.outputs.push(holdingMessage(this.topics.breakGlass, holding));
   }
 
   /** A write-back task on `grantline.writeback.v1`, its id derived from its idempotency key. */

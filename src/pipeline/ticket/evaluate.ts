@@ -67,7 +67,7 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
 
   let decision: Decision;
   if (mapped.ok) {
-    decision = ports.policy.decide(mapped.request, ctx.input.now);
+    decision = ports.policy.decide(mapped.request, ctx.input.now, ports.breakGlass);
   } else {
     const versions = ports.policy.versions();
     decision = rejectionFromFailure(mapped.failure, { requestId, rejectionId: `rj_${ctx.shortHash([requestId, versions])}` }, versions, ctx.input.now);
