@@ -13,6 +13,7 @@ const commands: Record<string, Command> = {
   keygen: { summary: 'create an Ed25519 signing key and print its config and public JWK', load: () => import('./commands/keygen.js') },
   evaluate: { summary: 'decide one entitlement request against catalog and directory; print the grant or rejection', load: () => import('./commands/evaluate.js') },
   revoke: { summary: 'revoke a grant now, with a reason and an actor, recorded in custody', load: () => import('./commands/revoke.js') },
+  check: { summary: 'fetch one live ticket through a connector and decide it as the processor would; publishes and writes nothing', load: () => import('./commands/check.js') },
   evidence: { summary: 'print the verified story of a ticket or grant from the custody topic', load: () => import('./commands/evidence.js') },
   tail: { summary: 'print what grantline publishes (grants, rejections, custody, alerts, dlq) with each signature\'s verdict', load: () => import('./commands/tail.js') },
   directory: { summary: 'show what grantline knows of a person and where each fact came from (file or SCIM)', load: () => import('./commands/directory.js') },

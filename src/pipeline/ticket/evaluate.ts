@@ -1,14 +1,11 @@
-import type { MappingFailure, TicketSnapshot } from '../../connector/contract.js';
-import type { Decision, DeliveryEvent } from '../../model/index.js';
-import { rejectionFromFailure, writesBackRejection } from '../../policy/rejection.js';
+import type { TicketSnapshot } from '../../connector/contract.js';
+import type { DeliveryEvent } from '../../model/index.js';
+import { writesBackRejection } from '../../policy/rejection.js';
 import { revocationTriggerFor, supersededBy } from '../../policy/revocation.js';
 import type { Origin, TicketContext } from './context.js';
+import { decideMapped } from './decide.js';
 import { issue, reject, revoke } from './decisions.js';
 import { isActive } from './state.js';
-
-function failureRequestId(ctx: TicketContext, failure: MappingFailure): string {
-  return `rq_${ctx.shortHash([ctx.input.connectorId, ctx.input.ticketId, failure.reasons.map((r) => [r.code, r.field ?? null]), failure.freeText])}`;
-}
 
 /** Maps and decides the fetched ticket once, after this batch's new deliveries of it. */
 export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery: DeliveryEvent): void {
@@ -37,7 +34,8 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
     ctx.counts.unchanged += 1;
     return;
   }
-  const requestId = mapped.ok ? mapped.request.requestId : failureRequestId(ctx, mapped.failure);
+  // Pure, so taken here: the custody event below records the request id it gives.
+  const { requestId, decision } = decideMapped(ports.policy, mapped, ctx.input, ctx.input.now, ports.custody.digest);
   ctx.custody(
     'request.mapped',
     ports.decidedBy,
@@ -58,14 +56,6 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
       : { requestId, requester: mapped.failure.requester, reasons: mapped.failure.reasons.map((r) => r.code) },
     { requestId, grantId: null },
   );
-
-  let decision: Decision;
-  if (mapped.ok) {
-    decision = ports.policy.decide(mapped.request, ctx.input.now);
-  } else {
-    const versions = ports.policy.versions();
-    decision = rejectionFromFailure(mapped.failure, { requestId, rejectionId: `rj_${ctx.shortHash([requestId, versions])}` }, versions, ctx.input.now);
-  }
 
   const active = ctx.state.grants.filter(isActive);
   if (decision.outcome === 'granted') {
