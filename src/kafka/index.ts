@@ -26,6 +26,8 @@ export type { ClientNames, PipelineGroup, TransactionalRole } from './names.js';
 export { ACL_ROLES, aclRules, normalizePrincipal } from './acls.js';
 export type { AclContext, AclOperation, AclPatternType, AclResourceType, AclRole, AclRule } from './acls.js';
 export { applyAcls } from './acl-admin.js';
+export { follow } from './follow.js';
+export type { Follow, FollowOptions } from './follow.js';
 export type { AwaitKafkaOptions, KafkaCheck } from './health.js';
 export type {
   Admin,

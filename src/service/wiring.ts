@@ -5,8 +5,9 @@ import type { GrantlineConfig } from '../config/schema.js';
 import { createApp, type Mount, type ReadinessCheck } from '../http/app.js';
 import { createMetricsRegistry } from '../http/metrics.js';
 import { listen, type HttpServer } from '../http/server.js';
-import { awaitKafka, checkKafka, createKafka, ensureTopics, grantlineTopicSpecs, kafkaSettings, topicNames, type TopicSpec } from '../kafka/index.js';
+import { awaitKafka, checkKafka, createKafka, ensureTopics, grantlineTopicSpecs, kafkaSettings, topicNames, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
 import { PipelineRuntime } from '../pipeline/runtime.js';
+import type { Registry } from 'prom-client';
 import { roles as registeredRoles, type RoleFactory, type RoleName } from './roles.js';
 import { Service, type Component } from './service.js';
 
@@ -23,6 +24,15 @@ export interface BuiltService {
 export interface BuildOptions {
   /** The clock roles decide by (see `RoleContext.clock`); default the wall clock. */
   readonly clock?: () => Date;
+}
+
+/**
+ * The pipeline runtime (catalog and directory in force, keys, the configured connectors, the
+ * processor's ports) with this build's connector types: the only place the connector registry is
+ * read. `buildService` builds one per process; `grantline check` builds one that never connects.
+ */
+export function createPipelineRuntime(config: GrantlineConfig, logger: Logger, kafka: Kafka, topics: TopicNames, registry: Registry): Promise<PipelineRuntime> {
+  return PipelineRuntime.create(config, logger, kafka, topics, registry, connectorTypes);
 }
 
 /**
@@ -50,11 +60,9 @@ export async function buildService(
   const topicSpecs = new Map<string, TopicSpec>(grantlineTopicSpecs(topics, [], config.kafka.partitions).map((s) => [s.topic, s]));
   // Roles and the HTTP app need the service (to report failures, for readiness) before it exists.
   const late: { service?: Service } = {};
-  // One pipeline runtime for the process, built when the first role asks for it; the only place
-  // the connector registry is read.
+  // One pipeline runtime for the process, built when the first role asks for it.
   let pipelineRuntime: Promise<PipelineRuntime> | undefined;
-  const runtime = (): Promise<PipelineRuntime> =>
-    (pipelineRuntime ??= PipelineRuntime.create(config, logger, kafka, topics, registry, connectorTypes));
+  const runtime = (): Promise<PipelineRuntime> => (pipelineRuntime ??= createPipelineRuntime(config, logger, kafka, topics, registry));
 
   for (const name of selected) {
     const factory = roleFactories[name];

@@ -148,7 +148,7 @@ function ports(ledger: BreakGlassLedger, requests: Map<string, EntitlementReques
     map: (snapshot: TicketSnapshot): MapResult => {
       const request = requests.get(snapshot.ticketKey);
       if (!request) throw new Error(`no request for ${snapshot.ticketKey}`);
-      return { ok: true, request };
+      return { ok: true, request: { ...request, comments: [] } };
     },
     writeBack: () => Promise.reject(new Error('unused')),
     openReview: () => Promise.reject(new Error('unused')),

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { Jwks, verifyMessage } from '../../custody/index.js';
+import { verifyMessage } from '../../custody/index.js';
+import { InputError, loadJwks, parseJson, readText } from '../input.js';
 
 /** Where `grantline serve` publishes its keys by default. */
 export const DEFAULT_JWKS_URL = 'http://127.0.0.1:8080/.well-known/jwks.json';
@@ -27,16 +27,6 @@ export type VerifyIo = {
 
 const defaultIo: VerifyIo = { out: (l) => console.log(l), err: (l) => console.error(l), fetch: (...a) => fetch(...a) };
 
-class InputError extends Error {}
-
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`${what} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
 /** Takes the value out of a Kafka message dump `{ headers?, value }`; anything else is the value itself. */
 function unwrap(doc: unknown, what: string): unknown {
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc) && 'value' in doc && !('outcome' in doc) && !('eventId' in doc)) {
@@ -44,34 +34,6 @@ function unwrap(doc: unknown, what: string): unknown {
     return typeof value === 'string' ? parseJson(value, `${what} (its "value")`) : value;
   }
   return doc;
-}
-
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read ${what} ${path}${code ? ` (${code})` : ''}`);
-  }
-}
-
-async function loadJwks(location: string, io: VerifyIo): Promise<Jwks> {
-  let doc: unknown;
-  if (/^https?:\/\//i.test(location)) {
-    let response: Response;
-    try {
-      response = await io.fetch(location, { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/json' } });
-    } catch (err) {
-      throw new InputError(`cannot fetch the JWKS from ${location}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    if (!response.ok) throw new InputError(`cannot fetch the JWKS from ${location}: HTTP ${response.status}`);
-    doc = parseJson(await response.text(), `the JWKS from ${location}`);
-  } else {
-    doc = parseJson(await readText(location, 'JWKS file'), `JWKS file ${location}`);
-  }
-  const parsed = Jwks.safeParse(doc);
-  if (!parsed.success) throw new InputError(`${location} is not a JWK Set ({ "keys": [...] })`);
-  return parsed.data;
 }
 
 async function loadCustody(path: string): Promise<unknown[]> {
@@ -128,7 +90,7 @@ export async function run(argv: string[], io: VerifyIo = defaultIo): Promise<num
       if (Number.isNaN(now.getTime())) throw new InputError(`--at ${args.values.at} is not an ISO 8601 time`);
     }
     const message = unwrap(parseJson(await readText(messagePath, 'message file'), `message file ${messagePath}`), `message file ${messagePath}`);
-    const jwks = await loadJwks(args.values.jwks ?? DEFAULT_JWKS_URL, io);
+    const jwks = await loadJwks(args.values.jwks ?? DEFAULT_JWKS_URL, io.fetch);
     const custodyEvents = args.values.custody === undefined ? undefined : await loadCustody(args.values.custody);
 
     const report = verifyMessage(message, jwks, { ...(now ? { now } : {}), ...(custodyEvents ? { custodyEvents } : {}) });

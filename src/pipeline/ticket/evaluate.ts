@@ -1,10 +1,10 @@
 import type { TicketSnapshot } from '../../connector/contract.js';
-import type { Decision, DeliveryEvent } from '../../model/index.js';
-import { legacyGrantIsFor, unmappedRequestIdFor } from '../../policy/ids.js';
-import { requestFromMapped } from '../../policy/request.js';
-import { rejectionFromFailure, writesBackRejection } from '../../policy/rejection.js';
+import type { DeliveryEvent } from '../../model/index.js';
+import { legacyGrantIsFor } from '../../policy/ids.js';
+import { writesBackRejection } from '../../policy/rejection.js';
 import { revocationTriggerFor, supersededBy } from '../../policy/revocation.js';
 import type { Origin, TicketContext } from './context.js';
+import { canonicalMapped, decideMapped } from './decide.js';
 import { issue, reject, revoke } from './decisions.js';
 import { isActive } from './state.js';
 
@@ -30,14 +30,15 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
 
   const result = connector.map(snapshot);
   // The request id and which comments look like approvals are the core's rules, the same for every source.
-  const mapped = result.ok ? { ok: true as const, request: requestFromMapped(result.request) } : result;
+  const mapped = canonicalMapped(result);
   const inputSha256 = ports.custody.digest(mapped);
   if (ctx.state.lastDecision?.inputSha256 === inputSha256) {
     // A comment, a label, a redelivery: nothing the decision depends on has changed.
     ctx.counts.unchanged += 1;
     return;
   }
-  const requestId = mapped.ok ? mapped.request.requestId : unmappedRequestIdFor(mapped.failure);
+  // Pure, so taken here: the custody event below records the request id it gives.
+  const { requestId, decision } = decideMapped(ports.policy, mapped, ctx.input.now, ports.custody.digest, ports.breakGlass);
   if (mapped.ok) {
     // A live grant issued under an older id form keeps standing for the same request (README, "Upgrading").
     for (const grant of ctx.state.grants) {
@@ -64,14 +65,6 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
       : { requestId, requester: mapped.failure.requester, reasons: mapped.failure.reasons.map((r) => r.code) },
     { requestId, grantId: null },
   );
-
-  let decision: Decision;
-  if (mapped.ok) {
-    decision = ports.policy.decide(mapped.request, ctx.input.now, ports.breakGlass);
-  } else {
-    const versions = ports.policy.versions();
-    decision = rejectionFromFailure(mapped.failure, { requestId, rejectionId: `rj_${ctx.shortHash([requestId, versions])}` }, versions, ctx.input.now);
-  }
 
   const active = ctx.state.grants.filter(isActive);
   if (decision.outcome === 'granted') {

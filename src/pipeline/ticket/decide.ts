@@ -1,0 +1,43 @@
+import type { MapResult, MappingFailure } from '../../connector/contract.js';
+import type { Decision, EntitlementRequest } from '../../model/index.js';
+import type { BreakGlassHoldings } from '../../policy/break-glass-limit.js';
+import { unmappedRequestIdFor } from '../../policy/ids.js';
+import { requestFromMapped } from '../../policy/request.js';
+import { rejectionFromFailure } from '../../policy/rejection.js';
+import type { PolicyPort } from '../ports.js';
+
+/** A mapped ticket in the core's terms: the canonical request (the core's request id), or why it is not one. */
+export type CanonicalMapped =
+  | { readonly ok: true; readonly request: EntitlementRequest }
+  | { readonly ok: false; readonly failure: MappingFailure };
+
+/** What the processor decides for a mapped ticket, and under which request id. */
+export interface TicketDecision {
+  readonly requestId: string;
+  readonly decision: Decision;
+}
+
+/** The core's rules over what a connector mapped: the request id and the approval-looking comments. */
+export function canonicalMapped(result: MapResult): CanonicalMapped {
+  return result.ok ? { ok: true, request: requestFromMapped(result.request) } : result;
+}
+
+/**
+ * The processor's decision on a fetched and mapped ticket: the policy's answer for a request, or a
+ * rejection with every mapping problem for a ticket that is not one. Pure: the processor records
+ * and publishes what it returns, `grantline check` prints it. `digest` is the custody digest (ids
+ * hash with it, so a redelivery decides with the same ids).
+ */
+export function decideMapped(
+  policy: PolicyPort,
+  mapped: CanonicalMapped,
+  now: Date,
+  digest: (value: unknown) => string,
+  holdings: BreakGlassHoldings,
+): TicketDecision {
+  if (mapped.ok) return { requestId: mapped.request.requestId, decision: policy.decide(mapped.request, now, holdings) };
+  const requestId = unmappedRequestIdFor(mapped.failure);
+  const versions = policy.versions();
+  const rejectionId = `rj_${digest([requestId, versions]).slice(0, 32)}`;
+  return { requestId, decision: rejectionFromFailure(mapped.failure, { requestId, rejectionId }, versions, now) };
+}
