@@ -21,6 +21,7 @@ export { awaitKafka, checkKafka } from './health.js';
 export { PartitionLoop, PIPELINE_CONSUMER_TIMING, chunksOf } from './partition-loop.js';
 export type { InboundHeaderValue, InboundMessage, PartitionBatch, PartitionLoopOptions } from './partition-loop.js';
 export { readTopic, TopicTail } from './tail.js';
+export { readPartitionsToEnd, partitionCount } from './partition-reader.js';
 export type { AwaitKafkaOptions, KafkaCheck } from './health.js';
 export type {
   Admin,
