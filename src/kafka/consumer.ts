@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, RetryOptions } from 'kafkajs';
+import type { Consumer, Kafka, PartitionAssigner, RetryOptions } from 'kafkajs';
 
 export type ConsumerOptions = {
   groupId: string;
@@ -13,6 +13,8 @@ export type ConsumerOptions = {
   maxBytesPerPartition?: number;
   maxWaitTimeInMs?: number;
   retry?: RetryOptions & { restartOnFailure?: (err: Error) => Promise<boolean> };
+  /** Who decides which member reads which partition (default: kafkajs' round robin). */
+  partitionAssigners?: PartitionAssigner[];
 };
 
 /** A kafkajs consumer for a group; never creates topics by subscribing to them. */
@@ -27,5 +29,6 @@ export function createConsumer(kafka: Kafka, opts: ConsumerOptions): Consumer {
     maxBytesPerPartition: opts.maxBytesPerPartition,
     maxWaitTimeInMs: opts.maxWaitTimeInMs,
     retry: opts.retry,
+    ...(opts.partitionAssigners ? { partitionAssigners: opts.partitionAssigners } : {}),
   });
 }

@@ -21,13 +21,14 @@ export { awaitKafka, checkKafka } from './health.js';
 export { PartitionLoop, PIPELINE_CONSUMER_TIMING, chunksOf } from './partition-loop.js';
 export type { InboundHeaderValue, InboundMessage, PartitionBatch, PartitionLoopOptions } from './partition-loop.js';
 export { readTopic, TopicTail } from './tail.js';
-export { adapterGroupPrefix, clientNames, TAIL_GROUP_PREFIX } from './names.js';
+export { adapterGroupPrefix, clientNames, partitionTransactionalId, TAIL_GROUP_PREFIX } from './names.js';
 export type { ClientNames, PipelineGroup, TransactionalRole } from './names.js';
 export { ACL_ROLES, aclRules, normalizePrincipal } from './acls.js';
 export type { AclContext, AclOperation, AclPatternType, AclResourceType, AclRole, AclRule } from './acls.js';
 export { applyAcls } from './acl-admin.js';
 export { follow } from './follow.js';
 export type { Follow, FollowOptions } from './follow.js';
+export { readPartitionsToEnd, partitionCount } from './partition-reader.js';
 export type { AwaitKafkaOptions, KafkaCheck } from './health.js';
 export type {
   Admin,

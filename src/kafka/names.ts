@@ -23,8 +23,8 @@ export const TAIL_GROUP_PREFIX = 'grantline-tail';
 export interface ClientNames {
   /** The consumer group of a pipeline role. */
   group(role: PipelineGroup): string;
-  /** The transactional id of one instance of a role: `transactionalIdPrefix(role)` + instance id. */
-  transactionalId(role: TransactionalRole, instanceId: string): string;
+  /** The transactional id of one SCIM store instance: `transactionalIdPrefix('scim')` + instance id. */
+  transactionalId(role: 'scim', instanceId: string): string;
   /** What every instance's transactional id of a role starts with (the ACL is PREFIXED on it). */
   transactionalIdPrefix(role: TransactionalRole): string;
   /** The start of every tail group's id (`<prefix>-<uuid>`), for the PREFIXED group ACL. */
@@ -37,7 +37,8 @@ export function clientNames(topicPrefix: string, serviceName: string): ClientNam
   return {
     group: (role) => base(role),
     transactionalId: (role, instanceId) => `${base(role)}-${instanceId}`,
-    transactionalIdPrefix: (role) => `${base(role)}-`,
+    // The processor's producers are one per input partition (`partitionTransactionalId`), under its group.
+    transactionalIdPrefix: (role) => (role === 'processor' ? `${base(role)}.` : `${base(role)}-`),
     tailGroupPrefix: `${TAIL_GROUP_PREFIX}-`,
   };
 }
@@ -48,4 +49,12 @@ export function clientNames(topicPrefix: string, serviceName: string): ClientNam
  */
 export function adapterGroupPrefix(topicPrefix: string, name: string): string {
   return `${topicPrefix}grantline-adapter-${name}`;
+}
+
+/**
+ * The transactional id of the processor's producer for one input partition: `<group>.<topic>.<partition>`
+ * (the pre-KIP-447 pattern: whoever owns the partition next fences the previous owner's producer).
+ */
+export function partitionTransactionalId(groupId: string, topic: string, partition: number): string {
+  return `${groupId}.${topic}.${partition}`;
 }

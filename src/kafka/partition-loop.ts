@@ -45,8 +45,11 @@ export interface PartitionLoopOptions {
    * partition at a time. `resolved`: the loop commits what the handler resolved.
    */
   readonly offsets: 'transaction' | 'resolved';
-  /** Called after the group (re)assigned partitions, before their first batch is handled. */
-  readonly onAssignment?: () => void;
+  /**
+   * Called after the group (re)assigned partitions, before their first batch is handled, with the
+   * partitions of each topic this member now owns (every other partition it held is revoked).
+   */
+  readonly onAssignment?: (assignment: Readonly<Record<string, readonly number[]>>) => void;
   /** The consumer crashed and will not restart: nothing is consumed any more. */
   readonly onFatal?: (err: unknown) => void;
   readonly handle: (batch: PartitionBatch) => Promise<void>;
@@ -85,7 +88,7 @@ export class PartitionLoop {
     const { groupId, topics, onAssignment, onFatal, offsets } = this.options;
     const consumer = createConsumer(this.kafka, { groupId, readCommitted: true, ...PIPELINE_CONSUMER_TIMING });
     this.consumer = consumer;
-    if (onAssignment) consumer.on(consumer.events.GROUP_JOIN, () => onAssignment());
+    if (onAssignment) consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => onAssignment(payload.memberAssignment));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       // kafkajs restarts a consumer after retriable errors; when it will not, nothing consumes any
       // more and the process must not go on looking healthy.

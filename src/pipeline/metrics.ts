@@ -77,6 +77,23 @@ export function createPipelineMetrics(registry: Registry) {
       labelNames: ['kind'] as const,
       registers,
     }),
+    statePartitions: new Gauge({
+      name: 'grantline_state_partitions',
+      help: 'Ticket-events partitions whose ticket state this process holds (the partitions its processor owns).',
+      registers,
+    }),
+    stateTickets: new Gauge({
+      name: 'grantline_state_tickets',
+      help: 'Tickets whose state this process holds, by partition (only partitions it owns).',
+      labelNames: ['partition'] as const,
+      registers,
+    }),
+    stateRestore: new Histogram({
+      name: 'grantline_state_restore_seconds',
+      help: 'Time to restore the ticket state of newly assigned partitions from grantline.ticket-state.v1 (read to its end, read committed).',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
     trackedGrants: new Gauge({
       name: 'grantline_tracked_grants',
       help: 'Grants in the lifecycle state (active or awaiting revocation confirmation).',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { run as aclsCli } from '../../src/cli/commands/acls.js';
-import { aclRules, clientNames, normalizePrincipal, topicNames, type AclContext, type AclOperation, type AclResourceType, type AclRule } from '../../src/kafka/index.js';
+import { aclRules, clientNames, normalizePrincipal, partitionTransactionalId, topicNames, type AclContext, type AclOperation, type AclResourceType, type AclRule } from '../../src/kafka/index.js';
 
 const PREFIX = 'acme.';
 const ctx: AclContext = { topicPrefix: PREFIX, serviceName: 'grantline', scimEnabled: false };
@@ -41,9 +41,9 @@ describe('Kafka ACL sets per role', () => {
     const rules = aclRules(['processor'], ctx);
     expect(allows(rules, 'GROUP', names.group('processor'), 'READ')).toBe(true);
     expect(allows(rules, 'TOPIC', t.ticketEvents, 'READ')).toBe(true);
-    // Whatever the instance id, its transactional id is covered; another deployment's is not.
-    expect(allows(rules, 'TRANSACTIONAL_ID', names.transactionalId('processor', 'host-7'), 'WRITE')).toBe(true);
-    expect(allows(rules, 'TRANSACTIONAL_ID', clientNames('other.', 'grantline').transactionalId('processor', 'host-7'), 'WRITE')).toBe(false);
+    // Whatever input partition it owns, its transactional id is covered; another deployment's is not.
+    expect(allows(rules, 'TRANSACTIONAL_ID', partitionTransactionalId(names.group('processor'), t.ticketEvents, 5), 'WRITE')).toBe(true);
+    expect(allows(rules, 'TRANSACTIONAL_ID', partitionTransactionalId(clientNames('other.', 'grantline').group('processor'), t.ticketEvents, 5), 'WRITE')).toBe(false);
     for (const topic of [t.grants('pam'), t.grants('a-channel-added-later'), t.rejected, t.custody, t.writeback, t.dlq, t.ticketState]) {
       expect(allows(rules, 'TOPIC', topic, 'WRITE'), topic).toBe(true);
     }

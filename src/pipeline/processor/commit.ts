@@ -1,12 +1,14 @@
 import { describeError, GrantlineError } from '../../connector/errors.js';
-import { createProducer, type GrantlineProducer, type Kafka } from '../../kafka/index.js';
+import { createProducer, partitionTransactionalId, type GrantlineProducer, type Kafka } from '../../kafka/index.js';
 import type { TicketState } from '../../model/index.js';
+import { encodeStateRecord } from '../state/record.js';
 import type { Output } from '../cloudevents.js';
 
 /** Bytes of messages per send within a chunk's transaction; a single larger message goes alone. */
 export const TX_SEND_MAX_BYTES = 512 * 1024;
 
-type Message = Output['message'];
+/** A message of the transaction: an output, or a state record (null value: a tombstone). */
+type Message = Omit<Output['message'], 'value'> & { value: string | null };
 
 /** Splits the chunk's messages, in order, into `sendBatch` payloads of at most `maxBytes` each. */
 export function chunkTopicMessages(byTopic: ReadonlyMap<string, Message[]>, maxBytes: number): { topic: string; messages: Message[] }[][] {
@@ -20,7 +22,7 @@ export function chunkTopicMessages(byTopic: ReadonlyMap<string, Message[]>, maxB
   };
   for (const [topic, messages] of byTopic) {
     for (const message of messages) {
-      let size = Buffer.byteLength(message.key) + Buffer.byteLength(message.value);
+      let size = Buffer.byteLength(message.key) + (message.value === null ? 0 : Buffer.byteLength(message.value));
       for (const [name, value] of Object.entries(message.headers)) size += Buffer.byteLength(name) + Buffer.byteLength(value);
       if (bytes > 0 && bytes + size > maxBytes) flush();
       const list = current.get(topic) ?? [];
@@ -48,63 +50,67 @@ export interface ChunkCommit {
   readonly topic: string;
   readonly partition: number;
   readonly outputs: readonly Output[];
-  readonly states: readonly { key: string; state: TicketState }[];
+  /** New states; null: the ticket is retired (a tombstone). */
+  readonly states: readonly { key: string; state: TicketState | null }[];
   /** The next offset to read: the last processed one plus one. */
   readonly nextOffset: bigint;
 }
 
 /**
  * Publishes a chunk's outputs, its new ticket states and its consumed offset in ONE Kafka
- * transaction: all of it becomes visible or none of it.
+ * transaction: all of it becomes visible or none of it. One transactional producer per owned input
+ * partition (`partitionTransactionalId`, src/kafka/names.ts: kafkajs cannot bind a transaction to a
+ * consumer group generation, so a new owner's producer fences the old owner's and a zombie's late
+ * commit is refused by the broker), connected when the partition is assigned.
  */
 export class TransactionalCommitter {
-  private producer: GrantlineProducer | null = null;
-  private broken = false;
+  private readonly producers = new Map<number, GrantlineProducer>();
 
   constructor(
     private readonly kafka: Kafka,
     private readonly options: {
-      /** Stable per instance, so a restarted processor fences its predecessor's open transaction. */
-      readonly transactionalId: string;
       readonly groupId: string;
+      readonly inputTopic: string;
       readonly stateTopic: string;
     },
   ) {}
 
-  /** Connects the producer now, so a start fails early when Kafka refuses it. */
-  async connect(): Promise<void> {
-    await this.transactionalProducer();
+  /**
+   * Connects the partition's producer; initialising its transactions fences any earlier producer of
+   * the same id and aborts its open transaction, so what the partition's state topic holds once
+   * this resolves is final.
+   */
+  async acquire(partition: number): Promise<void> {
+    await this.release(partition);
+    const producer = createProducer(this.kafka, { transactionalId: partitionTransactionalId(this.options.groupId, this.options.inputTopic, partition) });
+    await producer.connect();
+    this.producers.set(partition, producer);
+  }
+
+  async release(partition: number): Promise<void> {
+    const producer = this.producers.get(partition);
+    this.producers.delete(partition);
+    await producer?.disconnect().catch(() => undefined);
   }
 
   async disconnect(): Promise<void> {
-    await this.producer?.disconnect();
-    this.producer = null;
+    await Promise.all([...this.producers.keys()].map((p) => this.release(p)));
   }
 
   /**
-   * The transactional producer, made anew after a failed transaction: after a broker restart the
-   * old one can stay stuck behind the coordinator's abort of its open transaction, while a new one
-   * (same transactional id) waits for that abort, fences the old epoch and goes on.
+   * Commits the chunk; a failure throws a `restartable` error with nothing visible or committed, and
+   * the partition's producer is closed (the caller drops the partition's state and restores it).
    */
-  private async transactionalProducer(): Promise<GrantlineProducer> {
-    if (this.producer && !this.broken) return this.producer;
-    await this.producer?.disconnect().catch(() => undefined);
-    const producer = createProducer(this.kafka, { transactionalId: this.options.transactionalId });
-    await producer.connect();
-    this.producer = producer;
-    this.broken = false;
-    return producer;
-  }
-
-  /** Commits the chunk; a failure throws a `restartable` error with nothing visible or committed. */
   async commit(chunk: ChunkCommit): Promise<void> {
-    await this.send(chunk).catch((error: unknown) => {
+    const producer = this.producers.get(chunk.partition);
+    if (!producer) throw restartable('committing the batch', new Error(`partition ${chunk.partition} is not held`));
+    await this.send(producer, chunk).catch(async (error: unknown) => {
+      await this.release(chunk.partition);
       throw restartable('committing the batch', error);
     });
   }
 
-  private async send({ topic, partition, outputs, states, nextOffset }: ChunkCommit): Promise<void> {
-    const producer = await this.transactionalProducer();
+  private async send(producer: GrantlineProducer, { topic, partition, outputs, states, nextOffset }: ChunkCommit): Promise<void> {
     const byTopic = new Map<string, Message[]>();
     for (const out of outputs) {
       const list = byTopic.get(out.topic) ?? [];
@@ -112,7 +118,7 @@ export class TransactionalCommitter {
       byTopic.set(out.topic, list);
     }
     const stateTopic = this.options.stateTopic;
-    const stateMessages = states.map(({ key, state }) => ({ key, value: JSON.stringify(state), headers: {} }));
+    const stateMessages: Message[] = states.map(({ key, state }) => (state === null ? { key, value: null, headers: {} } : encodeStateRecord(key, state)));
     if (stateMessages.length > 0) byTopic.set(stateTopic, [...(byTopic.get(stateTopic) ?? []), ...stateMessages]);
 
     const tx = await producer.transaction();
@@ -130,9 +136,6 @@ export class TransactionalCommitter {
       await tx.commit();
     } catch (error) {
       await tx.abort().catch(() => undefined);
-      // Nothing of the chunk is visible or committed; the consumer re-reads it from the last
-      // resolved offset, and the next attempt gets a fresh producer.
-      this.broken = true;
       throw error;
     }
   }

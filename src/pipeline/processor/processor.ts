@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import { PartitionLoop, type InboundMessage, type Kafka, type PartitionBatch } from '../../kafka/index.js';
+import { PartitionLoop, readPartitionsToEnd, type InboundMessage, type Kafka, type PartitionBatch } from '../../kafka/index.js';
 import { PartitionBackoff } from '../backoff.js';
 import type { PipelineMetrics } from '../metrics.js';
 import type { ProcessorPorts } from '../ports.js';
-import type { StateView } from '../state-view.js';
+import { PartitionStates, type HeldPartition } from '../state/partition-states.js';
+import { readStateRecord } from '../state/record.js';
 import { Attempts } from './attempts.js';
 import { restartable, TransactionalCommitter } from './commit.js';
 import { planChunk } from './plan-chunk.js';
@@ -12,12 +13,10 @@ import { prepareChunk, type PreparedChunk } from './prefetch.js';
 export interface ProcessorOptions {
   readonly kafka: Kafka;
   readonly ports: ProcessorPorts;
-  readonly view: StateView;
   readonly logger: Logger;
   readonly metrics: PipelineMetrics;
+  /** The consumer group; the transactional id of each input partition's producer derives from it. */
   readonly groupId: string;
-  /** Stable per instance, so a restarted processor fences its predecessor's open transaction. */
-  readonly transactionalId: string;
   /** Attempts before an event that keeps failing for a non-retriable reason goes to the DLQ. */
   readonly maxAttempts: number;
   /** Source fetches in flight at once within a batch. */
@@ -45,7 +44,8 @@ export interface ProcessorOptions {
 export class Processor {
   private loop: PartitionLoop | null = null;
   private readonly committer: TransactionalCommitter;
-  private needsCatchUp = true;
+  /** The ticket states of the partitions this processor owns, and nothing else. */
+  readonly states: PartitionStates;
   private readonly attempts: Attempts;
   private readonly backoff: PartitionBackoff;
   private readonly now: () => Date;
@@ -54,24 +54,39 @@ export class Processor {
     this.now = options.now ?? (() => new Date());
     this.backoff = new PartitionBackoff('processor', options.backoff, options.metrics);
     this.attempts = new Attempts(options.maxAttempts);
-    this.committer = new TransactionalCommitter(options.kafka, {
-      transactionalId: options.transactionalId,
-      groupId: options.groupId,
-      stateTopic: options.ports.topics.ticketState,
+    const { kafka, ports, groupId, logger, metrics } = options;
+    this.committer = new TransactionalCommitter(kafka, { groupId, inputTopic: ports.topics.ticketEvents, stateTopic: ports.topics.ticketState });
+    this.states = new PartitionStates({
+      acquire: (partition) => this.committer.acquire(partition),
+      release: (partition) => this.committer.release(partition),
+      restore: (held) => this.restore(held),
+      metrics,
+      logger: logger.child({ component: 'partition-state' }),
     });
+  }
+
+  /** Reads the partition's records of the state topic, committed ones, up to its end. */
+  private async restore(held: HeldPartition): Promise<void> {
+    const { kafka, ports, logger } = this.options;
+    await readPartitionsToEnd(kafka, ports.topics.ticketState, [held.partition], (message) => {
+      const record = readStateRecord(message);
+      if (record.kind === 'invalid') {
+        logger.error({ topic: ports.topics.ticketState, partition: held.partition, offset: message.offset, reason: record.reason }, 'invalid state record skipped');
+        return;
+      }
+      // Compaction keeps the latest record per key; before it runs, later records replace earlier ones.
+      held.set(record.key, record.kind === 'state' ? record.state : null);
+    }, { groupPrefix: `${this.options.groupId}-restore` });
   }
 
   async start(): Promise<void> {
     const { kafka, groupId, ports, onFatal } = this.options;
-    await this.committer.connect();
     this.loop = new PartitionLoop(kafka, {
       groupId,
       topics: [ports.topics.ticketEvents],
       offsets: 'transaction',
-      // New partitions may have been written by another instance: re-read their state first.
-      onAssignment: () => {
-        this.needsCatchUp = true;
-      },
+      // Revoked partitions' states are dropped; new ones are restored (their first batch waits).
+      onAssignment: (assignment) => this.states.assigned(assignment[ports.topics.ticketEvents] ?? []),
       ...(onFatal ? { onFatal } : {}),
       handle: (batch) => this.handleBatch(batch),
     });
@@ -80,36 +95,35 @@ export class Processor {
 
   async stop(): Promise<void> {
     await this.loop?.stop();
+    await this.states.stop();
     await this.committer.disconnect();
     this.loop = null;
   }
 
-  private prepare(messages: readonly InboundMessage[]): PreparedChunk {
-    const { ports, metrics, view, fetchConcurrency } = this.options;
-    return prepareChunk(messages, { ports, metrics, fetchConcurrency, state: (key) => view.get(key) });
+  private prepare(held: HeldPartition, messages: readonly InboundMessage[]): PreparedChunk {
+    const { ports, metrics, fetchConcurrency } = this.options;
+    return prepareChunk(messages, { ports, metrics, fetchConcurrency, state: (key) => held.get(key) });
   }
 
   private async handleBatch(batch: PartitionBatch): Promise<void> {
     if (!batch.active() || batch.messages.length === 0) return;
-    if (this.needsCatchUp) {
-      await this.options.view.catchUp().catch((error: unknown) => {
-        throw restartable('reading the ticket state', error);
-      });
-      this.needsCatchUp = false;
-    }
+    const held = await this.states.ensure(batch.partition).catch((error: unknown) => {
+      throw restartable('restoring the partition state', error);
+    });
+    if (!batch.active()) return;
     // One transaction per chunk of at most `batchSize` events, so a large fetch does not become one
     // huge transaction (and the first grants do not wait for the last fetch of the batch). The next
     // chunk's fetches run while this chunk is decided and committed: the source round trips overlap
     // the CPU work and the transaction's broker round trips instead of following them.
     const chunks = batch.chunks(this.options.batchSize);
-    let next: PreparedChunk | null = this.prepare(chunks[0] ?? []);
+    let next: PreparedChunk | null = this.prepare(held, chunks[0] ?? []);
     for (let c = 0; c < chunks.length && next !== null; c++) {
       const current: PreparedChunk = next;
       next = null;
       if (!batch.active()) return;
       const following = chunks[c + 1];
-      const paused = await this.processChunk(batch, current, () => {
-        if (following !== undefined) next = this.prepare(following);
+      const paused = await this.processChunk(batch, held, current, () => {
+        if (following !== undefined) next = this.prepare(held, following);
       });
       // A prefetch left behind (paused partition, lost assignment) settles on its own: fetches never throw.
       if (paused) return;
@@ -120,12 +134,12 @@ export class Processor {
    * Processes consecutive messages of one partition in one transaction; true when the partition was
    * paused. `fetchedAll` is called once this chunk's fetches are in, to start the next chunk's.
    */
-  private async processChunk(batch: PartitionBatch, prepared: PreparedChunk, fetchedAll: () => void): Promise<boolean> {
+  private async processChunk(batch: PartitionBatch, held: HeldPartition, prepared: PreparedChunk, fetchedAll: () => void): Promise<boolean> {
     const started = process.hrtime.bigint();
-    const { ports, view, logger, metrics } = this.options;
+    const { ports, logger, metrics } = this.options;
     const results = await prepared.fetches;
     fetchedAll();
-    const fetched = prepared.groups.map((g, i) => this.attempts.judge(g, results[i], view.get(g.key), batch.partition));
+    const fetched = prepared.groups.map((g, i) => this.attempts.judge(g, results[i], held.get(g.key), batch.partition));
     await batch.heartbeat();
 
     const plan = planChunk(prepared, fetched, {
@@ -134,12 +148,18 @@ export class Processor {
       ports,
       metrics,
       log: logger.child({ topic: batch.topic, partition: batch.partition }),
-      state: (key) => view.get(key),
+      state: (key) => held.get(key),
       now: this.now(),
     });
     if (plan.lastProcessed !== null) {
-      await this.committer.commit({ topic: batch.topic, partition: batch.partition, outputs: plan.outputs, states: plan.states, nextOffset: plan.lastProcessed + 1n });
-      for (const { key, state } of plan.states) view.apply(key, state);
+      const commit = { topic: batch.topic, partition: batch.partition, outputs: plan.outputs, states: plan.states, nextOffset: plan.lastProcessed + 1n };
+      await this.committer.commit(commit).catch((error: unknown) => {
+        // Fenced (another member owns the partition now) or failed: what this process holds of the
+        // partition may no longer be what the topic says. It is restored before its next batch.
+        void this.states.drop(batch.partition);
+        throw error;
+      });
+      this.states.apply(batch.partition, plan.states);
       for (const count of plan.afterCommit) count();
       batch.resolve(plan.lastProcessed.toString());
     }
