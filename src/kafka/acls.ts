@@ -51,7 +51,8 @@ function grantTopics(prefix: string): Resource {
 
 /** Every topic `serve` makes sure of at start (`ensureTopics`): it describes them and creates those missing. */
 function servedTopics(t: TopicNames, prefix: string): Resource[] {
-  const fixed = [t.ticketEvents, t.rejected, t.custody, t.fulfillmentResults, t.lifecycle, t.dlq, t.ticketState, t.writeback, t.pollerState, t.alerts, t.directory];
+  // Every named topic (`topicSpecs` creates each of them), so a topic added there is covered here.
+  const fixed = Object.values(t).filter((name): name is string => typeof name === 'string');
   return [...fixed.map(topic), grantTopics(prefix)];
 }
 
@@ -120,8 +121,11 @@ const builders: Record<AclRole, (set: RuleSet, t: TopicNames, ctx: AclContext) =
     set.allow(txPrefixed(names.transactionalIdPrefix('processor')), 'WRITE', 'DESCRIBE');
     // Everything one decision writes, in one transaction.
     set.allow(grantTopics(ctx.topicPrefix), 'WRITE');
-    for (const name of [t.rejected, t.custody, t.writeback, t.dlq, t.ticketState]) set.allow(topic(name), 'WRITE');
-    tails(set, ctx, t.ticketState);
+    for (const name of [t.rejected, t.custody, t.writeback, t.dlq, t.ticketState, t.breakGlass]) set.allow(topic(name), 'WRITE');
+    // Restores the state of each partition it is assigned; reads every active break-glass holding.
+    set.allow(groupPrefixed(names.restoreGroupPrefix), 'READ');
+    set.allow(topic(t.ticketState), 'READ');
+    tails(set, ctx, t.breakGlass);
     writeback(set, t, ctx);
   },
   writeback: (set, t, ctx) => {
@@ -141,9 +145,10 @@ const builders: Record<AclRole, (set: RuleSet, t: TopicNames, ctx: AclContext) =
   },
   operator: (set, t, ctx) => {
     // `revoke`: reads the ticket state, writes a revoke command; `evidence`: reads custody, grants
-    // and rejections; `directory show`: reads the SCIM directory. `verify` needs no Kafka.
+    // and rejections; `directory show`: reads the SCIM directory; `tail`: also alerts and the DLQ.
+    // `verify` needs no Kafka.
     set.allow(topic(t.ticketEvents), 'WRITE');
-    tails(set, ctx, t.ticketState, t.custody, t.rejected, t.directory);
+    tails(set, ctx, t.ticketState, t.custody, t.rejected, t.directory, t.alerts, t.dlq);
     set.allow(grantTopics(ctx.topicPrefix), 'READ');
   },
   adapter: (set, t, ctx) => {

@@ -20,6 +20,12 @@ export type TransactionalRole = 'processor' | 'scim';
  */
 export const TAIL_GROUP_PREFIX = 'grantline-tail';
 
+/**
+ * The restore of a partition's state (`readPartitionsToEnd`) reads chosen partitions with a group of
+ * its own, `grantline-restore-<uuid>`, and commits nothing; as with the tails, the prefix is fixed.
+ */
+export const RESTORE_GROUP_PREFIX = 'grantline-restore';
+
 export interface ClientNames {
   /** The consumer group of a pipeline role. */
   group(role: PipelineGroup): string;
@@ -29,6 +35,8 @@ export interface ClientNames {
   transactionalIdPrefix(role: TransactionalRole): string;
   /** The start of every tail group's id (`<prefix>-<uuid>`), for the PREFIXED group ACL. */
   readonly tailGroupPrefix: string;
+  /** The start of every state restore group's id (`<prefix>-<uuid>`), for the PREFIXED group ACL. */
+  readonly restoreGroupPrefix: string;
 }
 
 /** Client names of a deployment: `kafka.topicPrefix` and `service.name` of its config. */
@@ -40,6 +48,7 @@ export function clientNames(topicPrefix: string, serviceName: string): ClientNam
     // The processor's producers are one per input partition (`partitionTransactionalId`), under its group.
     transactionalIdPrefix: (role) => (role === 'processor' ? `${base(role)}.` : `${base(role)}-`),
     tailGroupPrefix: `${TAIL_GROUP_PREFIX}-`,
+    restoreGroupPrefix: `${RESTORE_GROUP_PREFIX}-`,
   };
 }
 

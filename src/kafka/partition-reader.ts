@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AssignerProtocol, type Kafka, type PartitionAssigner } from 'kafkajs';
 import { createConsumer } from './consumer.js';
+import { RESTORE_GROUP_PREFIX } from './names.js';
 import { PIPELINE_CONSUMER_TIMING, type InboundMessage } from './partition-loop.js';
 
 /**
@@ -65,7 +66,7 @@ export async function readPartitionsToEnd(
   if (behind().length === 0) return;
 
   const consumer = createConsumer(kafka, {
-    groupId: `${options.groupPrefix ?? 'grantline-restore'}-${randomUUID()}`,
+    groupId: `${options.groupPrefix ?? RESTORE_GROUP_PREFIX}-${randomUUID()}`,
     readCommitted: true,
     ...PIPELINE_CONSUMER_TIMING,
     partitionAssigners: [fixedAssigner(topic, partitions)],

@@ -20,6 +20,17 @@ function allows(rules: readonly AclRule[], type: AclResourceType, name: string, 
 const INTERNAL = [t.ticketEvents, t.ticketState, t.writeback, t.pollerState, t.directory, t.dlq];
 
 describe('Kafka ACL sets per role', () => {
+  it('every topic grantline names is written and read by some role: a new topic cannot be forgotten in the ACLs', () => {
+    const all = aclRules(['ingress', 'processor', 'writeback', 'lifecycle', 'operator', 'identity-feed'], { ...ctx, scimEnabled: true });
+    const adapter = aclRules(['adapter'], { ...ctx, channel: 'pam', adapterName: 'pg-orders' });
+    const rules = [...all, ...adapter];
+    for (const [field, name] of Object.entries(t)) {
+      if (typeof name !== 'string') continue;
+      expect(allows(rules, 'TOPIC', name, 'WRITE'), `${field}: ${name} written by no role`).toBe(true);
+      expect(allows(rules, 'TOPIC', name, 'READ'), `${field}: ${name} read by no role`).toBe(true);
+    }
+  });
+
   it('an adapter may read its own channel grant topic and report results, and touches no internal topic', () => {
     const rules = aclRules(['adapter'], { ...ctx, channel: 'pam', adapterName: 'pg-orders' });
     expect(allows(rules, 'TOPIC', t.grants('pam'), 'READ')).toBe(true);
@@ -99,9 +110,9 @@ describe('Kafka ACL sets per role', () => {
     expect(allows(op, 'TOPIC', t.custody, 'CREATE')).toBe(false);
   });
 
-  it('every name but the shared tail-group prefix carries the topic prefix; several roles merge without duplicates', () => {
+  it('every name but the shared tail- and restore-group prefixes carries the topic prefix; several roles merge without duplicates', () => {
     const all = aclRules(['ingress', 'processor', 'lifecycle'], ctx);
-    expect(all.filter((r) => !r.resourceName.startsWith(PREFIX)).map((r) => r.resourceName)).toEqual(['grantline-tail-']);
+    expect(all.filter((r) => !r.resourceName.startsWith(PREFIX)).map((r) => r.resourceName)).toEqual(['grantline-restore-', 'grantline-tail-']);
     const keys = all.map((r) => `${r.resourceType}|${r.patternType}|${r.resourceName}|${r.operation}`);
     expect(new Set(keys).size).toBe(keys.length);
   });
