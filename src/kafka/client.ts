@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Kafka, logLevel } from 'kafkajs';
 import type { LogEntry, Mechanism, RetryOptions, SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
+import { kafkajsErrorLevel } from './log-levels.js';
 import type { ConnectionShape } from './failure.js';
 import { kafkajsSecurity, type KafkaSasl, type KafkaTls } from './security.js';
 import { silenceKafkajsTimeoutWarning } from './warnings.js';
@@ -79,7 +80,8 @@ export function kafkajsLevelFor(logger: Logger): logLevel {
 
 /**
  * A kafkajs `logCreator` writing into a pino child `{ component: 'kafkajs' }`, with the kafkajs
- * namespace (`Consumer`, `Producer`, `Connection`, ...) as a field.
+ * namespace (`Consumer`, `Producer`, `Connection`, ...) as a field. kafkajs errors that report a
+ * routine, retried condition are logged at debug or warn (`kafkajsErrorLevel`).
  */
 export function pinoLogCreator(logger: Logger): (level: logLevel) => (entry: LogEntry) => void {
   const child = logger.child({ component: 'kafkajs' });
@@ -89,9 +91,12 @@ export function pinoLogCreator(logger: Logger): (level: logLevel) => (entry: Log
       const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
       const fields = { namespace, ...extra };
       switch (level) {
-        case logLevel.ERROR:
-          child.error(fields, message);
+        case logLevel.ERROR: {
+          // Routine retried conditions go lower, so an error line means something is wrong (log-levels.ts).
+          const mapped = kafkajsErrorLevel(message, extra.error);
+          child[mapped](fields, message);
           break;
+        }
         case logLevel.WARN:
           child.warn(fields, message);
           break;
