@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackConfig, startStack, startStubs, writeStackConfig, type Stack, type Stubs } from '../../dev/harness.js';
 import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket } from '../../dev/scenarios.js';
 import { run as aclsCli } from '../../src/cli/commands/acls.js';
+import { run as revokeCli } from '../../src/cli/commands/revoke.js';
 import { adapterGroupPrefix, createKafka, createProducer, kafkaSettings, TopicTail, topicNames, type Kafka } from '../../src/kafka/index.js';
 import { testLogger } from './helpers/kafka.js';
 import { until } from './helpers/wait.js';
@@ -28,7 +29,7 @@ const FIRST_PORT = Number(process.env.GRANTLINE_ACL_TEST_PORT ?? 19210);
 const prefix = `acl-${randomBytes(4).toString('hex')}.`;
 const t = topicNames(prefix);
 const ADAPTER = 'pg-orders';
-const users = { ingress: secret(), processor: secret(), adapter: secret() };
+const users = { ingress: secret(), processor: secret(), lifecycle: secret(), operator: secret(), feed: secret(), adapter: secret() };
 
 function secret(): string {
   return randomBytes(12).toString('hex');
@@ -85,21 +86,28 @@ beforeAll(async () => {
   writeStackConfig({ brokers: `127.0.0.1:${port}`, topicPrefix: prefix, stubs }, adminConfig);
   const errors: string[] = [];
   const io = { out: () => undefined, err: (line: string) => errors.push(line) };
-  // KAFKA_BROKERS (the shared test broker) would override the config's brokers: this broker only.
+  const roles = [
+    ['--role', 'ingress', '--principal', 'ingress'],
+    ['--role', 'processor', '--principal', 'User:processor'],
+    ['--role', 'lifecycle', '--principal', 'lifecycle'],
+    ['--role', 'operator', '--principal', 'operator'],
+    ['--role', 'identity-feed', '--principal', 'feed'],
+    ['--role', 'adapter', '--channel', 'pam', '--adapter-name', ADAPTER, '--principal', 'adapter'],
+  ];
+  const codes = await withoutSharedBroker(() => Promise.all(roles.map((args) => aclsCli([...args, '--config', adminConfig, '--apply'], io))));
+  expect(codes, errors.join('\n')).toEqual(roles.map(() => 0));
+});
+
+/** Runs a CLI command with KAFKA_BROKERS (the shared test broker, which would override the config's brokers) unset. */
+async function withoutSharedBroker<T>(action: () => Promise<T>): Promise<T> {
   const shared = process.env.KAFKA_BROKERS;
   delete process.env.KAFKA_BROKERS;
   try {
-    for (const args of [
-      ['--role', 'ingress', '--principal', 'ingress'],
-      ['--role', 'processor', '--principal', 'User:processor'],
-      ['--role', 'adapter', '--channel', 'pam', '--adapter-name', ADAPTER, '--principal', 'adapter'],
-    ]) {
-      expect(await aclsCli([...args, '--config', adminConfig, '--apply'], io), `${args.join(' ')}: ${errors.join('\n')}`).toBe(0);
-    }
+    return await action();
   } finally {
     process.env.KAFKA_BROKERS = shared;
   }
-});
+}
 
 afterAll(async () => {
   for (const c of clients) await c.stop().catch(() => undefined);
@@ -111,12 +119,14 @@ afterAll(async () => {
 });
 
 describe('Kafka ACLs per role on a broker that enforces them', () => {
-  it('runs the happy path with only the ACLs of each role: ingress writes, the processor grants in a transaction, the adapter reads', async () => {
+  it('runs the happy path with only the ACLs of each role: ingress writes, the processor grants in a transaction, the adapter reads, the operator revokes', async () => {
     if (!stubs) throw new Error('stubs not started');
     // Ingress starts first and creates every topic, as a fresh deployment does.
     const ingress = await startStack({ brokers: `127.0.0.1:${port + 2}`, topicPrefix: prefix, stubs, roles: ['ingress'], instanceId: 'ingress-1', pipeline: { pollIntervalMs: 0 }, edit: asPrincipal('ingress') });
     stacks.push(ingress);
     stacks.push(await startStack({ brokers: `127.0.0.1:${port + 2}`, topicPrefix: prefix, stubs, roles: ['processor'], instanceId: 'processor-1', edit: asPrincipal('processor') }));
+    const lifecycle = await startStack({ brokers: `127.0.0.1:${port + 2}`, topicPrefix: prefix, stubs, roles: ['lifecycle'], instanceId: 'lifecycle-1', edit: asPrincipal('lifecycle') });
+    stacks.push(lifecycle);
 
     const issue = seedJiraTicket(stubs.jira, nhiDualApproval({ ttlHours: 2 }));
     const res = await post(`${ingress.url}/webhooks/jira-main`, jiraDelivery(issue, jiraWebhookSecret(ingress.config)));
@@ -131,6 +141,29 @@ describe('Kafka ACLs per role on a broker that enforces them', () => {
     const grant = grants.find((g) => (g.source as { ticketKey?: string }).ticketKey === issue.key);
     expect(grant?.outcome).toBe('granted');
     expect(grant?.entitlementId).toBe('db-orders-prod-readwrite');
+
+    // An operator revokes it with `grantline revoke` under its own principal; the adapter sees the revocation.
+    const operatorConfig = join(data, 'operator.yaml');
+    writeStackConfig({ brokers: `127.0.0.1:${port + 2}`, topicPrefix: prefix, stubs, edit: asPrincipal('operator') }, operatorConfig);
+    const grantId = String(grant?.grantId);
+    expect(await withoutSharedBroker(() => revokeCli([grantId, '--reason', 'ACL test', '--actor', 'alice', '--config', operatorConfig]))).toBe(0);
+    await until(() => grants.some((g) => g.grantId === grantId && g.outcome === 'revoked'), 20_000);
+    expect(grants.filter((g) => g.grantId === grantId).map((g) => g.outcome)).toEqual(['granted', 'revoked']);
+    // The lifecycle role runs under its own principal all along.
+    expect((await fetch(`${lifecycle.url}/readyz`)).status).toBe(200);
+  });
+
+  it('lets an identity feed append identity events and nothing else', async () => {
+    const producer = createProducer(principalKafka('feed'));
+    clients.push({ stop: () => producer.disconnect() });
+    await producer.connect();
+    // An event for nobody grantline knows: the lifecycle role reads it and finds no grant to revoke.
+    await producer.send(t.lifecycle, [{ key: 'nobody', value: '{}' }]);
+    const refused = await producer.send(t.ticketEvents, [{ key: 'jira-main|ACC-1', value: '{}' }]).then(
+      () => null,
+      (err: unknown) => err as { message?: string },
+    );
+    expect(refused?.message).toBe('Not authorized to access topics: [Topic authorization failed]');
   });
 
   it('refuses an adapter principal that writes a ticket event or a ticket state; its own results topic stays open to it', async () => {
