@@ -45,7 +45,7 @@ export interface StackOptions {
   readonly pipeline?: Record<string, unknown>;
   readonly stubs: Stubs;
   readonly httpPort?: number;
-  /** Default: `GRANTLINE_TEST_LOG_LEVEL`, else `fatal` (kafkajs reports every retried hiccup at error). */
+  /** Default: `GRANTLINE_TEST_LOG_LEVEL`, else `fatal` (tests stay quiet; routine kafkajs retries log below error anyway). */
   readonly logLevel?: string;
   readonly instanceId?: string;
   /** Last chance to change the raw config tree (before validation). */
