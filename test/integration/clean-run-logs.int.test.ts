@@ -1,8 +1,8 @@
 /**
  * `level: error` in grantline's log means something is wrong: a clean run (serve with every role,
- * a granted and a rejected ticket, their write-backs, a graceful stop) writes no error line, though
- * kafkajs meets its routine retried conditions (CONCURRENT_TRANSACTIONS, coordinators loading or
- * moving, rebalances) on the way.
+ * tickets granted and rejected with their write-backs, a second processor joining the group as a
+ * scale-out does, graceful stops) writes no error line, though kafkajs meets its routine retried
+ * conditions (rebalances, CONCURRENT_TRANSACTIONS, coordinators loading or moving) on the way.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -21,13 +21,14 @@ const SN_HMAC = 'tX4I3DEYCxE1u87BFtTgn2h8LUY51olZdVfJ+MDOngg=';
 
 let stubs: Stubs;
 let run: GrantlineRun | undefined;
+let second: GrantlineRun | undefined;
 
 beforeAll(async () => {
   stubs = await startStubs();
 });
 
 afterAll(async () => {
-  if (run && run.child.exitCode === null) run.child.kill('SIGKILL');
+  for (const r of [run, second]) if (r && r.child.exitCode === null) r.child.kill('SIGKILL');
   await stubs?.close();
 });
 
@@ -46,33 +47,41 @@ async function readyUrl(r: GrantlineRun): Promise<string> {
 describe('a clean run', () => {
   it('writes no error-level line: routine kafkajs retries are logged lower', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'grantline-clean-run-'));
-    const config = join(dir, 'grantline.yaml');
-    writeStackConfig({ brokers: brokers().join(','), topicPrefix: `clean-${randomBytes(4).toString('hex')}.`, stubs, logLevel: 'info' }, config);
-    run = runGrantline(['serve', '--config', config], { ...process.env, JIRA_WEBHOOK_SECRET: JIRA_SECRET, SERVICENOW_WEBHOOK_HMAC: SN_HMAC });
+    const topicPrefix = `clean-${randomBytes(4).toString('hex')}.`;
+    const env = { ...process.env, JIRA_WEBHOOK_SECRET: JIRA_SECRET, SERVICENOW_WEBHOOK_HMAC: SN_HMAC };
+    // Two partitions, so a second processor gets some of them.
+    const options = { brokers: brokers().join(','), topicPrefix, stubs, logLevel: 'info', edit: (tree: Record<string, unknown>) => void Object.assign(tree.kafka as object, { partitions: 2 }) };
+    writeStackConfig({ ...options, instanceId: 'clean-a' }, join(dir, 'a.yaml'));
+    writeStackConfig({ ...options, instanceId: 'clean-b' }, join(dir, 'b.yaml'));
+    run = runGrantline(['serve', '--config', join(dir, 'a.yaml')], env);
     const url = await readyUrl(run);
 
-    // Several tickets at once, as the demo files them: transactions follow each other closely.
+    // Several tickets at once, as the demo files them, before and after a second processor joins.
     const issues = Array.from({ length: 6 }, (_, i) => seedJiraTicket(stubs.jira, nhiDualApproval({ ttlHours: 1 + i })));
     const ritm = seedServiceNowTicket(stubs.servicenow, { item: 'other-access', requester: 'alice', shortDescription: 'need prod db', description: 'free text' });
-    const answers = await Promise.all([
-      ...issues.map((issue) => post(`${url}/webhooks/jira-main`, jiraDelivery(issue, JIRA_SECRET))),
-      post(`${url}/webhooks/servicenow-main`, serviceNowDelivery(ritm, SN_HMAC)),
-    ]);
-    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+    const deliver = (list: typeof issues): Promise<{ status: number }[]> => Promise.all(list.map((issue) => post(`${url}/webhooks/jira-main`, jiraDelivery(issue, JIRA_SECRET))));
+    const first = await Promise.all([...(await deliver(issues.slice(0, 3))), await post(`${url}/webhooks/servicenow-main`, serviceNowDelivery(ritm, SN_HMAC))]);
+    second = runGrantline(['serve', '--config', join(dir, 'b.yaml'), '--role', 'processor'], env);
+    await readyUrl(second);
+    const later = await deliver(issues.slice(3));
+    expect([...first, ...later].map((a) => a.status)).toEqual([...first, ...later].map(() => 202));
     // Every one decided and written back on its ticket.
     const written = await until(
       () =>
         issues.every((issue) => stubs.jira.state.comments(issue.id).some((c) => c.text.includes('Access granted'))) &&
         stubs.servicenow.state.journal(String(ritm.sys_id)).some((j) => String(j.value).includes('FREE_TEXT_REQUEST')),
-      45_000,
+      60_000,
     );
     expect(written, run.stdout().slice(-4000)).toBe(true);
 
+    second.child.kill('SIGTERM');
+    expect(await second.exit).toBe(0);
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
-    const lines = run.lines();
-    // The log was captured, kafkajs included.
+    const lines = [...run.lines(), ...second.lines()];
+    // The log was captured, kafkajs included, and the group did rebalance.
     expect(lines.some((l) => l.component === 'kafkajs')).toBe(true);
+    expect(second.lines().some((l) => l.msg === 'Consumer has joined the group')).toBe(true);
     expect(lines.filter((l) => l.level === 'error' || l.level === 'fatal')).toEqual([]);
   });
 });
