@@ -8,7 +8,8 @@ import { JiraSnapshotRaw, mapJiraSnapshot } from './map.js';
 import { pollJira } from './poll.js';
 import { plainText, toIso } from './vendor.js';
 import { verifyJiraDelivery } from './verify.js';
-import { markerFor, renderWriteBack } from './writeback.js';
+import { markerFor } from '../../src/connector/note.js';
+import { renderWriteBack } from './writeback.js';
 
 export { JiraConfig } from './config.js';
 export type { JiraConfigInput } from './config.js';
@@ -43,8 +44,8 @@ export function createJiraConnector(config: JiraConfig, deps: ConnectorDeps): Co
       // Check-then-post: the processor handles one ticket at a time (Kafka key = ticket), so no race here.
       const existing = (await api.getComments(ticketId)).find((c) => plainText(c.body).includes(marker));
       if (existing !== undefined) return { written: false, recordId: existing.id };
-      const text = renderWriteBack(item, idempotencyKey);
-      const recordId = jsm ? await api.addInternalRequestComment(ticketId, text) : await api.addComment(ticketId, text, config.writeBack.visibility);
+      const body = renderWriteBack(item, idempotencyKey);
+      const recordId = jsm ? await api.addInternalRequestComment(ticketId, body.text) : await api.addComment(ticketId, body, config.writeBack.visibility);
       log.info({ ticket: ticketId, kind: item.kind, recordId }, 'wrote back to the ticket');
       return { written: true, recordId };
     },
