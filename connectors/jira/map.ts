@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { missingRequester } from '../../src/connector/reasons.js';
 import type { MapResult, MappingFailure, PersonResolution, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import type { Approval, MappedRequest, Reason, SourceIdentity, Subject, TicketSource } from '../../src/model/index.js';
 import { fieldChanges } from './changes.js';
@@ -164,7 +165,7 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
     fields.justification === undefined ? description : (textOf(f[fields.justification.fieldId]) ?? '');
 
   if (requester === null) {
-    reasons.push({ code: 'MISSING_FIELD', field: 'requester', message: 'The ticket has no reporter; file it as the person who needs the access.' });
+    reasons.push(missingRequester('reporter, creator'));
   }
 
   if (reasons.length > 0 || requester === null) {

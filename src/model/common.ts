@@ -51,7 +51,10 @@ export type ReasonCode = z.infer<typeof ReasonCode>;
 
 /** One failing rule: a stable code and a sentence a person can act on, written back on the ticket. */
 export const Reason = z.object({
-  code: ReasonCode,
+  code: ReasonCode.meta({
+    description:
+      'Stable reason code (src/policy/README.md lists them). A ticket that names no requester is MISSING_FIELD on field "requester" from every source; REQUESTER_UNKNOWN is a requester who is named but not an active, unambiguous directory principal.',
+  }),
   message: z.string().min(1),
   /** The request field the reason is about, when there is one (`entitlementId`, `ttlSeconds`, ...). */
   field: z.string().optional(),

@@ -120,7 +120,7 @@ describe("Atlassian's Jira Cloud v3 issue example (GET /rest/api/3/issue)", () =
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.failure.reasons.map((x) => x.code)).toEqual(['FREE_TEXT_REQUEST', 'MISSING_FIELD']);
-    expect(r.failure.reasons[1]).toMatchObject({ field: 'requester', message: 'The ticket has no reporter; file it as the person who needs the access.' });
+    expect(r.failure.reasons[1]).toMatchObject({ code: 'MISSING_FIELD', field: 'requester', message: 'The ticket names no requester (reporter, creator); file it as, or on behalf of, the person who needs the access.' });
     expect(r.failure).toMatchObject({ requester: null, freeText: 'Main order flow broken', source: { ticketKey: 'ED-1' } });
   });
 
