@@ -100,5 +100,17 @@ export function createJiraConnector(config: JiraConfig, deps: ConnectorDeps): Co
 export const jiraConnector = defineConnector({
   type: 'jira',
   configSchema: JiraConfig,
+  kinds: {
+    // Cloud names people by accountId; Data Center by username, then user key.
+    identities: [
+      { kind: 'jira-account-id', directoryField: 'jiraAccountId' },
+      { kind: 'jira-username', directoryField: 'jiraUsername' },
+      { kind: 'jira-user-key', directoryField: 'jiraUserKey' },
+    ],
+    evidence: [
+      { kind: 'jsm-approval', structured: true },
+      { kind: 'workflow-transition', structured: true },
+    ],
+  },
   create: createJiraConnector,
 });

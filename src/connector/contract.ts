@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { SourceKinds } from './kinds.js';
 import type { z } from 'zod';
 import type {
   GrantDecision,
@@ -171,6 +172,12 @@ export interface Connector {
 export interface ConnectorType<S extends z.ZodType = z.ZodType> {
   readonly type: string;
   readonly configSchema: S;
+  /**
+   * The identity kinds this source names people by (with the directory field holding each) and the
+   * approval-evidence kinds it produces (each saying whether it is a structured approval). Registered
+   * with the type in `connectors/registry.ts`, checked at config load; `src/connector/kinds.ts`.
+   */
+  readonly kinds: SourceKinds;
   create(config: z.infer<S>, deps: ConnectorDeps): Connector;
 }
 

@@ -77,9 +77,17 @@ export const TicketSource = z.object({
 export type TicketSource = z.infer<typeof TicketSource>;
 
 /** A person or identity as the source system names it, kept as evidence next to the resolved principal. */
+/**
+ * A kind of identity, registered by the connector that produces it (`ConnectorType.kinds`,
+ * `src/connector/kinds.ts`); `email` is the core's. Not a closed list here: the published schemas
+ * give the registered kinds as examples.
+ */
+export const SourceIdentityKind = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'expected a registered identity kind (lower-case, digits, "-", "_")');
+export type SourceIdentityKind = z.infer<typeof SourceIdentityKind>;
+
 export const SourceIdentity = z.object({
-  /** `jira-account-id`, `jira-username`, `jira-user-key`, `servicenow-sys-id`, `email`. */
-  kind: z.enum(['jira-account-id', 'jira-username', 'jira-user-key', 'servicenow-sys-id', 'email']),
+  /** `jira-account-id`, `servicenow-sys-id`, `email`, ...: a kind a connector registered. */
+  kind: SourceIdentityKind,
   value: z.string().min(1),
 });
 export type SourceIdentity = z.infer<typeof SourceIdentity>;
