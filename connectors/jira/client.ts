@@ -7,7 +7,7 @@ import type { JiraConfig } from './config.js';
 import * as dc from './datacenter.js';
 import { call, createJiraTransport, REQUEST_TIMEOUT_MS } from './transport.js';
 import { adfText, type JiraCommentBody } from './writeback.js';
-import type { ChangelogHistory } from './vendor.js';
+import type { ChangelogHistory } from './records.js';
 import {
   JiraComment,
   JiraIssue,
@@ -16,7 +16,7 @@ import {
   PageOfChangelogs,
   PageOfComments,
   SearchPage,
-} from './vendor.js';
+} from './records.js';
 
 /** Issue ids and keys only: anything else could reshape the request path. */
 const ISSUE_REF = /^([0-9]+|[A-Z][A-Z0-9_]+-[0-9]+)$/;

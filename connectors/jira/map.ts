@@ -4,8 +4,8 @@ import type { MapResult, MappingFailure, PersonResolution, PrincipalResolver, Ti
 import type { Approval, MappedRequest, Reason, SourceIdentity, Subject, TicketSource } from '../../src/model/index.js';
 import { fieldChanges } from './changes.js';
 import type { JiraConfig } from './config.js';
-import { JiraComment, JiraIssue, JsmApproval, plainText, toIso } from './vendor.js';
-import type { ChangelogHistory, JiraUser } from './vendor.js';
+import { JiraComment, JiraIssue, JsmApproval, plainText, toIso } from './records.js';
+import type { ChangelogHistory, JiraUser } from './records.js';
 
 /** What `fetchTicket` stores in `TicketSnapshot.raw`: everything the mapping reads, as Jira sent it. */
 export const JiraSnapshotRaw = z.object({

@@ -1,5 +1,8 @@
-import { plainNote, renderNote, type Note } from '../../src/connector/note.js';
-import type { WriteBack } from '../../src/connector/contract.js';
+import { markerFor, plainNote, renderNote, type Note } from '../../src/connector/note.js';
+import type { WriteBack, WriteBackResult } from '../../src/connector/contract.js';
+import type { JiraApi } from './client.js';
+import type { JiraConfig } from './config.js';
+import { plainText } from './records.js';
 
 /** An Atlassian Document Format node, as far as grantline writes them. */
 export type AdfNode = {
@@ -43,4 +46,25 @@ export function formatNote(note: Note): JiraCommentBody {
 /** The comment for one write-back item. */
 export function renderWriteBack(item: WriteBack, idempotencyKey: string): JiraCommentBody {
   return formatNote(renderNote(item, idempotencyKey));
+}
+
+/**
+ * Comments on the issue once per idempotency key: reads the comments first and writes nothing when
+ * the marker is already there. An internal JSM comment with JSM approvals, else a plain comment
+ * restricted to the configured visibility.
+ */
+export async function writeComment(
+  api: JiraApi,
+  config: Pick<JiraConfig, 'approvals' | 'writeBack'>,
+  ticketId: string,
+  item: WriteBack,
+  idempotencyKey: string,
+): Promise<WriteBackResult> {
+  const marker = markerFor(idempotencyKey);
+  // Check-then-post: the processor handles one ticket at a time (Kafka key = ticket), so no race here.
+  const existing = (await api.getComments(ticketId)).find((c) => plainText(c.body).includes(marker));
+  if (existing !== undefined) return { written: false, recordId: existing.id };
+  const body = renderWriteBack(item, idempotencyKey);
+  const recordId = config.approvals.mode === 'jsm' ? await api.addInternalRequestComment(ticketId, body.text) : await api.addComment(ticketId, body, config.writeBack.visibility);
+  return { written: true, recordId };
 }
