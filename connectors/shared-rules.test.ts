@@ -5,59 +5,27 @@
  * note written back. Each connector only speaks its vendor.
  */
 import { describe, expect, it } from 'vitest';
-import { parseCatalog } from '../src/catalog/index.js';
 import type { MapResult, TicketSnapshot } from '../src/connector/contract.js';
 import { HOW_TO_FIX } from '../src/connector/note.js';
 import type { Decision, EntitlementRequest } from '../src/model/index.js';
 import { decide } from '../src/policy/index.js';
 import { requestFromMapped } from '../src/policy/request.js';
-import { JiraConfig } from './jira/config.js';
 import { mapJiraSnapshot } from './jira/map.js';
 import { renderWriteBack as jiraNote } from './jira/writeback.js';
 import { mapRequestedItem } from './servicenow/map.js';
 import { renderWriteBack as serviceNowNote } from './servicenow/writeback.js';
-import { configInput, testConfig } from '../test/fixtures/servicenow/config.js';
 import { IDS, makeRitm } from '../test/fixtures/servicenow/records.js';
 import { exampleDirectory } from '../test/fixtures/requests/factory.js';
+import { JIRA, SN, opsCatalog, opsJiraConfig, opsServiceNowConfig } from '../test/fixtures/requests/both-vendors.js';
 
 const directory = exampleDirectory();
-const catalog = parseCatalog(
-  `
-entitlements:
-  - id: ops-console
-    kind: role
-    system: linux-hosts
-    resource: ops-console
-    environments: [prod]
-    sensitivity: high
-    subjectTypes: [human]
-    approvers: { pool: [data-platform-owners, security], minDistinct: 1 }
-    ttl: { defaultSeconds: 4h, maxSeconds: 8h }
-    channel: pam
-`,
-  'shared-rules catalog',
-);
+const catalog = opsCatalog;
 const NOON = new Date('2026-11-20T12:00:00Z');
-/** The example directory's alice and bob, as each vendor names them. */
-const JIRA = { alice: '90bd90594497006fc7e0f1bd', bob: 'a7dcc13a56eec540b8e04fe8' };
-const SN = { alice: '124acfa0c66e16a2c70910e71187bc48', bob: 'eceb07897937f4c1422e3c7f51a57ed7' };
 /** One comment id for both, so the reasons (which name it) can be compared as text. */
 const COMMENT_ID = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 
-const jiraConfig = JiraConfig.parse({
-  baseUrl: 'https://jira.example.com',
-  deployment: 'cloud',
-  auth: { kind: 'basic', email: 'bot@example.com', apiToken: 't' },
-  webhook: { secret: 's' },
-  projects: ['ACC'],
-  fields: {
-    entitlement: { fieldId: 'customfield_10100', options: { 'Ops console': 'ops-console' } },
-    environment: { fieldId: 'customfield_10101' },
-    resource: { fieldId: 'customfield_10103' },
-  },
-  approvals: { mode: 'jsm' },
-});
-const snConfig = testConfig(undefined, { mapping: { ...configInput().mapping, catalogItems: { [IDS.catItemDbAdmin]: 'ops-console' } } });
+const jiraConfig = opsJiraConfig;
+const snConfig = opsServiceNowConfig;
 
 interface Filed {
   /** Whom the ticket names as the requester (both of its vendor fields); null: nobody. */
