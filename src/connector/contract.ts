@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { SourceKinds } from './kinds.js';
 import type { z } from 'zod';
 import type {
   GrantDecision,
@@ -163,6 +162,25 @@ export interface Connector {
   poll(watermark: string | null, since: Date): Promise<PollPage>;
   /** Status names the connector is configured to treat as cancelled/withdrawn/declined. */
   isCancelled(snapshot: TicketSnapshot): boolean;
+}
+
+/** A kind of person identity a source names people by, and the directory field that holds it. */
+export interface IdentityKindSpec {
+  readonly kind: string;
+  /** The directory's `identities` field (and SCIM extension attribute) that holds this identity. */
+  readonly directoryField: string;
+}
+
+/** A kind of approval evidence, and whether it is the source's own approval record. */
+export interface EvidenceKindSpec {
+  readonly kind: string;
+  /** True only for a structured approval record (an approval step, an approval table); a comment is never one. */
+  readonly structured: boolean;
+}
+
+export interface SourceKinds {
+  readonly identities: readonly IdentityKindSpec[];
+  readonly evidence: readonly EvidenceKindSpec[];
 }
 
 /**

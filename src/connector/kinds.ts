@@ -1,4 +1,5 @@
 import { connectorTypes } from '../../connectors/registry.js';
+import type { EvidenceKindSpec, IdentityKindSpec, SourceKinds } from './contract.js';
 
 /**
  * Identity kinds and approval-evidence kinds are registered by the connector that produces them
@@ -8,24 +9,7 @@ import { connectorTypes } from '../../connectors/registry.js';
  * may give, and the `comment` evidence that is never an approval.
  */
 
-/** A kind of person identity a source names people by, and the directory field that holds it. */
-export interface IdentityKindSpec {
-  readonly kind: string;
-  /** The directory's `identities` field (and SCIM extension attribute) that holds this identity. */
-  readonly directoryField: string;
-}
-
-/** A kind of approval evidence, and whether it is the source's own approval record. */
-export interface EvidenceKindSpec {
-  readonly kind: string;
-  /** True only for a structured approval record (an approval step, an approval table); a comment is never one. */
-  readonly structured: boolean;
-}
-
-export interface SourceKinds {
-  readonly identities: readonly IdentityKindSpec[];
-  readonly evidence: readonly EvidenceKindSpec[];
-}
+export type { EvidenceKindSpec, IdentityKindSpec, SourceKinds } from './contract.js';
 
 /** Lower-case, digits, `-` and `_`: kinds appear in evidence, custody and schemas. */
 export const KIND_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
