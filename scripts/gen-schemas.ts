@@ -7,7 +7,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { AdapterAlert, CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation } from '../src/model/index.js';
+import { registeredKinds } from '../src/connector/kinds.js';
+import { AdapterAlert, ApprovalEvidenceKind, CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation, SourceIdentityKind } from '../src/model/index.js';
 
 /** Base of every schema's `$id`. */
 export const SCHEMA_BASE_URL = 'https://grantline.dev/schemas/';
@@ -116,6 +117,7 @@ const PUBLISHED: readonly Published[] = [
  */
 export function buildSchemas(): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
+  const kinds = registeredKinds();
   for (const p of PUBLISHED) {
     const generated = z.toJSONSchema(p.schema, {
       target: 'draft-2020-12',
@@ -126,6 +128,14 @@ export function buildSchemas(): Record<string, Record<string, unknown>> {
       override: ({ zodSchema, jsonSchema }) => {
         if (zodSchema._zod.def.type === 'object' && jsonSchema.additionalProperties === false) {
           delete jsonSchema.additionalProperties;
+        }
+        // Kinds are registered by the connectors, not closed in the model: publish the known ones.
+        // (in the description: `examples` is a keyword draft-07 readers of asyncapi.yaml would not take as written).
+        if (zodSchema === SourceIdentityKind) {
+          jsonSchema.description = `A kind registered by the connector that produces it. Registered: ${kinds.identities.map((k) => k.kind).join(', ')}.`;
+        }
+        if (zodSchema === ApprovalEvidenceKind) {
+          jsonSchema.description = `A kind registered by the connector that produces it. Registered: ${kinds.evidence.map((k) => k.kind).join(', ')}; structured approvals among them: ${kinds.evidence.filter((k) => k.structured).map((k) => k.kind).join(', ')}. Any other kind never counts as an approval.`;
         }
       },
     }) as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import type { FieldChange, RequestField } from '../../src/model/index.js';
 import type { JiraConfig } from './config.js';
-import { toIso, type ChangelogHistory, type ChangelogItem } from './vendor.js';
+import { toIso, type ChangelogHistory, type ChangelogItem } from './records.js';
 
 /** A Jira field whose changes are changes of one or more request fields. */
 interface Watched {

@@ -1,3 +1,4 @@
+import axios from 'axios';
 import { createServer } from 'node:http';
 import { principalResolver } from '../../src/connector/resolve.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,6 +15,7 @@ import type { JiraConfigInput } from './index.js';
 import { createJiraTransport } from './transport.js';
 
 const TOKEN = 'jira-token-do-not-send-elsewhere';
+const PROXY_VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy'];
 const AUTHS = {
   'cloud, email + API token': { deployment: 'cloud', auth: { kind: 'basic', email: 'bot@example.com', apiToken: TOKEN } },
   'Data Center, personal access token': { deployment: 'datacenter', auth: { kind: 'bearer', token: TOKEN } },
@@ -105,6 +107,30 @@ describe('Jira transport: every call stays on the configured base URL', () => {
     expect(elsewhere.seen).toEqual([]);
   });
 
+  it.each(Object.keys(AUTHS) as AuthCase[])('%s: HTTP_PROXY / HTTPS_PROXY from the environment are ignored (no proxy is configured)', async (which) => {
+    const proxy = await startRecorder();
+    const saved = Object.fromEntries(PROXY_VARS.map((k) => [k, process.env[k]]));
+    try {
+      for (const k of PROXY_VARS) delete process.env[k];
+      for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) process.env[k] = proxy.url;
+      // The environment is in effect: a request that does not refuse it goes through the proxy.
+      await axios.get(`${elsewhere.url}/probe`, { adapter: 'http' });
+      expect(proxy.seen.map((r) => r.url)).toEqual([`${elsewhere.url}/probe`]);
+      proxy.seen.length = 0;
+      const issue = stub.state.seedIssue({});
+      const before = stub.requests.length;
+      await new JiraApi(config(stub.baseUrl, which)).getIssue(issue.id);
+      expect(stub.requests.length).toBeGreaterThan(before);
+      expect(proxy.seen).toEqual([]);
+    } finally {
+      for (const k of PROXY_VARS) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+      await proxy.close();
+    }
+  }, 20_000);
+
   it('a path that would leave the base URL is refused before anything is sent', async () => {
     const http = createJiraTransport(config(elsewhere.url, 'cloud, email + API token'));
     for (const url of ['/rest/api/3/issue/1/../../../../admin', '/rest/api/3/issue/1?jql=x', '/rest/api/3/issue/1#x', '//evil.example/rest/api/3/issue/1', '/rest/api/3/issue/%2e%2e/x']) {
@@ -163,7 +189,7 @@ describe('Jira transport: failures become our error classes', () => {
     const limited = await caught(api.getIssue(issue.id));
     expect(limited).toBeInstanceOf(SourceRateLimitedError);
     expect((limited as SourceRateLimitedError).retryAfterMs).toBe(7000);
-    expect(limited.message).toBe('get issue: Jira rate limit (429)');
+    expect(limited.message).toBe('get issue: Jira rate limited (429)');
 
     stub.failNext(429, { 'retry-after': '0.5' });
     expect(((await caught(api.getApprovals(issue.id))) as SourceRateLimitedError).retryAfterMs).toBe(500);

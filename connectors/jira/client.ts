@@ -6,7 +6,8 @@ import { NonRetriableError, SourceResponseError } from '../../src/connector/erro
 import type { JiraConfig } from './config.js';
 import * as dc from './datacenter.js';
 import { call, createJiraTransport, REQUEST_TIMEOUT_MS } from './transport.js';
-import type { ChangelogHistory } from './vendor.js';
+import { adfText, type JiraCommentBody } from './writeback.js';
+import type { ChangelogHistory } from './records.js';
 import {
   JiraComment,
   JiraIssue,
@@ -15,7 +16,7 @@ import {
   PageOfChangelogs,
   PageOfComments,
   SearchPage,
-} from './vendor.js';
+} from './records.js';
 
 /** Issue ids and keys only: anything else could reshape the request path. */
 const ISSUE_REF = /^([0-9]+|[A-Z][A-Z0-9_]+-[0-9]+)$/;
@@ -144,7 +145,7 @@ export class JiraApi {
    * A comment on a plain Jira issue, marked internal for JSM agents by the `sd.public.comment`
    * property, restricted to `visibility` when configured. Returns the comment id.
    */
-  async addComment(ref: string, text: string, visibility?: { type: 'role' | 'group'; value: string }): Promise<string> {
+  async addComment(ref: string, body: JiraCommentBody, visibility?: { type: 'role' | 'group'; value: string }): Promise<string> {
     checkRef(ref);
     const properties = [{ key: 'sd.public.comment', value: { internal: true } }];
     const created = await call('add comment', async () =>
@@ -153,8 +154,8 @@ export class JiraApi {
           // Always a document: given a string body, jira.js 6 posts it to /rest/api/2 with body and
           // visibility only, dropping `properties` (dist/cloud/api/issueComments.js, addComment), and
           // the comment would no longer be internal.
-          (await this.#v3()).issueComments.addComment({ issueIdOrKey: ref, body: adf(text), properties, ...(visibility === undefined ? {} : { visibility }) })
-        : dc.addComment(this.#http, { issueIdOrKey: ref, body: text, properties, ...(visibility === undefined ? {} : { visibility }) }),
+          (await this.#v3()).issueComments.addComment({ issueIdOrKey: ref, body: body.adf, properties, ...(visibility === undefined ? {} : { visibility }) })
+        : dc.addComment(this.#http, { issueIdOrKey: ref, body: body.text, properties, ...(visibility === undefined ? {} : { visibility }) }),
     );
     return parse(JiraComment.pick({ id: true }), created, 'add comment').id;
   }
@@ -214,7 +215,7 @@ export class JiraApi {
         ? // https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-post
           // v3 takes the description as a document only (a string is refused with 400, "Operation value
           // must be an Atlassian Document"); jira.js 5 wrapped a string for us, jira.js 6 would send it to v2.
-          (await this.#v3()).issues.createIssue({ fields: { ...issueFields, description: adf(fields.description) } })
+          (await this.#v3()).issues.createIssue({ fields: { ...issueFields, description: adfText(fields.description) } })
         : dc.createIssue(this.#http, { fields: { ...issueFields, description: fields.description } }),
     );
     const parsed = parse(JiraIssue.pick({ id: true, key: true }), created, 'create issue');
@@ -235,15 +236,6 @@ export class JiraApi {
 
 function checkRef(ref: string): void {
   if (!ISSUE_REF.test(ref)) throw new NonRetriableError('not a Jira issue id or key');
-}
-
-/** Atlassian Document Format for a plain multi-line text (v3 comment bodies). */
-function adf(text: string): { type: 'doc'; version: 1; content: { type: 'paragraph'; content: { type: 'text'; text: string }[] }[] } {
-  return {
-    type: 'doc',
-    version: 1,
-    content: text.split('\n').map((line) => ({ type: 'paragraph' as const, content: line === '' ? [] : [{ type: 'text' as const, text: line }] })),
-  };
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Delivery, Identification } from '../../src/connector/contract.js';
-import { WebhookBody } from './vendor.js';
+import { WebhookBody } from './records.js';
 
 /** Events that can change a request's state. Others (deletions, worklogs, ...) are acknowledged and dropped. */
 const RELEVANT_EVENTS = new Set(['jira:issue_created', 'jira:issue_updated', 'comment_created', 'comment_updated']);

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { missingRequester } from '../../src/connector/reasons.js';
 import type { MapResult, MappingFailure, PersonResolution, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import type { Approval, MappedRequest, Reason, SourceIdentity, Subject, TicketSource } from '../../src/model/index.js';
 import { fieldChanges } from './changes.js';
 import type { JiraConfig } from './config.js';
-import { JiraComment, JiraIssue, JsmApproval, plainText, toIso } from './vendor.js';
-import type { ChangelogHistory, JiraUser } from './vendor.js';
+import { JiraComment, JiraIssue, JsmApproval, plainText, toIso } from './records.js';
+import type { ChangelogHistory, JiraUser } from './records.js';
 
 /** What `fetchTicket` stores in `TicketSnapshot.raw`: everything the mapping reads, as Jira sent it. */
 export const JiraSnapshotRaw = z.object({
@@ -164,7 +165,7 @@ export function mapJiraSnapshot(snapshot: TicketSnapshot, ctx: MapContext): MapR
     fields.justification === undefined ? description : (textOf(f[fields.justification.fieldId]) ?? '');
 
   if (requester === null) {
-    reasons.push({ code: 'MISSING_FIELD', field: 'requester', message: 'The ticket has no reporter; file it as the person who needs the access.' });
+    reasons.push(missingRequester('reporter, creator'));
   }
 
   if (reasons.length > 0 || requester === null) {

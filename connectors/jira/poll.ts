@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PollPage } from '../../src/connector/contract.js';
-import { toIso } from './vendor.js';
+import { toIso } from './records.js';
 
 /**
  * The stored poll position: the `updated` time and key of the last ticket returned. JQL compares

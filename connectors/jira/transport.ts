@@ -1,12 +1,7 @@
 import axios from 'axios';
 import type { Client, SendRequestOptions } from 'jira.js/core';
-import {
-  GrantlineError,
-  NonRetriableError,
-  SourceRateLimitedError,
-  SourceResponseError,
-  SourceUnavailableError,
-} from '../../src/connector/errors.js';
+import { GrantlineError, NonRetriableError, SourceResponseError, SourceUnavailableError } from '../../src/connector/errors.js';
+import { SOURCE_HTTP_DEFAULTS, statusError } from '../../src/connector/http.js';
 import type { JiraConfig } from './config.js';
 
 /** How long one request (connect, headers and body) may take before it counts as unavailable. */
@@ -19,7 +14,7 @@ export const REQUEST_TIMEOUT_MS = 15_000;
 class JiraHttpFailure extends Error {
   constructor(
     readonly failure:
-      | { kind: 'status'; status: number; retryAfter: string | undefined }
+      | { kind: 'status'; status: number; headers: Record<string, unknown> }
       | { kind: 'network'; code: string }
       | { kind: 'timeout'; ms: number }
       | { kind: 'not-json'; status: number },
@@ -43,10 +38,10 @@ class JiraHttpFailure extends Error {
  * without a signal can also hang forever. `createClient` hands back any object with a
  * `sendRequest` untouched (`isClient`), so the factories take this one:
  * - only `baseUrl` + the path jira.js or we built; a path that would leave it is refused unsent;
- * - axios with `maxRedirects: 0`: a 3xx is a failure, its `Location` never requested;
+ * - axios with the connectors' HTTP defaults (`src/connector/http.ts`): no redirect followed, its
+ *   `Location` never requested; no proxy from the environment sees the credentials;
  * - one deadline per request (`AbortSignal.timeout`) covering connect, headers and body;
- * - `proxy: false`: no proxy from the environment sees the credentials;
- * - failures become `JiraHttpFailure`, mapped by `call` to our error classes.
+ * - failures become `JiraHttpFailure`, mapped by `call` to our error classes (`statusError`).
  *
  * The `schema` jira.js passes is not applied: answers are checked once, by the lenient schemas in
  * vendor.ts, which also read the Data Center v2 shapes jira.js has no schemas for.
@@ -72,6 +67,7 @@ export function createJiraTransport(config: Pick<JiraConfig, 'baseUrl' | 'auth'>
       let text: string;
       try {
         const res = await axios.request<string>({
+          ...SOURCE_HTTP_DEFAULTS,
           method: options.method ?? 'GET',
           url: url.href,
           headers: {
@@ -81,14 +77,7 @@ export function createJiraTransport(config: Pick<JiraConfig, 'baseUrl' | 'auth'>
             Authorization: authorization(),
           },
           data: options.body === undefined ? undefined : JSON.stringify(options.body),
-          adapter: 'http',
-          maxRedirects: 0,
           signal,
-          proxy: false,
-          // Status and body are judged below, not by axios.
-          validateStatus: () => true,
-          responseType: 'text',
-          transformResponse: [(data: unknown) => data],
         });
         status = res.status;
         headers = res.headers;
@@ -99,8 +88,7 @@ export function createJiraTransport(config: Pick<JiraConfig, 'baseUrl' | 'auth'>
         throw new JiraHttpFailure({ kind: 'network', code: typeof code === 'string' ? code : 'ERROR' });
       }
       if (status < 200 || status >= 300) {
-        const retryAfter = headers['retry-after'];
-        throw new JiraHttpFailure({ kind: 'status', status, retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined });
+        throw new JiraHttpFailure({ kind: 'status', status, headers });
       }
       if (text.trim() === '') return undefined as T;
       try {
@@ -164,28 +152,5 @@ function mapError(what: string, error: unknown): Error {
   if (f.kind === 'timeout') return new SourceUnavailableError(`${what}: Jira did not answer within ${f.ms} ms`);
   if (f.kind === 'network') return new SourceUnavailableError(`${what}: Jira unreachable (${f.code})`);
   if (f.kind === 'not-json') return new SourceResponseError(`${what}: Jira answered ${f.status} with something that is not JSON`, { retriable: false });
-  const { status } = f;
-  if (status === 429) {
-    return new SourceRateLimitedError(`${what}: Jira rate limit (429)`, { retryAfterMs: retryAfterMs(f.retryAfter) ?? 60_000 });
-  }
-  if (status >= 500) {
-    const retryAfter = retryAfterMs(f.retryAfter);
-    return new SourceUnavailableError(`${what}: Jira answered ${status}`, retryAfter === undefined ? {} : { retryAfterMs: retryAfter });
-  }
-  if (status === 401 || status === 403) {
-    return new NonRetriableError(`${what}: Jira refused the configured credentials (${status})`);
-  }
-  if (status >= 300 && status < 400) {
-    return new NonRetriableError(`${what}: Jira answered a redirect (${status}); redirects are not followed`);
-  }
-  return new NonRetriableError(`${what}: Jira answered ${status}`);
-}
-
-/** `Retry-After` as seconds or an HTTP date. */
-function retryAfterMs(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+  return statusError(`${what}: Jira`, f.status, f.headers) ?? new SourceResponseError(`${what}: Jira answered ${f.status}`, { retriable: false });
 }

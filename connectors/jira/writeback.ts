@@ -1,48 +1,70 @@
-import type { WriteBack } from '../../src/connector/contract.js';
+import { markerFor, plainNote, renderNote, type Note } from '../../src/connector/note.js';
+import type { WriteBack, WriteBackResult } from '../../src/connector/contract.js';
+import type { JiraApi } from './client.js';
+import type { JiraConfig } from './config.js';
+import { plainText } from './records.js';
 
-/** The marker every grantline comment starts with; finding it on the ticket means "already written". */
-export function markerFor(idempotencyKey: string): string {
-  return `[grantline:${idempotencyKey.replace(/[\]\r\n]/g, '_')}]`;
+/** An Atlassian Document Format node, as far as grantline writes them. */
+export type AdfNode = {
+  readonly type: string;
+  readonly text?: string;
+  readonly marks?: readonly { type: string }[];
+  readonly content?: AdfNode[];
+};
+export type AdfDoc = {
+  readonly type: 'doc';
+  readonly version: 1;
+  readonly content: AdfNode[];
+};
+
+/** A Jira comment body in both of Jira's forms: a document for Cloud (v3), text for Data Center and JSM requests. */
+export interface JiraCommentBody {
+  readonly text: string;
+  readonly adf: AdfDoc;
+}
+
+const paragraph = (content: AdfNode[]): AdfNode => ({ type: 'paragraph', content });
+const text = (value: string, strong = false): AdfNode => (strong ? { type: 'text', text: value, marks: [{ type: 'strong' }] } : { type: 'text', text: value });
+
+/** Atlassian Document Format for plain multi-line text: one paragraph a line. */
+export function adfText(value: string): AdfDoc {
+  return { type: 'doc', version: 1, content: value.split('\n').map((line) => paragraph(line === '' ? [] : [text(line)])) };
+}
+
+/** The core's note as Jira writes it: a paragraph a line, the reasons as a bullet list, each code in bold. */
+export function formatNote(note: Note): JiraCommentBody {
+  const content: AdfNode[] = [paragraph([text(note.marker)]), ...note.lines.map((line) => paragraph(line === '' ? [] : [text(line)]))];
+  if (note.reasons.length > 0) {
+    content.push({
+      type: 'bulletList',
+      content: note.reasons.map((r) => ({ type: 'listItem', content: [paragraph([text(r.code, true), text(`: ${r.message} How to fix: ${r.fix}`)])] })),
+    });
+  }
+  return { text: plainNote(note), adf: { type: 'doc', version: 1, content } };
+}
+
+/** The comment for one write-back item. */
+export function renderWriteBack(item: WriteBack, idempotencyKey: string): JiraCommentBody {
+  return formatNote(renderNote(item, idempotencyKey));
 }
 
 /**
- * The comment text for a write-back: the marker line, then a statement a person on the ticket can act
- * on (grant id, entitlement, expiry; or every rejection reason with how to fix it).
+ * Comments on the issue once per idempotency key: reads the comments first and writes nothing when
+ * the marker is already there. An internal JSM comment with JSM approvals, else a plain comment
+ * restricted to the configured visibility.
  */
-export function renderWriteBack(item: WriteBack, idempotencyKey: string): string {
-  return `${markerFor(idempotencyKey)}\n${body(item)}`;
-}
-
-function body(item: WriteBack): string {
-  switch (item.kind) {
-    case 'decision': {
-      const d = item.decision;
-      if (d.outcome === 'granted') {
-        const lines = [
-          `Access granted: ${d.entitlementId} on ${d.resource} (${d.environment}) for ${d.subject.type} ${d.subject.id}.`,
-          `Grant id: ${d.grantId}`,
-          `Valid from ${d.validFrom} until ${d.expiresAt}${d.ttlSource === 'catalog-default' ? ' (the catalog default TTL: the ticket asked for none)' : ''}.`,
-        ];
-        if (d.breakGlass.active) lines.push(`Break-glass: a post-event review is due by ${d.breakGlass.reviewDueAt ?? 'the review deadline'}.`);
-        return lines.join('\n');
-      }
-      return [
-        'Access not granted. To fix the request:',
-        ...d.reasons.map((r) => `- ${r.code}: ${r.message}`),
-        `Rejection id: ${d.rejectionId}`,
-      ].join('\n');
-    }
-    case 'revocation': {
-      const r = item.revocation;
-      return `Access revoked: grant ${r.grantId} (${r.entitlementId}) ended at ${r.revokedAt}: ${r.reason} [${r.trigger}].`;
-    }
-    case 'fulfillment': {
-      const f = item.result;
-      return `Fulfillment: ${f.adapter} reports grant ${f.grantId} ${f.status} (${f.action}, reference ${f.reference}) at ${f.at}.${f.detail === undefined ? '' : ` ${f.detail}`}`;
-    }
-    case 'review-opened':
-      return `Post-event review opened for break-glass grant ${item.grantId}: ${item.reviewTicketKey} ${item.reviewUrl}`;
-    case 'note':
-      return item.text;
-  }
+export async function writeComment(
+  api: JiraApi,
+  config: Pick<JiraConfig, 'approvals' | 'writeBack'>,
+  ticketId: string,
+  item: WriteBack,
+  idempotencyKey: string,
+): Promise<WriteBackResult> {
+  const marker = markerFor(idempotencyKey);
+  // Check-then-post: the processor handles one ticket at a time (Kafka key = ticket), so no race here.
+  const existing = (await api.getComments(ticketId)).find((c) => plainText(c.body).includes(marker));
+  if (existing !== undefined) return { written: false, recordId: existing.id };
+  const body = renderWriteBack(item, idempotencyKey);
+  const recordId = config.approvals.mode === 'jsm' ? await api.addInternalRequestComment(ticketId, body.text) : await api.addComment(ticketId, body, config.writeBack.visibility);
+  return { written: true, recordId };
 }

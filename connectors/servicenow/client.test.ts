@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NonRetriableError, SourceRateLimitedError, SourceResponseError, SourceUnavailableError } from '../../src/connector/errors.js';
 import { startServiceNowStub, type ServiceNowStub } from '../../dev/stubs/servicenow-stub.js';
 import { testConfig } from '../../test/fixtures/servicenow/config.js';
-import { nextLink, retryAfterMs, ServiceNowClient } from './client.js';
+import { nextLink, ServiceNowClient } from './client.js';
 
 const PASSWORD = 'sn-password-do-not-log';
 let stub: ServiceNowStub;
@@ -132,10 +132,11 @@ describe('ServiceNowClient answers that are not data', () => {
     expect(await caught(wrong.list('sys_user', { query: '', pageSize: 1 }))).toBeInstanceOf(NonRetriableError);
   });
 
-  it('does not follow a redirect (login page or SSO)', async () => {
+  it('does not follow a redirect (login page or SSO), nor retry it', async () => {
     stub.failNext({ kind: 'redirect', location: 'http://evil.example/login.do' });
     const err = await caught(users(2));
-    expect(err).toBeInstanceOf(SourceResponseError);
+    expect(err).toBeInstanceOf(NonRetriableError);
+    expect(err.message).toMatch(/answered a redirect \(30\d\); redirects are not followed/);
     expect(stub.requests).toHaveLength(1);
   });
 
@@ -145,15 +146,6 @@ describe('ServiceNowClient answers that are not data', () => {
 });
 
 describe('header helpers', () => {
-  it.each([
-    [{ 'retry-after': '3' }, 3000],
-    [{ 'retry-after': '0' }, 0],
-    [{ 'x-ratelimit-reset': '1000060' }, 60_000],
-    [{}, 60_000],
-  ])('retryAfterMs(%j) = %d', (headers, ms) => {
-    expect(retryAfterMs(headers, 1_000_000_000)).toBe(ms);
-  });
-
   it('reads rel="next" from a ServiceNow Link header', () => {
     const h =
       '<https://acme.service-now.com/api/now/table/x?sysparm_offset=0>;rel="first",<https://acme.service-now.com/api/now/table/x?sysparm_offset=2>;rel="next",<https://acme.service-now.com/api/now/table/x?sysparm_offset=4>;rel="last"';

@@ -1,10 +1,6 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import {
-  NonRetriableError,
-  SourceRateLimitedError,
-  SourceResponseError,
-  SourceUnavailableError,
-} from '../../src/connector/errors.js';
+import { NonRetriableError, SourceResponseError, SourceUnavailableError } from '../../src/connector/errors.js';
+import { SOURCE_HTTP_DEFAULTS, statusError } from '../../src/connector/http.js';
 import type { ServiceNowConfig } from './config.js';
 
 /** Options of a Table API list read. */
@@ -21,19 +17,6 @@ export interface TablePage {
   readonly records: readonly Record<string, unknown>[];
   /** True when `maxPages` stopped the read before the last page. */
   readonly truncated: boolean;
-}
-
-const DEFAULT_RETRY_MS = 60_000;
-
-/** `Retry-After` seconds, or `X-RateLimit-Reset` (UNIX seconds) relative to now; milliseconds. */
-export function retryAfterMs(headers: Record<string, unknown>, now: number = Date.now()): number {
-  const retryAfter = Number(headers['retry-after']);
-  if (Number.isFinite(retryAfter) && retryAfter >= 0 && String(headers['retry-after']).trim() !== '') {
-    return Math.ceil(retryAfter * 1000);
-  }
-  const reset = Number(headers['x-ratelimit-reset']);
-  if (Number.isFinite(reset) && reset > 0) return Math.max(1000, Math.ceil(reset * 1000 - now));
-  return DEFAULT_RETRY_MS;
 }
 
 /** The `rel="next"` target of a `Link` header, or null. */
@@ -63,16 +46,9 @@ export class ServiceNowClient {
       auth.type === 'basic'
         ? () => `Basic ${Buffer.from(`${auth.username}:${auth.password.reveal()}`, 'utf8').toString('base64')}`
         : () => `Bearer ${auth.token.reveal()}`;
-    this.#http = axios.create({
-      baseURL: this.#origin,
-      maxRedirects: 0,
-      timeout: config.timeoutMs,
-      // Status and body are judged here, not by axios: an HTML 200 must not pass as data.
-      validateStatus: () => true,
-      transformResponse: [(data: unknown) => data],
-      responseType: 'text',
-      proxy: false,
-    });
+    // The connectors' HTTP defaults: no redirect followed, no proxy from the environment, status
+    // and body judged here (an HTML 200 must not pass as data).
+    this.#http = axios.create({ ...SOURCE_HTTP_DEFAULTS, baseURL: this.#origin, timeout: config.timeoutMs });
   }
 
   /** GET one record; null when the instance says it does not exist (404). */
@@ -176,30 +152,16 @@ export class ServiceNowClient {
     }
     const status = res.status;
     const where = `ServiceNow ${method} ${pathOnly(path)}`;
-    if (status === 429) {
-      throw new SourceRateLimitedError(`${where} rate limited (429)`, { retryAfterMs: retryAfterMs(res.headers) });
-    }
-    if (status >= 500) {
-      const ra = res.headers['retry-after'] === undefined ? undefined : retryAfterMs(res.headers);
-      throw new SourceUnavailableError(`${where} answered ${status}`, ra === undefined ? {} : { retryAfterMs: ra });
-    }
-    if (status === 401 || status === 403) {
-      throw new NonRetriableError(`${where} refused the configured credentials (${status})`);
-    }
     if (status === 404 && notFoundIsNull && isJson(res)) return null;
-    if (status >= 300 && status < 400) {
-      // A redirect is a login page or SSO in front of the instance; never followed.
-      throw new SourceResponseError(`${where} answered a redirect (${status}), not data`, { retriable: true });
-    }
-    if (!isJson(res)) {
+    const otherClientError = status >= 400 && status < 500 && status !== 401 && status !== 403 && status !== 429;
+    if ((status < 300 || otherClientError) && !isJson(res)) {
       throw new SourceResponseError(
         `${where} answered ${status} with Content-Type ${String(res.headers['content-type'] ?? 'none')}, not JSON (hibernating instance or login page?)`,
         { retriable: true },
       );
     }
-    if (status >= 400) {
-      throw new NonRetriableError(`${where} answered ${status}: ${errorMessage(res.data)}`);
-    }
+    const error = statusError(where, status, res.headers, otherClientError ? errorMessage(res.data) : undefined);
+    if (error !== null) throw error;
     return res;
   }
 

@@ -170,7 +170,7 @@ describe('write-back', () => {
     const notes = stub.state.journal(id, 'work_notes');
     expect(notes).toHaveLength(1);
     expect(notes[0]?.['sys_id']).toBe(first.recordId);
-    expect(notes[0]?.['value']).toContain('GRANTED db-admin');
+    expect(notes[0]?.['value']).toContain('Access granted: db-admin');
     expect(notes[0]?.['value']).toContain('grt_01');
     expect(notes[0]?.['value']).toContain('2026-11-20T18:00:00Z');
     expect(notes[0]?.['value']).toContain('[grantline:decision:grt_01]');
@@ -200,7 +200,7 @@ describe('write-back', () => {
     };
     await connector.writeBack(id, { kind: 'decision', decision: rejection }, 'decision:rej_01');
     const text = stub.state.journal(id, 'work_notes')[0]?.['value'] ?? '';
-    expect(text).toContain('REJECTED');
+    expect(text).toContain('Access not granted (rejection id rej_01)');
     expect(text).toContain('UNMAPPED_ENTITLEMENT: Catalog item "Laptop" is not mapped. How to fix:');
     expect(text).toContain('APPROVAL_STALE: Approval by bob predates the last edit. How to fix: The request changed');
     // The hint fits an entry that allows break-glass to others only, not just one without it.

@@ -49,5 +49,9 @@ export function createServiceNowConnector(config: ServiceNowConfig, deps: Connec
 export const serviceNowConnector = defineConnector({
   type: 'servicenow',
   configSchema: ServiceNowConfig,
+  kinds: {
+    identities: [{ kind: 'servicenow-sys-id', directoryField: 'servicenowSysId' }],
+    evidence: [{ kind: 'sysapproval_approver', structured: true }],
+  },
   create: (config, deps) => createServiceNowConnector(config, deps),
 });

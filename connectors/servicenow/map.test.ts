@@ -80,7 +80,7 @@ describe('mapRequestedItem', () => {
     ['a TTL that is not a number', { variables: { ...DEFAULT_VARIABLES, duration_hours: 'a day' } }, 'MISSING_FIELD', 'ttlSeconds'],
     ['a zero TTL', { variables: { ...DEFAULT_VARIABLES, duration_hours: '0' } }, 'MISSING_FIELD', 'ttlSeconds'],
     ['a person the directory does not know', { variables: { ...DEFAULT_VARIABLES, subject: IDS.catItemUnmapped } }, 'SUBJECT_UNKNOWN', 'subject'],
-    ['no opened_by nor requested_for', { openedBy: '', requestedFor: '' }, 'REQUESTER_UNKNOWN', 'requester'],
+    ['no opened_by nor requested_for', { openedBy: '', requestedFor: '' }, 'MISSING_FIELD', 'requester'],
   ])('refuses %s with %s', (_name, overrides, code, field) => {
     const r = map(overrides);
     expect(r.ok).toBe(false);

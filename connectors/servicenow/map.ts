@@ -1,3 +1,4 @@
+import { missingRequester } from '../../src/connector/reasons.js';
 import type { MapResult, MappingFailure, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import {
   clipText,
@@ -111,7 +112,7 @@ export function mapRequestedItem(snapshot: TicketSnapshot, ctx: MapContext): Map
 
   const reasons: Reason[] = [];
   if (requester === null) {
-    reasons.push({ code: 'REQUESTER_UNKNOWN', message: 'The request has neither requested_for nor opened_by.', field: 'requester' });
+    reasons.push(missingRequester('requested_for, opened_by'));
   } else if (requesterResolution?.principalId === null && requesterResolution.ambiguous !== null) {
     reasons.push({ code: 'REQUESTER_UNKNOWN', message: `The requester is not resolved: ${requesterResolution.ambiguous.explanation}`, field: 'requester' });
   }

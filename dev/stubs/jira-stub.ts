@@ -103,7 +103,7 @@ function textOfBody(body: unknown): string {
   const n = body as { text?: unknown; content?: unknown; type?: unknown };
   if (typeof n.text === 'string') return n.text;
   if (!Array.isArray(n.content)) return '';
-  return n.content.map(textOfBody).join(n.type === 'doc' ? '\n' : '');
+  return n.content.map(textOfBody).join(n.type === 'doc' || n.type === 'bulletList' || n.type === 'orderedList' ? '\n' : '');
 }
 
 /** The stub's data. Tests seed it and read what the connector wrote. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { PersonResolution, PrincipalResolver } from '../connector/contract.js';
-import { IDENTITY_FIELD_OF_KIND, resolvePerson } from '../connector/resolve.js';
+import { directoryFieldOf } from '../connector/kinds.js';
+import { resolvePerson } from '../connector/resolve.js';
 import { SubjectType, type SourceIdentity } from '../model/index.js';
 import { GroupName, parseYamlDocument } from './catalog.js';
 import { InvalidDocumentError, issuesFromZod } from './errors.js';
@@ -54,7 +55,11 @@ export type NonHumanIdentity = z.infer<typeof NonHumanIdentity>;
 /** Every field of `PrincipalIdentities`. */
 export const IDENTITY_FIELDS = ['jiraAccountId', 'jiraUsername', 'jiraUserKey', 'servicenowSysId', 'email'] as const;
 export type IdentityField = (typeof IDENTITY_FIELDS)[number];
-const FIELD_OF_KIND: Record<SourceIdentity['kind'], IdentityField> = IDENTITY_FIELD_OF_KIND;
+/** The directory field holding identities of a registered kind; undefined for a kind no directory field holds. */
+function fieldOfKind(kind: string): IdentityField | undefined {
+  const field = directoryFieldOf(kind);
+  return (IDENTITY_FIELDS as readonly string[]).includes(field ?? '') ? (field as IdentityField) : undefined;
+}
 // Jira usernames and email addresses are case-insensitive; ids and keys are compared as given
 // (ServiceNow sys_ids are lower-case hex; a caller's upper-case hex is folded too).
 const CASE_INSENSITIVE: ReadonlySet<IdentityField> = new Set(['jiraUsername', 'email', 'servicenowSysId']);
@@ -163,7 +168,8 @@ export class YamlDirectory implements Directory {
   }
 
   resolve(identity: SourceIdentity): string | null {
-    const field = FIELD_OF_KIND[identity.kind];
+    const field = fieldOfKind(identity.kind);
+    if (field === undefined) return null;
     return this.#identities.get(`${field}:${normalizeIdentity(field, identity.value)}`) ?? null;
   }
 

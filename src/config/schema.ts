@@ -4,6 +4,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { connectorTypes as registeredConnectorTypes } from '../../connectors/registry.js';
 import type { ConnectorType } from '../connector/contract.js';
+import { kindProblems } from '../connector/kinds.js';
+import { IDENTITY_FIELDS } from '../catalog/directory.js';
 import { SecretString } from '../connector/secret.js';
 import { integer, nonEmpty } from './fields.js';
 import { HttpSection } from './http-schema.js';
@@ -77,6 +79,19 @@ const Signing = z
 export const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 export type LogLevel = z.infer<typeof LogLevel>;
 
+/** What is wrong with the kinds a connector type registers (`src/connector/kinds.ts`); empty when nothing. */
+export function sourceKindProblems(connectorType: ConnectorType): string[] {
+  const kinds = (connectorType as Partial<ConnectorType>).kinds;
+  if (kinds === undefined) return ['registers no identity or evidence kinds (ConnectorType.kinds)'];
+  const problems = kindProblems(`connector type ${connectorType.type}`, kinds);
+  for (const spec of kinds.identities) {
+    if (!(IDENTITY_FIELDS as readonly string[]).includes(spec.directoryField)) {
+      problems.push(`identity kind "${spec.kind}" names directory field "${spec.directoryField}", which the directory does not have (known: ${IDENTITY_FIELDS.join(', ')})`);
+    }
+  }
+  return problems;
+}
+
 /**
  * Builds the one schema a grantline config file is validated with. It is a function because
  * relative paths depend on where the file is and connector entries on what is registered.
@@ -103,6 +118,8 @@ export function configSchema(options: ConfigSchemaOptions) {
         // The parse has failed already; keeping the id lets the duplicate-id check still see it.
         return { id, type, config: undefined as unknown };
       }
+      // The kinds it registers must be ones the core can hold: a directory field for each identity kind.
+      for (const message of sourceKindProblems(connectorType)) ctx.addIssue({ code: 'custom', path: ['type'], message: `connector type "${type}": ${message}` });
       // Validate before anything is built (the connector's own schema, its own paths).
       const parsed = connectorType.configSchema.safeParse(rest);
       if (!parsed.success) {

@@ -164,6 +164,25 @@ export interface Connector {
   isCancelled(snapshot: TicketSnapshot): boolean;
 }
 
+/** A kind of person identity a source names people by, and the directory field that holds it. */
+export interface IdentityKindSpec {
+  readonly kind: string;
+  /** The directory's `identities` field (and SCIM extension attribute) that holds this identity. */
+  readonly directoryField: string;
+}
+
+/** A kind of approval evidence, and whether it is the source's own approval record. */
+export interface EvidenceKindSpec {
+  readonly kind: string;
+  /** True only for a structured approval record (an approval step, an approval table); a comment is never one. */
+  readonly structured: boolean;
+}
+
+export interface SourceKinds {
+  readonly identities: readonly IdentityKindSpec[];
+  readonly evidence: readonly EvidenceKindSpec[];
+}
+
 /**
  * A connector type: one registration object. The core parses `configSchema` for every configured
  * instance before it calls `create`, and reports every bad field with its path.
@@ -171,6 +190,12 @@ export interface Connector {
 export interface ConnectorType<S extends z.ZodType = z.ZodType> {
   readonly type: string;
   readonly configSchema: S;
+  /**
+   * The identity kinds this source names people by (with the directory field holding each) and the
+   * approval-evidence kinds it produces (each saying whether it is a structured approval). Registered
+   * with the type in `connectors/registry.ts`, checked at config load; `src/connector/kinds.ts`.
+   */
+  readonly kinds: SourceKinds;
   create(config: z.infer<S>, deps: ConnectorDeps): Connector;
 }
 

@@ -1,17 +1,6 @@
 import type { SourceIdentity } from '../model/index.js';
 import type { PersonResolution, PrincipalResolver } from './contract.js';
-
-/**
- * The directory field, and grantline SCIM extension attribute, that holds each kind of source
- * identity (`urn:grantline:scim:schemas:extension:2.0:User:<field>`).
- */
-export const IDENTITY_FIELD_OF_KIND = {
-  'jira-account-id': 'jiraAccountId',
-  'jira-username': 'jiraUsername',
-  'jira-user-key': 'jiraUserKey',
-  'servicenow-sys-id': 'servicenowSysId',
-  email: 'email',
-} as const satisfies Record<SourceIdentity['kind'], string>;
+import { directoryFieldOf } from './kinds.js';
 
 const SCIM_EXTENSION = 'urn:grantline:scim:schemas:extension:2.0:User';
 
@@ -36,7 +25,7 @@ export function resolvePerson(lookup: IdentityLookup, identity: SourceIdentity, 
   const holders = [...new Set(lookup.byEmail(address))].sort();
   if (holders.length === 1) return { principalId: holders[0] as string, by: 'email' };
   if (holders.length === 0) return { principalId: null, ambiguous: null };
-  const field = IDENTITY_FIELD_OF_KIND[identity.kind];
+  const field = directoryFieldOf(identity.kind) ?? identity.kind;
   return {
     principalId: null,
     ambiguous: {

@@ -51,7 +51,10 @@ export type ReasonCode = z.infer<typeof ReasonCode>;
 
 /** One failing rule: a stable code and a sentence a person can act on, written back on the ticket. */
 export const Reason = z.object({
-  code: ReasonCode,
+  code: ReasonCode.meta({
+    description:
+      'Stable reason code (src/policy/README.md lists them). A ticket that names no requester is MISSING_FIELD on field "requester" from every source; REQUESTER_UNKNOWN is a requester who is named but not an active, unambiguous directory principal.',
+  }),
   message: z.string().min(1),
   /** The request field the reason is about, when there is one (`entitlementId`, `ttlSeconds`, ...). */
   field: z.string().optional(),
@@ -74,9 +77,17 @@ export const TicketSource = z.object({
 export type TicketSource = z.infer<typeof TicketSource>;
 
 /** A person or identity as the source system names it, kept as evidence next to the resolved principal. */
+/**
+ * A kind of identity, registered by the connector that produces it (`ConnectorType.kinds`,
+ * `src/connector/kinds.ts`); `email` is the core's. Not a closed list here: the published schemas
+ * give the registered kinds as examples.
+ */
+export const SourceIdentityKind = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'expected a registered identity kind (lower-case, digits, "-", "_")');
+export type SourceIdentityKind = z.infer<typeof SourceIdentityKind>;
+
 export const SourceIdentity = z.object({
-  /** `jira-account-id`, `jira-username`, `jira-user-key`, `servicenow-sys-id`, `email`. */
-  kind: z.enum(['jira-account-id', 'jira-username', 'jira-user-key', 'servicenow-sys-id', 'email']),
+  /** `jira-account-id`, `servicenow-sys-id`, `email`, ...: a kind a connector registered. */
+  kind: SourceIdentityKind,
   value: z.string().min(1),
 });
 export type SourceIdentity = z.infer<typeof SourceIdentity>;

@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import { IsoDateTime, SourceIdentity, SubjectType, TicketSource } from './common.js';
 
-/** Where an approval came from. Only native approval records count; `comment` exists to be refused. */
-export const ApprovalEvidenceKind = z.enum(['jsm-approval', 'sysapproval_approver', 'workflow-transition', 'comment']);
+/**
+ * Where an approval came from: a kind registered by the connector that produces it, saying whether
+ * it is a structured approval record (`src/connector/kinds.ts`); `comment` is the core's and never
+ * counts. Not a closed list here: the published schemas give the registered kinds as examples.
+ */
+export const ApprovalEvidenceKind = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'expected a registered evidence kind (lower-case, digits, "-", "_")');
 export type ApprovalEvidenceKind = z.infer<typeof ApprovalEvidenceKind>;
 
 export const Approval = z.object({

@@ -1,14 +1,9 @@
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { Directory } from '../catalog/directory.js';
 import type { Approval, EntitlementRequest, FieldChange, Reason, SubjectType } from '../model/index.js';
+import { isStructuredEvidence } from '../connector/kinds.js';
 import { boundChangesAfter } from './binding.js';
 
-/** Evidence kinds that are the source system's own approval records. A comment is never one. */
-export const STRUCTURED_EVIDENCE: ReadonlySet<Approval['evidence']['kind']> = new Set([
-  'jsm-approval',
-  'sysapproval_approver',
-  'workflow-transition',
-]);
 
 /** One approver position to fill: any distinct person who is a member of one of `groups`. */
 export interface Slot {
@@ -94,7 +89,8 @@ function who(approval: Approval): string {
 /** Why one approval record does or does not count, ignoring its decision. Checked most fundamental first. */
 function judge(ctx: ApprovalContext, approval: Approval): Verdict {
   const name = who(approval);
-  if (!STRUCTURED_EVIDENCE.has(approval.evidence.kind)) {
+  // Structured: the source's own approval record, as the connector that produces the kind registered it.
+  if (!isStructuredEvidence(approval.evidence.kind)) {
     return {
       counts: false,
       code: 'APPROVAL_NOT_STRUCTURED',

@@ -1,5 +1,5 @@
 export { decide, DEFAULT_POLICY_VERSION, type DecideOptions } from './decide.js';
-export { evaluateApprovals, describeRequirement, STRUCTURED_EVIDENCE, type ApprovalContext, type ApprovalOutcome } from './approvals.js';
+export { evaluateApprovals, describeRequirement, type ApprovalContext, type ApprovalOutcome } from './approvals.js';
 export { grantIdFor, rejectionIdFor, requestIdFor } from './ids.js';
 export { requestFromMapped } from './request.js';
 export { looksLikeApproval, approvalLikeComments, APPROVAL_WORDS } from './comments.js';

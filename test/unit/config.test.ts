@@ -35,6 +35,7 @@ function base(overrides: Record<string, unknown> = {}): Record<string, unknown> 
 const fakeType = defineConnector({
   type: 'fake',
   configSchema: z.strictObject({ baseUrl: z.url(), webhookSecret: SecretString }),
+  kinds: { identities: [{ kind: 'fake-login', directoryField: 'email' }], evidence: [{ kind: 'fake-review', structured: true }] },
   create: () => {
     throw new Error('not used');
   },
@@ -116,6 +117,27 @@ describe('config', () => {
     const secret = (config.connectors[0]?.config as { webhookSecret: Secret }).webhookSecret;
     expect(secret).toBeInstanceOf(Secret);
     expect(secret.reveal()).toBe('file-token-value');
+  });
+
+  it('refuses a connector type whose registered kinds the core cannot hold, naming each problem', () => {
+    // Declared without defineConnector (which would throw at once), as a type built elsewhere could be.
+    const odd = {
+      type: 'odd',
+      configSchema: z.looseObject({}),
+      kinds: {
+        identities: [{ kind: 'github-login', directoryField: 'githubLogin' }],
+        evidence: [{ kind: 'jsm-approval', structured: false }, { kind: 'Review', structured: true }],
+      },
+      create: () => {
+        throw new Error('not used');
+      },
+    } as unknown as ConnectorType;
+    const issues = issuesOf(() => parseConfig(base({ connectors: [{ id: 'odd-1', type: 'odd' }] }), { baseDir: dir, env: {}, connectorTypes: { odd } }));
+    expect(issues.filter((i) => i.path === 'connectors[0].type').map((i) => i.problem).sort()).toEqual([
+      'connector type "odd": evidence kind "Review" must match /^[a-z][a-z0-9_-]{0,63}$/',
+      'connector type "odd": evidence kind "jsm-approval" is already registered by connector type jira with another meaning',
+      'connector type "odd": identity kind "github-login" names directory field "githubLogin", which the directory does not have (known: jiraAccountId, jiraUsername, jiraUserKey, servicenowSysId, email)',
+    ].sort());
   });
 
   it('names the missing variable and the unreadable file with the field path, and nothing else about them', () => {

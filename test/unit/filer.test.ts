@@ -6,38 +6,19 @@
  * duties applies to the requester and the subject, and grantline also refuses the filer's approval.
  */
 import { describe, expect, it } from 'vitest';
-import { parseCatalog } from '../../src/catalog/index.js';
 import type { MapResult, TicketSnapshot } from '../../src/connector/contract.js';
 import type { Decision } from '../../src/model/index.js';
 import { decide } from '../../src/policy/index.js';
-import { JiraConfig } from '../../connectors/jira/config.js';
 import { mapJiraSnapshot } from '../../connectors/jira/map.js';
 import { mapRequestedItem } from '../../connectors/servicenow/map.js';
-import { configInput, testConfig } from '../fixtures/servicenow/config.js';
 import { IDS, makeRitm, type RitmOptions } from '../fixtures/servicenow/records.js';
 import { exampleDirectory } from '../fixtures/requests/factory.js';
 import { requestFromMapped } from '../../src/policy/request.js';
+import { JIRA, SN, opsCatalog, opsJiraConfig, opsServiceNowConfig } from '../fixtures/requests/both-vendors.js';
 
 const directory = exampleDirectory();
-const catalog = parseCatalog(
-  `
-entitlements:
-  - id: ops-console
-    kind: role
-    system: linux-hosts
-    resource: ops-console
-    environments: [prod]
-    sensitivity: high
-    subjectTypes: [human]
-    approvers: { pool: [data-platform-owners, security], minDistinct: 1 }
-    ttl: { defaultSeconds: 4h, maxSeconds: 8h }
-    channel: pam
-`,
-  'filer catalog',
-);
+const catalog = opsCatalog;
 const NOON = new Date('2026-11-20T12:00:00Z');
-const JIRA = { alice: '90bd90594497006fc7e0f1bd', bob: 'a7dcc13a56eec540b8e04fe8', erin: '7a6882118adbc79ecc13d5d5', integration: '5b10ac8d82e05b22cc7d4ef5' };
-const SN = { alice: '124acfa0c66e16a2c70910e71187bc48', bob: 'eceb07897937f4c1422e3c7f51a57ed7', erin: '966edf27b67f10bc967b0af08ebf5b06', integration: 'ffffffffffffffffffffffffffff0001' };
 
 function codesOf(d: Decision): string[] {
   return d.outcome === 'granted' ? [] : [...new Set(d.reasons.map((r) => r.code))].sort();
@@ -50,19 +31,7 @@ function request(mapped: MapResult) {
 
 // --- Jira Service Management: "Raise this request on behalf of" ----------------------------------
 
-const jiraConfig = JiraConfig.parse({
-  baseUrl: 'https://jira.example.com',
-  deployment: 'cloud',
-  auth: { kind: 'basic', email: 'bot@example.com', apiToken: 't' },
-  webhook: { secret: 's' },
-  projects: ['ACC'],
-  fields: {
-    entitlement: { fieldId: 'customfield_10100', options: { 'Ops console': 'ops-console' } },
-    environment: { fieldId: 'customfield_10101' },
-    resource: { fieldId: 'customfield_10103' },
-  },
-  approvals: { mode: 'jsm' },
-});
+const jiraConfig = opsJiraConfig;
 
 /** JSM raises a request on behalf of a customer by making them the reporter; the creator stays the agent. */
 function jsmTicket(reporter: keyof typeof JIRA, creator: keyof typeof JIRA, approver: keyof typeof JIRA): TicketSnapshot {
@@ -115,7 +84,7 @@ describe('Jira: the filer is the creator when someone else is the reporter', () 
 
 // --- ServiceNow: opened_by and requested_for ----------------------------------------------------
 
-const snConfig = testConfig(undefined, { mapping: { ...configInput().mapping, catalogItems: { [IDS.catItemDbAdmin]: 'ops-console' } } });
+const snConfig = opsServiceNowConfig;
 
 function ritm(o: RitmOptions & { approver?: string }): TicketSnapshot {
   return makeRitm({

@@ -246,7 +246,7 @@ describe('decide: every reason code', () => {
 
   it('covers every reason code of the model', () => {
     // Codes only a connector gives (mapping refuses the ticket before any policy rule runs); their
-    // tests are the connectors' (jira-map.test.ts for MULTIPLE_ENTITLEMENTS). BREAK_GLASS_LIMIT_REACHED
+    // tests are the connectors' (connectors/jira/map.test.ts for MULTIPLE_ENTITLEMENTS). BREAK_GLASS_LIMIT_REACHED
     // needs the holdings of other tickets: break-glass-limit.test.ts.
     const connectorOnly = new Set(['MULTIPLE_ENTITLEMENTS', 'BREAK_GLASS_LIMIT_REACHED']);
     const covered = new Set(cases.flatMap((c) => c.expected));

@@ -173,6 +173,7 @@ export function plainText(body: unknown): string {
   const node = body as { type?: unknown; text?: unknown; content?: unknown };
   if (typeof node.text === 'string') return node.text;
   if (!Array.isArray(node.content)) return '';
-  const sep = node.type === 'doc' ? '\n' : '';
+  // Blocks (the document, a list and its items) are one line each; inline nodes run together.
+  const sep = node.type === 'doc' || node.type === 'bulletList' || node.type === 'orderedList' ? '\n' : '';
   return node.content.map((c) => plainText(c)).join(sep);
 }

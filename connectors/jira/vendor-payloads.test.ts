@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import { approvalLikeComments } from '../../src/policy/comments.js';
 import { MappedRequest, type SourceIdentity } from '../../src/model/index.js';
-import { embeddedComments } from '../../connectors/jira/client.js';
-import { JiraConfig, type JiraConfigInput } from '../../connectors/jira/config.js';
-import { mapJiraSnapshot } from '../../connectors/jira/map.js';
-import { JiraComment, JiraIssue, JsmApproval, JsmDate, plainText, toIso } from '../../connectors/jira/vendor.js';
+import { embeddedComments } from './client.js';
+import { JiraConfig, type JiraConfigInput } from './config.js';
+import { mapJiraSnapshot } from './map.js';
+import { JiraComment, JiraIssue, JsmApproval, JsmDate, plainText, toIso } from './records.js';
 import { startJiraStub, type JiraStub } from '../../dev/stubs/jira-stub.js';
 
-const vendor = (path: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/vendor/${path}`, import.meta.url), 'utf8'));
+const vendor = (path: string): unknown => JSON.parse(readFileSync(new URL(`../../test/fixtures/vendor/${path}`, import.meta.url), 'utf8'));
 const v2Issue = vendor('jira/jira-cloud-get-issue.v2.realistic.jira-to-matrix.json');
 const v3Issue = vendor('jira/jira-cloud-get-issue.v3.response.json') as { fields: { comment: unknown[] } };
 const approvalsPage = vendor('jsm/jsm-get-approvals.response.json') as { values: unknown[] };
@@ -120,7 +120,7 @@ describe("Atlassian's Jira Cloud v3 issue example (GET /rest/api/3/issue)", () =
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.failure.reasons.map((x) => x.code)).toEqual(['FREE_TEXT_REQUEST', 'MISSING_FIELD']);
-    expect(r.failure.reasons[1]).toMatchObject({ field: 'requester', message: 'The ticket has no reporter; file it as the person who needs the access.' });
+    expect(r.failure.reasons[1]).toMatchObject({ code: 'MISSING_FIELD', field: 'requester', message: 'The ticket names no requester (reporter, creator); file it as, or on behalf of, the person who needs the access.' });
     expect(r.failure).toMatchObject({ requester: null, freeText: 'Main order flow broken', source: { ticketKey: 'ED-1' } });
   });
 

@@ -6,13 +6,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivery, TicketSnapshot } from '../../src/connector/contract.js';
 import { NonRetriableError } from '../../src/connector/errors.js';
-import { JiraConfig, jiraConnector, signJiraBody } from '../../connectors/jira/index.js';
-import type { JiraConfigInput } from '../../connectors/jira/index.js';
-import { verifyJiraDelivery } from '../../connectors/jira/verify.js';
-import { identifyJiraDelivery } from '../../connectors/jira/identify.js';
-import type { JiraSnapshotRaw } from '../../connectors/jira/map.js';
-import { JiraIssue, plainText } from '../../connectors/jira/vendor.js';
-import { embeddedComments } from '../../connectors/jira/client.js';
+import { JiraConfig, jiraConnector, signJiraBody } from './index.js';
+import type { JiraConfigInput } from './index.js';
+import { verifyJiraDelivery } from './verify.js';
+import { identifyJiraDelivery } from './identify.js';
+import type { JiraSnapshotRaw } from './map.js';
+import { JiraIssue, plainText } from './records.js';
+import { embeddedComments } from './client.js';
 import { startJiraStub } from '../../dev/stubs/jira-stub.js';
 import type { JiraStub } from '../../dev/stubs/jira-stub.js';
 
@@ -65,7 +65,7 @@ describe('verifyJiraDelivery', () => {
 });
 
 describe('identifyJiraDelivery over every vendored Jira webhook', () => {
-  const dir = new URL('../fixtures/vendor/jira/', import.meta.url);
+  const dir = new URL('../../test/fixtures/vendor/jira/', import.meta.url);
   const webhooks = readdirSync(dir).filter((f) => f.includes('-webhook.'));
   it('finds them all', () => expect(webhooks.length).toBe(8));
   it.each(webhooks)('%s names its issue', (file) => {
@@ -82,7 +82,7 @@ describe('identifyJiraDelivery over every vendored Jira webhook', () => {
 });
 
 describe('embeddedComments over the recorded Jira issues', () => {
-  const dir = new URL('../fixtures/vendor/jira/', import.meta.url);
+  const dir = new URL('../../test/fixtures/vendor/jira/', import.meta.url);
   const issue = (name: string) => JiraIssue.parse(JSON.parse(readFileSync(new URL(name, dir), 'utf8')));
 
   it('takes a whole embedded page (startAt 0, total comments present)', () => {

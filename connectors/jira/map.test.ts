@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import type { MapResult, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import type { SourceIdentity } from '../../src/model/index.js';
 import { MappedRequest } from '../../src/model/index.js';
-import { JiraConfig } from '../../connectors/jira/config.js';
-import type { JiraConfigInput } from '../../connectors/jira/config.js';
-import { mapJiraSnapshot } from '../../connectors/jira/map.js';
-import type { JiraSnapshotRaw } from '../../connectors/jira/map.js';
+import { JiraConfig } from './config.js';
+import type { JiraConfigInput } from './config.js';
+import { mapJiraSnapshot } from './map.js';
+import type { JiraSnapshotRaw } from './map.js';
 import { requestIdFor } from '../../src/policy/ids.js';
 
 const people = new Map<string, string>([
@@ -81,7 +81,7 @@ function makeIssue(o: Overrides = {}): TicketSnapshot {
 }
 
 const jsm = (file: string): unknown[] =>
-  (JSON.parse(readFileSync(new URL(`../fixtures/jsm/${file}`, import.meta.url), 'utf8')) as { values: unknown[] }).values;
+  (JSON.parse(readFileSync(new URL(`../../test/fixtures/jsm/${file}`, import.meta.url), 'utf8')) as { values: unknown[] }).values;
 
 function codes(r: MapResult): string[] {
   return r.ok ? [] : r.failure.reasons.map((x) => x.code);
@@ -165,7 +165,7 @@ describe('mapJiraSnapshot: JSM approvals', () => {
   });
 
   it('the official JSM example: a declined record counts as a rejection, never as an approval', () => {
-    const example = JSON.parse(readFileSync(new URL('../fixtures/vendor/jsm/jsm-get-approvals.response.json', import.meta.url), 'utf8')) as { values: unknown[] };
+    const example = JSON.parse(readFileSync(new URL('../../test/fixtures/vendor/jsm/jsm-get-approvals.response.json', import.meta.url), 'utf8')) as { values: unknown[] };
     const r = mapJiraSnapshot(makeIssue({ approvals: example.values }), ctx);
     expect(r.ok && r.request.approvals.map((a) => [a.evidence.recordId, a.decision])).toEqual([['1', 'approved'], ['2', 'rejected']]);
   });
