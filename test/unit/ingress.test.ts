@@ -81,3 +81,43 @@ describe('Ingress: replays of a signed body', () => {
     expect(producer.sent).toHaveLength(sent + 1);
   });
 });
+
+describe('Ingress: Kafka slow or down', { timeout: 30_000 }, () => {
+  const deliveredIds = (producer: FakeProducer) => producer.sent.map((m) => (JSON.parse(String(m.value)) as { deliveryId: string }).deliveryId);
+
+  it('never writes a delivery answered 503: one still queued at its deadline is dropped, one in flight waits for its send', async () => {
+    const producer = new FakeProducer();
+    let release: () => void = () => undefined;
+    producer.gate = new Promise((resolve) => (release = resolve));
+    const subject = ingress(producer, { produceTimeoutMs: 100 });
+    const inFlight = subject.ingest('jira-main', signed(issueEvent('10020'), { 'x-atlassian-webhook-identifier': 'in-flight' }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const queued = await subject.ingest('jira-main', signed(issueEvent('10021'), { 'x-atlassian-webhook-identifier': 'queued' }));
+    expect(queued.status).toBe(503);
+    release();
+    // The send that was already in flight succeeded: its delivery is 202 although it took longer.
+    expect(await inFlight).toMatchObject({ status: 202, body: { status: 'accepted' } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(deliveredIds(producer)).toEqual(['in-flight']);
+  });
+
+  it('bounds the queue in messages and bytes: past either, 503 at once and nothing is written later', async () => {
+    // The size of one such message, to bound the queue at two and a half of them.
+    const probe = new FakeProducer();
+    await ingress(probe).ingest('jira-main', signed(issueEvent('10039'), { 'x-atlassian-webhook-identifier': 'probe' }));
+    const one = Buffer.byteLength(String(probe.sent[0]?.key)) + Buffer.byteLength(String(probe.sent[0]?.value));
+    for (const queue of [{ maxCount: 2, maxBytes: 1_000_000 }, { maxCount: 1_000, maxBytes: Math.floor(one * 2.5) }]) {
+      const producer = new FakeProducer();
+      let release: () => void = () => undefined;
+      producer.gate = new Promise((resolve) => (release = resolve));
+      const subject = ingress(producer, { produceTimeoutMs: 10_000, queue });
+      const answers = ['a', 'b', 'c', 'd'].map((id, i) => subject.ingest('jira-main', signed(issueEvent(`1003${i}`), { 'x-atlassian-webhook-identifier': id })));
+      // a is in flight, b and c wait; d does not fit.
+      const d = await answers[3]!;
+      expect(d).toMatchObject({ status: 503 });
+      release();
+      expect((await Promise.all(answers)).map((r) => r.status)).toEqual([202, 202, 202, 503]);
+      expect(deliveredIds(producer)).toEqual(['a', 'b', 'c']);
+    }
+  });
+});
