@@ -40,13 +40,16 @@ const COALESCE_MAX_BYTES = 512 * 1024;
  * `enqueue` refuses at once. A write still queued when its deadline passes is taken out and never
  * sent, so a delivery answered 503 cannot reach the topic later. A write already handed to Kafka
  * when its deadline passes is answered by that send's outcome (kafkajs' request timeout and retries
- * bound it), never by the deadline: 202 means stored, 503 means not.
+ * bound it), never by the deadline: 202 means stored, 503 means not. After a failed send, writes
+ * go one at a time until Kafka takes one, so an outage holds at most one delivery past its deadline.
  */
 export class IngressQueue {
   private readonly waiting: PendingWrite[] = [];
   private count = 0;
   private bytes = 0;
   private writing = false;
+  /** False after a failed send, until one succeeds: then one write at a time probes Kafka. */
+  private healthy = true;
 
   constructor(
     private readonly producer: Pick<GrantlineProducer, 'send'>,
@@ -98,7 +101,11 @@ export class IngressQueue {
         let take = 0;
         let bytes = 0;
         // A Kafka record batch must stay under the broker's message.max.bytes (1 MB by default).
-        while (take < this.waiting.length && (take === 0 || bytes + (this.waiting[take] as PendingWrite).bytes <= COALESCE_MAX_BYTES)) {
+        // While Kafka is failing, one write at a time: a write handed to Kafka cannot be taken
+        // back and waits for that send's outcome, however long kafkajs retries; the others stay
+        // queued, where their deadline can still drop them and answer 503.
+        const maxBytes = this.healthy ? COALESCE_MAX_BYTES : 0;
+        while (take < this.waiting.length && (take === 0 || bytes + (this.waiting[take] as PendingWrite).bytes <= maxBytes)) {
           bytes += (this.waiting[take] as PendingWrite).bytes;
           take += 1;
         }
@@ -110,8 +117,10 @@ export class IngressQueue {
         }
         try {
           await this.producer.send(this.topic, writes.flatMap((w) => w.messages));
+          this.healthy = true;
           for (const w of writes) w.resolve();
         } catch (error) {
+          this.healthy = false;
           // All or nothing for the writes of this send: each caller answers 503 and its source retries.
           for (const w of writes) w.reject(error);
         }

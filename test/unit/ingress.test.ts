@@ -120,4 +120,23 @@ describe('Ingress: Kafka slow or down', { timeout: 30_000 }, () => {
       expect(deliveredIds(producer)).toEqual(['a', 'b', 'c']);
     }
   });
+
+  it('after a failed send, hands Kafka one delivery at a time until it takes one again', async () => {
+    const producer = new FakeProducer();
+    const subject = ingress(producer, { produceTimeoutMs: 10_000 });
+    let release: () => void = () => undefined;
+    producer.gate = new Promise((resolve) => (release = resolve));
+    producer.failWith = new Error('broker down');
+    const first = ['f1', 'f2', 'f3'].map((id, i) => subject.ingest('jira-main', signed(issueEvent(`1005${i}`), { 'x-atlassian-webhook-identifier': id })));
+    release();
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual([503, 503, 503]);
+    producer.failWith = undefined;
+    producer.gate = new Promise((resolve) => (release = resolve));
+    const next = ['n1', 'n2', 'n3', 'n4'].map((id, i) => subject.ingest('jira-main', signed(issueEvent(`1006${i}`), { 'x-atlassian-webhook-identifier': id })));
+    release();
+    expect((await Promise.all(next)).map((r) => r.status)).toEqual([202, 202, 202, 202]);
+    // f1 alone (the first ingest), then one at a time once it failed; n1 alone probes, and once it
+    // is stored the rest go together again.
+    expect(producer.batches).toEqual([1, 1, 1, 1, 3]);
+  });
 });
