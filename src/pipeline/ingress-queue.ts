@@ -19,6 +19,19 @@ export class IngressQueueFullError extends Error {
   }
 }
 
+/** The write was still queued at its deadline and was dropped: it will never be sent. */
+export class IngressQueueTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`Kafka did not take the delivery within ${timeoutMs} ms; it was dropped from the queue and will not be written`);
+    this.name = 'IngressQueueTimeoutError';
+  }
+}
+
+/** True when the error says the write never reached Kafka (queue full, or dropped at its deadline). */
+export function neverSent(error: unknown): boolean {
+  return error instanceof IngressQueueFullError || error instanceof IngressQueueTimeoutError;
+}
+
 interface PendingWrite {
   readonly messages: readonly Message[];
   readonly bytes: number;
@@ -40,7 +53,9 @@ const COALESCE_MAX_BYTES = 512 * 1024;
  * `enqueue` refuses at once. A write still queued when its deadline passes is taken out and never
  * sent, so a delivery answered 503 cannot reach the topic later. A write already handed to Kafka
  * when its deadline passes is answered by that send's outcome (kafkajs' request timeout and retries
- * bound it), never by the deadline: 202 means stored, 503 means not. After a failed send, writes
+ * bound it), never by the deadline: 202 means stored. A send that fails may still have been written
+ * (the broker appended it but went away before answering): `neverSent` tells the two kinds of
+ * failure apart, and the source's retry (same delivery id) is deduplicated downstream. After a failed send, writes
  * go one at a time until Kafka takes one, so an outage holds at most one delivery past its deadline.
  */
 export class IngressQueue {
@@ -83,7 +98,7 @@ export class IngressQueue {
           this.waiting.splice(at, 1);
           this.count -= write.messages.length;
           this.bytes -= write.bytes;
-          reject(new Error(`Kafka did not take the delivery within ${timeoutMs} ms; it was dropped from the queue and will not be written`));
+          reject(new IngressQueueTimeoutError(timeoutMs));
         }, timeoutMs);
       }
       this.waiting.push(write);

@@ -5,7 +5,7 @@ import type { GrantlineProducer } from '../kafka/index.js';
 import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
 import { ticketKey, type DeliveryEvent } from '../model/index.js';
 import type { PipelineMetrics } from './metrics.js';
-import { IngressQueue, IngressQueueFullError, type IngressQueueLimits } from './ingress-queue.js';
+import { IngressQueue, IngressQueueFullError, neverSent, type IngressQueueLimits } from './ingress-queue.js';
 import { ReplayGuard, type ReplayGuardOptions } from './replay-guard.js';
 
 /** What the HTTP layer answers. Expected outcomes are data; only a bug throws. */
@@ -14,7 +14,7 @@ export type IngestResult =
   | { status: 400; body: { error: { code: 'unidentifiable' | 'malformed'; message: string } } }
   | { status: 401; body: { error: { code: Refusal; message: string } } }
   | { status: 404; body: { error: { code: 'unknown_connector'; message: string } } }
-  | { status: 503; body: { error: { code: 'unavailable'; message: string } }; retryAfterSeconds: number };
+  | { status: 503; body: { error: { code: 'unavailable'; message: string }; stored: 'no' | 'unknown' }; retryAfterSeconds: number };
 
 /** Verdicts that mean the caller could not be authenticated: 401. */
 type Refusal = Exclude<VerifyResult, 'valid' | 'malformed'>;
@@ -141,7 +141,10 @@ export class Ingress {
     } catch (error) {
       metrics.webhooks.inc({ connector: connectorId, outcome: error instanceof IngressQueueFullError ? 'queue_full' : 'unavailable' });
       this.noteUnstored(where, error);
-      return { status: 503, body: { error: { code: 'unavailable', message: 'the event could not be stored; retry later' } }, retryAfterSeconds: 5 };
+      // `no`: never handed to Kafka (queue full, or dropped at its deadline), so it will never be
+      // written. `unknown`: a send that failed, which the broker may still have appended.
+      const stored = neverSent(error) ? 'no' : 'unknown';
+      return { status: 503, body: { error: { code: 'unavailable', message: 'the event could not be stored; retry later' }, stored }, retryAfterSeconds: 5 };
     }
     metrics.ingressLatency.observe({ connector: connectorId }, Number(process.hrtime.bigint() - started) / 1e9);
     metrics.webhooks.inc({ connector: connectorId, outcome: 'accepted' });
