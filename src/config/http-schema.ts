@@ -7,11 +7,8 @@ const Timeouts = z
   .strictObject({
     /** Longest a client may take to send the request headers (slowloris). */
     headersMs: integer(1_000, 600_000).default(10_000),
-    /**
-     * Longest a request may take, body included. Node counts it until the response is written, so
-     * it must leave room for `pipeline.produceTimeoutMs` and a send in flight when Kafka fails.
-     */
-    requestMs: integer(1_000, 600_000).default(120_000),
+    /** Longest a client may take to send the whole request, body included. */
+    requestMs: integer(1_000, 600_000).default(30_000),
     /** How long an idle keep-alive connection is kept after a response. */
     keepAliveMs: integer(100, 600_000).default(5_000),
   })

@@ -17,7 +17,7 @@ export interface HttpServer {
 }
 
 /** Node's defaults (60 s for headers, 300 s per request) let a slow client hold a socket for minutes. */
-export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 120_000, keepAliveMs: 5_000 };
+export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 };
 
 export interface ListenOptions {
   readonly host: string;

@@ -38,7 +38,7 @@ function issuesOf(http: unknown): { path: string; problem: string }[] {
 describe('http config', () => {
   it('takes timeouts, refusal limits and trusted proxies', () => {
     const http = parse({ timeouts: { headersMs: 5_000 }, refusals: { burst: 5, perMinute: '30' }, trustProxy: ['10.0.0.0/8'] }).http;
-    expect(http.timeouts).toEqual({ headersMs: 5_000, requestMs: 120_000, keepAliveMs: 5_000 });
+    expect(http.timeouts).toEqual({ headersMs: 5_000, requestMs: 30_000, keepAliveMs: 5_000 });
     expect(http.refusals).toMatchObject({ burst: 5, perMinute: 30 });
     expect(http.trustProxy).toEqual(['10.0.0.0/8']);
   });

@@ -91,7 +91,7 @@ describe('config', () => {
       host: '127.0.0.1',
       port: 8080,
       bodyLimitBytes: 1_048_576,
-      timeouts: { headersMs: 10_000, requestMs: 120_000, keepAliveMs: 5_000 },
+      timeouts: { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 },
       refusals: { burst: 20, perMinute: 60, logIntervalMs: 60_000, maxClients: 10_000 },
       trustProxy: 0,
       readinessCacheMs: 5_000,
