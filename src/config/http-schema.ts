@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SecretString } from '../connector/secret.js';
 import { integer, nonEmpty } from './fields.js';
 
 /** Node's server timeouts: a slow or idle client cannot hold a connection open for long. */
@@ -37,6 +38,21 @@ const TrustProxy = z.union([integer(0, 10), z.array(nonEmpty).min(1, 'list at le
   error: 'expected a number of proxy hops or a list of proxy addresses',
 });
 
+/**
+ * A second listener for `/readyz` and `/metrics` (and `/healthz`), so that they need not be
+ * reachable where webhooks are. `metricsToken`: `/metrics` then needs `Authorization: Bearer <token>`.
+ */
+const Admin = z.strictObject({
+  host: nonEmpty.default('127.0.0.1'),
+  port: integer(0, 65_535),
+  // Checked before it becomes a Secret, so the message never holds it.
+  metricsToken: z
+    .string({ error: 'expected a secret string (use ${env:NAME} or ${file:PATH})' })
+    .min(32, 'must be at least 32 characters (for example `openssl rand -base64 32`)')
+    .pipe(SecretString)
+    .optional(),
+});
+
 export const HttpSection = z
   .strictObject({
     host: nonEmpty.default('127.0.0.1'),
@@ -46,9 +62,18 @@ export const HttpSection = z
     refusals: Refusals,
     /** Which `X-Forwarded-For` hops name the client (for the refusal limit). Default 0: the TCP peer. */
     trustProxy: TrustProxy.default(0),
+    admin: Admin.optional(),
+    /** How long `/readyz` reuses the Kafka probe's result: the broker is asked at most this often. */
+    readinessCacheMs: integer(0, 600_000).default(5_000),
   })
-  .prefault({});
+  .prefault({})
+  .superRefine((http, ctx) => {
+    if (http.admin !== undefined && http.admin.port !== 0 && http.admin.port === http.port) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `must differ from http.port (${http.port})` });
+    }
+  });
 
 export type HttpConfig = z.infer<typeof HttpSection>;
 export type RefusalLimits = HttpConfig['refusals'];
 export type ServerTimeouts = HttpConfig['timeouts'];
+export type AdminListener = NonNullable<HttpConfig['admin']>;

@@ -206,6 +206,10 @@ export function configSchema(options: ConfigSchemaOptions) {
         replayWindowMs: integer(1_000, 86_400_000).default(600_000),
         /** Most bodies remembered for that (about 250 bytes each); past it the oldest are forgotten. */
         replayMaxEntries: integer(1, 10_000_000).default(100_000),
+        /** What may wait for Kafka while it is slow or down; past either bound a delivery is 503 at once. */
+        ingressQueue: z
+          .strictObject({ maxCount: integer(1, 10_000_000).default(10_000), maxBytes: integer(1024, 4 * 1024 * 1024 * 1024).default(32 * 1024 * 1024) })
+          .prefault({}),
         /** Reconciliation polling of every connector; 0 turns the pollers off. */
         pollIntervalMs: z.union([z.literal(0), integer(1_000, 86_400_000)]).default(60_000),
         /** How far back the very first poll looks when no watermark is stored yet. */

@@ -1,16 +1,11 @@
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Secret } from '../connector/secret.js';
 import { httpRequestDuration } from './metrics.js';
+import { opsRouter, type CheckResult, type ReadinessCheck } from './ops.js';
 
-/** Result of one readiness check. `error` says what is wrong, without secrets. */
-export type CheckResult = { ok: true } | { ok: false; error: string };
-
-/** One thing `/readyz` asks: config loaded, Kafka reachable, service started, ... */
-export interface ReadinessCheck {
-  readonly name: string;
-  check(): Promise<CheckResult> | CheckResult;
-}
+export type { CheckResult, ReadinessCheck };
 
 /** What a route module gets besides the app: the body limit from config and a raw-body parser using it. */
 export interface HttpContext {
@@ -39,6 +34,13 @@ export interface AppDeps {
   readonly routers?: readonly Router[];
   /** Longest a readiness check may take before it counts as failed. Default 3000 ms. */
   readonly checkTimeoutMs?: number;
+  /**
+   * `true` (default): `/healthz`, `/readyz` and `/metrics` are served here. `false`: only `/healthz`;
+   * the others are on the admin listener (`createAdminApp`).
+   */
+  readonly ops?: boolean;
+  /** When set, `/metrics` needs `Authorization: Bearer <token>` (`http.admin.metricsToken`). */
+  readonly metricsToken?: Secret | undefined;
   /** express `trust proxy`: hops or proxy addresses whose `X-Forwarded-For` names the client. Default 0. */
   readonly trustProxy?: number | readonly string[];
 }
@@ -88,21 +90,13 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-
-  app.get('/readyz', async (_req, res) => {
-    const results = await Promise.all(deps.readiness.map(async (c) => [c.name, await runCheck(c, checkTimeoutMs)] as const));
-    const checks = Object.fromEntries(results);
-    const failed = results.filter(([, r]) => !r.ok).map(([name]) => name);
-    res.status(failed.length === 0 ? 200 : 503).json({ status: failed.length === 0 ? 'ready' : 'not_ready', failed, checks });
-  });
-
-  app.get('/metrics', async (_req, res) => {
-    const text = await deps.registry.metrics();
-    res.type(deps.registry.contentType).send(text);
-  });
+  if (deps.ops === false) {
+    app.get('/healthz', (_req, res) => {
+      res.json({ status: 'ok' });
+    });
+  } else {
+    app.use(opsRouter({ registry: deps.registry, readiness: deps.readiness, checkTimeoutMs, metricsToken: deps.metricsToken }));
+  }
 
   for (const mount of deps.mounts ?? []) mount(app, ctx);
   for (const router of deps.routers ?? []) app.use(router);
@@ -147,18 +141,4 @@ function httpStatusOf(err: unknown): number | undefined {
   const e = err as { status?: unknown; statusCode?: unknown };
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
   return status;
-}
-
-async function runCheck(c: ReadinessCheck, timeoutMs: number): Promise<CheckResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<CheckResult>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, error: `timed out after ${timeoutMs} ms` }), timeoutMs);
-  });
-  try {
-    return await Promise.race([Promise.resolve().then(() => c.check()), timeout]);
-  } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : 'check failed' };
-  } finally {
-    clearTimeout(timer);
-  }
 }

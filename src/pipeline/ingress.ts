@@ -5,6 +5,7 @@ import type { GrantlineProducer } from '../kafka/index.js';
 import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
 import { ticketKey, type DeliveryEvent } from '../model/index.js';
 import type { PipelineMetrics } from './metrics.js';
+import { IngressQueue, IngressQueueFullError, neverSent, type IngressQueueLimits } from './ingress-queue.js';
 import { ReplayGuard, type ReplayGuardOptions } from './replay-guard.js';
 
 /** What the HTTP layer answers. Expected outcomes are data; only a bug throws. */
@@ -13,7 +14,7 @@ export type IngestResult =
   | { status: 400; body: { error: { code: 'unidentifiable' | 'malformed'; message: string } } }
   | { status: 401; body: { error: { code: Refusal; message: string } } }
   | { status: 404; body: { error: { code: 'unknown_connector'; message: string } } }
-  | { status: 503; body: { error: { code: 'unavailable'; message: string } }; retryAfterSeconds: number };
+  | { status: 503; body: { error: { code: 'unavailable'; message: string }; stored: 'no' | 'unknown' }; retryAfterSeconds: number };
 
 /** Verdicts that mean the caller could not be authenticated: 401. */
 type Refusal = Exclude<VerifyResult, 'valid' | 'malformed'>;
@@ -35,6 +36,8 @@ export interface IngressOptions {
   readonly produceTimeoutMs: number;
   /** Authenticated bodies already stored are not written again (default: 600 s, 100000 bodies). */
   readonly replay?: ReplayGuardOptions;
+  /** Bounds of what waits for Kafka (default: 10000 messages, 32 MiB). */
+  readonly queue?: IngressQueueLimits;
 }
 
 export function sha256Hex(data: Buffer | string): string {
@@ -61,9 +64,11 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
  */
 export class Ingress {
   private readonly replays: ReplayGuard;
+  private readonly queue: IngressQueue;
 
   constructor(private readonly options: IngressOptions) {
     this.replays = new ReplayGuard(options.replay ?? { windowMs: 600_000, maxEntries: 100_000 });
+    this.queue = new IngressQueue(options.producer, options.topic, options.queue ?? { maxCount: 10_000, maxBytes: 32 * 1024 * 1024 });
   }
 
   /** Whether a connector with this id is configured (the HTTP layer answers 404 before reading a body). */
@@ -126,7 +131,7 @@ export class Ingress {
       // The same signed bytes again (a replay with a fresh delivery id, or the source's own retry):
       // stored once, so no second Kafka write and no second source fetch.
       const outcome = await this.replays.once(`${connectorId}:${event.payloadSha256}`, { deliveryId: id.deliveryId, ticketId: id.ticketId }, delivery.receivedAt.getTime(), () =>
-        withTimeout(this.publish([event]), this.options.produceTimeoutMs, 'writing the delivery to Kafka'),
+        this.publish([event], this.options.produceTimeoutMs),
       );
       if ('duplicateOf' in outcome) {
         metrics.webhooks.inc({ connector: connectorId, outcome: 'duplicate' });
@@ -134,22 +139,38 @@ export class Ingress {
         return { status: 202, body: { status: 'duplicate', deliveryId: outcome.duplicateOf.deliveryId, ticketId: outcome.duplicateOf.ticketId } };
       }
     } catch (error) {
-      metrics.webhooks.inc({ connector: connectorId, outcome: 'unavailable' });
-      log.error({ ...where, error: error instanceof Error ? error.message : String(error) }, 'delivery not stored; answering 503 so the source retries');
-      return { status: 503, body: { error: { code: 'unavailable', message: 'the event could not be stored; retry later' } }, retryAfterSeconds: 5 };
+      metrics.webhooks.inc({ connector: connectorId, outcome: error instanceof IngressQueueFullError ? 'queue_full' : 'unavailable' });
+      this.noteUnstored(where, error);
+      // `no`: never handed to Kafka (queue full, or dropped at its deadline), so it will never be
+      // written. `unknown`: a send that failed, which the broker may still have appended.
+      const stored = neverSent(error) ? 'no' : 'unknown';
+      return { status: 503, body: { error: { code: 'unavailable', message: 'the event could not be stored; retry later' }, stored }, retryAfterSeconds: 5 };
     }
     metrics.ingressLatency.observe({ connector: connectorId }, Number(process.hrtime.bigint() - started) / 1e9);
     metrics.webhooks.inc({ connector: connectorId, outcome: 'accepted' });
     return { status: 202, body: { status: 'accepted', deliveryId: id.deliveryId, ticketId: id.ticketId } };
   }
 
+  private unstored = { count: 0, loggedAt: Number.NEGATIVE_INFINITY };
+
+  /** While Kafka is down every delivery is 503: one error line per 10 s with the count, not one per delivery. */
+  private noteUnstored(where: Record<string, string>, error: unknown): void {
+    this.unstored.count += 1;
+    const now = Date.now();
+    if (now - this.unstored.loggedAt < UNSTORED_LOG_INTERVAL_MS) return;
+    this.options.logger.error(
+      { ...where, error: error instanceof Error ? error.message : String(error), notStored: this.unstored.count, queued: this.queue.depth },
+      'delivery not stored; answering 503 so the source retries',
+    );
+    this.unstored = { count: 0, loggedAt: now };
+  }
+
   /**
-   * Writes ticket events (from webhooks or the poller) keyed by ticket. Resolves once Kafka has
-   * taken them (acks=all). Events of calls that arrive while a write is in flight go out together
-   * in the next one (group commit): the idempotent producer has one request in flight, so one
-   * produce per webhook capped ingress at one broker round trip per delivery.
+   * Writes ticket events (from webhooks or the poller) keyed by ticket through the bounded ingress
+   * queue (group commit, see `IngressQueue`). Resolves once Kafka has taken them (acks=all).
+   * With `timeoutMs`, rejects if they are still queued then, and they are never written.
    */
-  async publish(events: readonly DeliveryEvent[]): Promise<void> {
+  async publish(events: readonly DeliveryEvent[], timeoutMs?: number): Promise<void> {
     if (events.length === 0) return;
     const messages = events.map((event) =>
       encodeCloudEvent(
@@ -164,49 +185,8 @@ export class Ingress {
         event,
       ),
     );
-    const bytes = messages.reduce((sum, m) => sum + Buffer.byteLength(m.key) + Buffer.byteLength(m.value), 0);
-    await new Promise<void>((resolve, reject) => {
-      this.waiting.push({ messages, bytes, resolve, reject });
-      if (!this.writing) void this.drain();
-    });
-  }
-
-  private readonly waiting: PendingWrite[] = [];
-  private writing = false;
-
-  /** Sends what waits, in arrival order (so per-ticket order holds), until nothing waits. */
-  private async drain(): Promise<void> {
-    this.writing = true;
-    try {
-      while (this.waiting.length > 0) {
-        let take = 0;
-        let bytes = 0;
-        // A Kafka record batch must stay under the broker's message.max.bytes (1 MB by default).
-        while (take < this.waiting.length && (take === 0 || bytes + (this.waiting[take] as PendingWrite).bytes <= COALESCE_MAX_BYTES)) {
-          bytes += (this.waiting[take] as PendingWrite).bytes;
-          take += 1;
-        }
-        const writes = this.waiting.splice(0, take);
-        try {
-          await this.options.producer.send(this.options.topic, writes.flatMap((w) => w.messages));
-          for (const w of writes) w.resolve();
-        } catch (error) {
-          // All or nothing for the writes of this send: each caller answers 503 and its source retries.
-          for (const w of writes) w.reject(error);
-        }
-      }
-    } finally {
-      this.writing = false;
-    }
+    await this.queue.enqueue(messages, timeoutMs);
   }
 }
 
-interface PendingWrite {
-  readonly messages: ReturnType<typeof encodeCloudEvent>[];
-  readonly bytes: number;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
-/** Bytes of ticket events written together at most; a single larger delivery still goes alone. */
-const COALESCE_MAX_BYTES = 512 * 1024;
+const UNSTORED_LOG_INTERVAL_MS = 10_000;

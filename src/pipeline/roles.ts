@@ -117,6 +117,7 @@ export function ingressRole(ctx: PipelineRoleContext): PipelineRoleParts {
     metrics: rt.metrics,
     produceTimeoutMs: settings.produceTimeoutMs,
     replay: { windowMs: settings.replayWindowMs, maxEntries: settings.replayMaxEntries },
+    queue: settings.ingressQueue,
   });
   const scim = scimParts(ctx, rt);
   const components: Component[] = [producerComponent(rt), rt.policyReloader(), ...directoryViewComponents(rt), ...scim.components];

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { connectorTypes } from '../../connectors/registry.js';
 import type { GrantlineConfig } from '../config/schema.js';
 import { createApp, type Mount, type ReadinessCheck } from '../http/app.js';
+import { cachedCheck } from '../http/ops.js';
 import { createMetricsRegistry } from '../http/metrics.js';
 import { listen, type HttpServer } from '../http/server.js';
 import { awaitKafka, checkKafka, createKafka, ensureTopics, grantlineTopicSpecs, kafkaSettings, topicNames, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
@@ -18,6 +19,8 @@ export interface BuiltService {
   readonly service: Service;
   /** The listening HTTP server once the service has started (its port when `http.port` is 0). */
   http(): HttpServer | undefined;
+  /** The admin listener (`http.admin`) once started, when configured. */
+  admin(): HttpServer | undefined;
 }
 
 /** Options of `buildService` beyond the config. */
@@ -98,33 +101,53 @@ export async function buildService(
   };
 
   let server: HttpServer | undefined;
+  let adminServer: HttpServer | undefined;
+  // One broker connection per `readinessCacheMs` at most, however often /readyz is asked.
+  const kafkaCheck = cachedCheck({ name: 'kafka', check: () => checkKafka(kafka, KAFKA_CHECK_TIMEOUT_MS) }, config.http.readinessCacheMs);
   const httpComponent: Component = {
     name: 'http',
     start: async () => {
       const lateService = late.service;
       if (lateService === undefined) throw new Error('service not built');
+      const httpLogger = logger.child({ component: 'http' });
+      const checks: ReadinessCheck[] = [
+        // The config was loaded and validated before anything was built.
+        { name: 'config', check: () => ({ ok: true }) },
+        kafkaCheck,
+        lateService.readiness,
+        ...readiness,
+      ];
+      const admin = config.http.admin;
       const app = createApp({
-        logger: logger.child({ component: 'http' }),
+        logger: httpLogger,
         registry,
         bodyLimitBytes: config.http.bodyLimitBytes,
-        readiness: [
-          // The config was loaded and validated before anything was built.
-          { name: 'config', check: () => ({ ok: true }) },
-          { name: 'kafka', check: () => checkKafka(kafka, KAFKA_CHECK_TIMEOUT_MS) },
-          lateService.readiness,
-          ...readiness,
-        ],
+        readiness: checks,
         mounts,
         routers,
         trustProxy: config.http.trustProxy,
+        // With an admin listener, /readyz and /metrics are served there only.
+        ops: admin === undefined,
       });
-      server = await listen(app, { host: config.http.host, port: config.http.port, timeouts: config.http.timeouts });
+      if (admin !== undefined) {
+        const adminApp = createApp({ logger: httpLogger, registry, bodyLimitBytes: 1024, readiness: checks, metricsToken: admin.metricsToken });
+        adminServer = await listen(adminApp, { host: admin.host, port: admin.port, timeouts: config.http.timeouts });
+        logger.info({ url: adminServer.url, metricsAuth: admin.metricsToken !== undefined }, 'admin http listening (/readyz, /metrics)');
+      }
+      try {
+        server = await listen(app, { host: config.http.host, port: config.http.port, timeouts: config.http.timeouts });
+      } catch (err) {
+        // A failed start is not stopped: let the admin port go here.
+        await adminServer?.close(0);
+        adminServer = undefined;
+        throw err;
+      }
       logger.info({ url: server.url }, 'http listening');
     },
     stop: async () => {
-      if (server === undefined) return;
       // Half the stop budget for in-flight requests; the rest is for consumers and producers.
-      const drained = await server.close(Math.floor(config.service.shutdownTimeoutMs / 2));
+      const budget = Math.floor(config.service.shutdownTimeoutMs / 2);
+      const [drained] = await Promise.all([server?.close(budget) ?? true, adminServer?.close(budget) ?? true]);
       if (!drained) logger.warn('http requests still open after the drain timeout were cut off');
     },
   };
@@ -135,5 +158,5 @@ export async function buildService(
     stopTimeoutMs: config.service.shutdownTimeoutMs,
   });
   late.service = service;
-  return { service, http: () => server };
+  return { service, http: () => server, admin: () => adminServer };
 }

@@ -84,6 +84,51 @@ describe('grantline serve', () => {
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
 
+  it('serves /readyz and /metrics on the admin listener only, /metrics behind its bearer token', async () => {
+    const token = randomBytes(24).toString('base64');
+    const config = join(dir, 'admin.yaml');
+    writeFileSync(
+      config,
+      [
+        'kafka:',
+        `  brokers: ["${brokers.split(',')[0]}"]`,
+        `  topicPrefix: "it-serve-admin-${randomBytes(4).toString('hex')}."`,
+        '  partitions: 1',
+        'http: { host: 127.0.0.1, port: 0, admin: { port: 0, metricsToken: "${env:IT_METRICS_TOKEN}" } }',
+        `catalog: { path: ${join(repo, 'examples/catalog.yaml')} }`,
+        `directory: { path: ${join(repo, 'examples/directory.yaml')} }`,
+        'signing:',
+        '  activeKid: it-1',
+        '  keys: [{ kid: it-1, privateKeyPem: "${file:signing.pem}" }]',
+        'policy: { version: it }',
+      ].join('\n'),
+    );
+    const run = runGrantline(['serve', '--config', config], { ...process.env, KAFKA_BROKERS: brokers, IT_METRICS_TOKEN: token });
+    children.push(run.child);
+    const url = await listeningUrl(run, 60_000);
+    const adminLine = run.stdout().split('\n').find((l) => l.includes('"admin http listening'));
+    const admin = (JSON.parse(adminLine ?? '{}') as { url: string }).url;
+    expect(admin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    let ready: Response | undefined;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      ready = await fetch(`${admin}/readyz`).catch(() => undefined);
+      if (ready?.status === 200) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(ready?.status).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(404);
+    expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${admin}/metrics`)).status).toBe(401);
+    const metrics = await fetch(`${admin}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('grantline_webhook_deliveries_total');
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    expect(run.stdout() + run.stderr()).not.toContain(token);
+  });
+
   it('exits 2 on a config with three mistakes and names all three paths on stderr', async () => {
     const config = join(dir, 'bad.yaml');
     writeFileSync(

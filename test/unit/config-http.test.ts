@@ -52,4 +52,22 @@ describe('http config', () => {
       { path: 'http.trustProxy', problem: 'expected a number of proxy hops or a list of proxy addresses' },
     ]);
   });
+
+  it('http.admin: a second listener; its metrics token is a Secret, never shown in errors', () => {
+    const token = 'admin-metrics-token-0123456789abcdefghij';
+    const http = parse({ admin: { port: 9090, metricsToken: token } }).http;
+    expect(http.admin?.host).toBe('127.0.0.1');
+    expect(http.admin?.metricsToken?.reveal()).toBe(token);
+    expect(JSON.stringify(http)).not.toContain(token);
+    expect(http.readinessCacheMs).toBe(5_000);
+    const issues = issuesOf({ port: 8080, admin: { port: 8080, metricsToken: 'short-secret-value' }, readinessCacheMs: -1 });
+    expect(issues).toEqual([
+      { path: 'http.admin.metricsToken', problem: 'must be at least 32 characters (for example `openssl rand -base64 32`)' },
+      { path: 'http.readinessCacheMs', problem: 'must be at least 0' },
+      { path: 'http.admin.port', problem: 'must differ from http.port (8080)' },
+    ]);
+    expect(JSON.stringify(issues)).not.toContain('short-secret-value');
+    expect(issuesOf({ port: 8080, admin: { port: 8080 } })).toEqual([{ path: 'http.admin.port', problem: 'must differ from http.port (8080)' }]);
+    expect(issuesOf({ admin: { host: '0.0.0.0' } })).toEqual([{ path: 'http.admin.port', problem: 'required' }]);
+  });
 });

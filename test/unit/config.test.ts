@@ -95,6 +95,7 @@ describe('config', () => {
       timeouts: { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 },
       refusals: { burst: 20, perMinute: 60, logIntervalMs: 60_000, maxClients: 10_000 },
       trustProxy: 0,
+      readinessCacheMs: 5_000,
     });
     expect(config.catalog.path).toBe(join(dir, 'catalog.yaml'));
     expect(config.log.level).toBe('info');

@@ -1,7 +1,8 @@
 import express from 'express';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp, createMetricsRegistry, listen, type AppDeps, type HttpServer, type ReadinessCheck } from '../../src/http/index.js';
+import { Secret } from '../../src/connector/secret.js';
+import { cachedCheck, createApp, createMetricsRegistry, listen, type AppDeps, type HttpServer, type ReadinessCheck } from '../../src/http/index.js';
 
 const silent = pino({ level: 'silent' });
 const open: HttpServer[] = [];
@@ -133,5 +134,69 @@ describe('HTTP app', () => {
     expect(text).toMatch(/grantline_http_request_duration_seconds_count\{method="GET",route="\/things\/:id",status="200"\} 1/);
     expect(text).toMatch(/grantline_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} 1/);
     expect(text).not.toContain('/things/42');
+  });
+});
+
+describe('ops routes on an admin listener', () => {
+  const TOKEN = 'metrics-token-0123456789-abcdefghijklmnop';
+
+  it('serves /readyz and /metrics only where configured, /healthz on both', async () => {
+    const registry = createMetricsRegistry();
+    const main = await serve({ registry, readiness: [ok('config')], ops: false });
+    const admin = await serve({ registry, readiness: [ok('config')] });
+    expect((await fetch(`${main}/metrics`)).status).toBe(404);
+    expect((await fetch(`${main}/readyz`)).status).toBe(404);
+    expect((await fetch(`${main}/healthz`)).status).toBe(200);
+    expect((await fetch(`${admin}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${admin}/metrics`)).text()).toContain('process_cpu_seconds_total');
+  });
+
+  it('needs the bearer token for /metrics when one is set, and never echoes or logs it', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'trace' }, { write: (line: string) => lines.push(line) });
+    const admin = await serve({ logger, metricsToken: new Secret(TOKEN) });
+    const none = await fetch(`${admin}/metrics`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const wrong = await fetch(`${admin}/metrics`, { headers: { authorization: `Bearer ${TOKEN.slice(0, -1)}x` } });
+    expect(wrong.status).toBe(401);
+    const wrongText = await wrong.text();
+    expect((await fetch(`${admin}/metrics`, { headers: { authorization: TOKEN } })).status).toBe(401);
+    const right = await fetch(`${admin}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(right.status).toBe(200);
+    expect(await right.text()).toContain('grantline_http_request_duration_seconds');
+    expect((await fetch(`${admin}/healthz`)).status).toBe(200);
+    expect(wrongText).not.toContain(TOKEN.slice(0, 16));
+    expect(lines.join('\n')).not.toContain(TOKEN.slice(0, 16));
+  });
+
+  it('reuses the broker probe: one probe per cache period however often /readyz is asked', async () => {
+    let probes = 0;
+    let clock = 0;
+    let release: () => void = () => undefined;
+    const probe: ReadinessCheck = {
+      name: 'kafka',
+      check: async () => {
+        probes += 1;
+        await new Promise<void>((resolve) => (release = resolve));
+        return { ok: false, error: 'broker 127.0.0.1:9 refused the connection' };
+      },
+    };
+    const url = await serve({ readiness: [cachedCheck(probe, 5_000, () => clock)] });
+    const first = Array.from({ length: 10 }, () => fetch(`${url}/readyz`));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    const answers = await Promise.all(first);
+    expect(answers.map((r) => r.status)).toEqual(Array(10).fill(503));
+    expect(probes).toBe(1);
+    clock = 4_999;
+    for (let i = 0; i < 5; i++) expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    expect(probes).toBe(1);
+    clock = 5_000;
+    const later = fetch(`${url}/readyz`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    expect(await (await later).json()).toMatchObject({ failed: ['kafka'], checks: { kafka: { error: 'broker 127.0.0.1:9 refused the connection' } } });
+    expect(probes).toBe(2);
   });
 });

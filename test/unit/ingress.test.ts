@@ -81,3 +81,68 @@ describe('Ingress: replays of a signed body', () => {
     expect(producer.sent).toHaveLength(sent + 1);
   });
 });
+
+describe('Ingress: Kafka slow or down', { timeout: 30_000 }, () => {
+  const deliveredIds = (producer: FakeProducer) => producer.sent.map((m) => (JSON.parse(String(m.value)) as { deliveryId: string }).deliveryId);
+
+  it('never writes a delivery answered 503: one still queued at its deadline is dropped, one in flight waits for its send', async () => {
+    const producer = new FakeProducer();
+    let release: () => void = () => undefined;
+    producer.gate = new Promise((resolve) => (release = resolve));
+    const subject = ingress(producer, { produceTimeoutMs: 100 });
+    const inFlight = subject.ingest('jira-main', signed(issueEvent('10020'), { 'x-atlassian-webhook-identifier': 'in-flight' }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const queued = await subject.ingest('jira-main', signed(issueEvent('10021'), { 'x-atlassian-webhook-identifier': 'queued' }));
+    // Dropped from the queue before it was answered: it will never be written.
+    expect(queued).toMatchObject({ status: 503, body: { stored: 'no' } });
+    release();
+    // The send that was already in flight succeeded: its delivery is 202 although it took longer.
+    expect(await inFlight).toMatchObject({ status: 202, body: { status: 'accepted' } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(deliveredIds(producer)).toEqual(['in-flight']);
+  });
+
+  it('bounds the queue in messages and bytes: past either, 503 at once and nothing is written later', async () => {
+    // The size of one such message, to bound the queue at two and a half of them.
+    const probe = new FakeProducer();
+    await ingress(probe).ingest('jira-main', signed(issueEvent('10039'), { 'x-atlassian-webhook-identifier': 'probe' }));
+    const one = Buffer.byteLength(String(probe.sent[0]?.key)) + Buffer.byteLength(String(probe.sent[0]?.value));
+    for (const queue of [{ maxCount: 2, maxBytes: 1_000_000 }, { maxCount: 1_000, maxBytes: Math.floor(one * 2.5) }]) {
+      const producer = new FakeProducer();
+      let release: () => void = () => undefined;
+      producer.gate = new Promise((resolve) => (release = resolve));
+      const subject = ingress(producer, { produceTimeoutMs: 10_000, queue });
+      const answers = ['a', 'b', 'c', 'd'].map((id, i) => subject.ingest('jira-main', signed(issueEvent(`1003${i}`), { 'x-atlassian-webhook-identifier': id })));
+      // a is in flight, b and c wait; d does not fit.
+      const d = await answers[3]!;
+      expect(d).toMatchObject({ status: 503, body: { stored: 'no' } });
+      release();
+      expect((await Promise.all(answers)).map((r) => r.status)).toEqual([202, 202, 202, 503]);
+      expect(deliveredIds(producer)).toEqual(['a', 'b', 'c']);
+    }
+  });
+
+  it('after a failed send, hands Kafka one delivery at a time until it takes one again', async () => {
+    const producer = new FakeProducer();
+    const subject = ingress(producer, { produceTimeoutMs: 10_000 });
+    let release: () => void = () => undefined;
+    producer.gate = new Promise((resolve) => (release = resolve));
+    producer.failWith = new Error('broker down');
+    const first = ['f1', 'f2', 'f3'].map((id, i) => subject.ingest('jira-main', signed(issueEvent(`1005${i}`), { 'x-atlassian-webhook-identifier': id })));
+    release();
+    // A send that failed may still have been appended by the broker: the answer says so.
+    expect((await Promise.all(first)).map((r) => [r.status, (r.body as { stored?: string }).stored])).toEqual([
+      [503, 'unknown'],
+      [503, 'unknown'],
+      [503, 'unknown'],
+    ]);
+    producer.failWith = undefined;
+    producer.gate = new Promise((resolve) => (release = resolve));
+    const next = ['n1', 'n2', 'n3', 'n4'].map((id, i) => subject.ingest('jira-main', signed(issueEvent(`1006${i}`), { 'x-atlassian-webhook-identifier': id })));
+    release();
+    expect((await Promise.all(next)).map((r) => r.status)).toEqual([202, 202, 202, 202]);
+    // f1 alone (the first ingest), then one at a time once it failed; n1 alone probes, and once it
+    // is stored the rest go together again.
+    expect(producer.batches).toEqual([1, 1, 1, 1, 3]);
+  });
+});
