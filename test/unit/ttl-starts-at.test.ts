@@ -47,7 +47,7 @@ function request(entitlementId: string): EntitlementRequest {
 function ports(current: EntitlementRequest): ProcessorPorts {
   const connector = {
     id: 'jira-main',
-    map: () => ({ ok: true, request: current }),
+    map: () => ({ ok: true, request: { ...current, comments: [] } }),
     isCancelled: () => false,
   } as unknown as Connector;
   return {
