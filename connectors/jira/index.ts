@@ -76,6 +76,16 @@ export function createJiraConnector(config: JiraConfig, deps: ConnectorDeps): Co
       return { ticketId: created.id, ticketKey: created.key, url: `${config.baseUrl}/browse/${created.key}` };
     },
 
+    async noteReview(review: ReviewTicket, text: string, idempotencyKey: string): Promise<WriteBackResult> {
+      const marker = markerFor(idempotencyKey);
+      const existing = (await api.getComments(review.ticketId)).find((c) => plainText(c.body).includes(marker));
+      if (existing !== undefined) return { written: false, recordId: existing.id };
+      // The review project is not a service desk: a plain comment, seen by whoever works the review.
+      const recordId = await api.addComment(review.ticketId, renderWriteBack({ kind: 'note', text }, idempotencyKey), config.writeBack.visibility);
+      log.info({ ticket: review.ticketKey, recordId }, 'wrote a note on the review ticket');
+      return { written: true, recordId };
+    },
+
     async reviewState(review: ReviewTicket): Promise<ReviewState> {
       const issue = await api.getIssue(review.ticketId);
       const closed = issue.fields.status?.statusCategory?.key === 'done';

@@ -61,9 +61,18 @@ export function record(ctx: TicketContext, command: RecordCommand): void {
     case 'review.closed':
       if (grant.breakGlass?.review) ctx.apply({ type: 'review-closed', grantId, outcome: command.data.outcome });
       break;
-    case 'review.overdue':
-      if (grant.breakGlass !== null) ctx.apply({ type: 'review-escalated', grantId, at: command.at });
+    case 'review.overdue': {
+      const bg = grant.breakGlass;
+      if (bg === null) break;
+      // Escalated once: the notes go out with the first escalation, never again for the same review.
+      if (bg.escalatedAt === null) {
+        const review = bg.review === null ? null : { ticketId: bg.review.ticketId, ticketKey: bg.review.ticketKey, url: bg.review.url };
+        const item = { kind: 'review-overdue' as const, grantId, entitlementId: grant.entitlementId, ticketKey: ctx.state.ticketKey, reviewDueAt: bg.reviewDueAt, review };
+        ctx.writeback({ grantId, requestId: grant.requestId, item, idempotencyKey: `review-overdue:${grantId}` });
+      }
+      ctx.apply({ type: 'review-escalated', grantId, at: command.at });
       break;
+    }
     case 'ticket.written-back':
       break;
   }
