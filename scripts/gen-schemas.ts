@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { registeredKinds } from '../src/connector/kinds.js';
-import { AdapterAlert, ApprovalEvidenceKind, CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation, SourceIdentityKind } from '../src/model/index.js';
+import { AdapterAlert, ApprovalEvidenceKind, CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, GrantAmendment, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation, SourceIdentityKind } from '../src/model/index.js';
 
 /** Base of every schema's `$id`. */
 export const SCHEMA_BASE_URL = 'https://grantline.dev/schemas/';
@@ -47,6 +47,15 @@ const PUBLISHED: readonly Published[] = [
     version: 1,
     description: "The end of a grant (CloudEvent type grant.revoked), on the grant's own topic and key.",
     schema: Revocation,
+    io: 'output',
+  },
+  {
+    file: 'grant-amendment.v1.json',
+    title: 'GrantAmendment',
+    version: 1,
+    description:
+      "A change of a grant in force (CloudEvent type grant.amended), on the grant's own topic and key: the new expiresAt when the grant's TTL counts from fulfillment. Verify its signature like a grant's; then the grant ends at this expiresAt.",
+    schema: GrantAmendment,
     io: 'output',
   },
   {

@@ -3,13 +3,15 @@
  * order. Order does not matter on purpose: a grant replayed onto the topic after its revocation is
  * still revoked, so the desired set never depends on where a replay starts or stops. Pure.
  */
-import type { Grant, Revocation } from '../../src/model/index.js';
+import type { Grant, GrantAmendment, Revocation } from '../../src/model/index.js';
 import type { EndedGrant } from './contract.js';
 
 export class GrantBook {
   private readonly grants = new Map<string, Grant>();
   /** The first revocation seen per grant id; a re-sent revocation carries the same revocationId. */
   private readonly revocations = new Map<string, Revocation>();
+  /** The amendment of a grant's expiry (one per grant; the TTL starts once). */
+  private readonly amendments = new Map<string, GrantAmendment>();
 
   /** Adds a verified grant; false when the grant id is already known (a re-delivery or a replay). */
   addGrant(grant: Grant): boolean {
@@ -25,6 +27,23 @@ export class GrantBook {
     return true;
   }
 
+  /** Adds a verified amendment; false when the grant already has one. It may arrive before its grant (a replay). */
+  addAmendment(amendment: GrantAmendment): boolean {
+    if (this.amendments.has(amendment.grantId)) return false;
+    this.amendments.set(amendment.grantId, amendment);
+    return true;
+  }
+
+  /**
+   * When a grant ends: its amended expiry where grantline moved it (only for a grant whose TTL counts
+   * from fulfillment, for that grant's own TTL), else the grant's own `expiresAt`.
+   */
+  expiresAt(grant: Grant): string {
+    const a = this.amendments.get(grant.grantId);
+    if (a === undefined || grant.ttlStartsAt !== 'fulfillment' || a.ttlSeconds !== grant.ttlSeconds) return grant.expiresAt;
+    return Date.parse(a.expiresAt) - Date.parse(a.provisionedAt) === grant.ttlSeconds * 1000 ? a.expiresAt : grant.expiresAt;
+  }
+
   get size(): number {
     return this.grants.size;
   }
@@ -35,7 +54,7 @@ export class GrantBook {
 
   /** A grant is in force from the moment it is verified until it is revoked or expires. */
   isActive(grant: Grant, now: Date): boolean {
-    return !this.revocations.has(grant.grantId) && now.getTime() < Date.parse(grant.expiresAt);
+    return !this.revocations.has(grant.grantId) && now.getTime() < Date.parse(this.expiresAt(grant));
   }
 
   /** How a known grant ended, or null when it is still in force (or unknown). */
@@ -63,7 +82,7 @@ export class GrantBook {
   nextExpiry(now: Date): number | null {
     let next: number | null = null;
     for (const grant of this.active(now)) {
-      const at = Date.parse(grant.expiresAt);
+      const at = Date.parse(this.expiresAt(grant));
       if (next === null || at < next) next = at;
     }
     return next;

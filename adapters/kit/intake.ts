@@ -6,7 +6,7 @@
  * grant must be for the channel this adapter serves.
  */
 import { verifyMessage, type VerifyCheck } from '../../src/custody/index.js';
-import type { Grant, Revocation } from '../../src/model/index.js';
+import type { Grant, GrantAmendment, Revocation } from '../../src/model/index.js';
 import { CE_TYPES, decodeCloudEvent } from '../../src/pipeline/cloudevents.js';
 import type { JwksSource } from './jwks.js';
 
@@ -23,6 +23,8 @@ export interface RawMessage {
 export type Intake =
   | { readonly kind: 'grant'; readonly grant: Grant }
   | { readonly kind: 'revocation'; readonly revocation: Revocation }
+  /** A verified change of a grant's expiry (`grant.amended`). */
+  | { readonly kind: 'amendment'; readonly amendment: GrantAmendment }
   /** A `ce_type` the kit does not act on (v1 may add types): skipped, as the contract says. */
   | { readonly kind: 'ignored'; readonly reason: string }
   /** Did not verify: never acted on, alerted. `grantId` when the message claims one. */
@@ -30,7 +32,11 @@ export type Intake =
   /** The JWKS could not be read: no verdict yet; the message is tried again later, in order. */
   | { readonly kind: 'unavailable'; readonly reason: string };
 
-const KIND_OF_TYPE: Record<string, 'grant' | 'revocation'> = { [CE_TYPES.grantIssued]: 'grant', [CE_TYPES.grantRevoked]: 'revocation' };
+const KIND_OF_TYPE: Record<string, 'grant' | 'revocation' | 'amendment'> = {
+  [CE_TYPES.grantIssued]: 'grant',
+  [CE_TYPES.grantRevoked]: 'revocation',
+  [CE_TYPES.grantAmended]: 'amendment',
+};
 
 function claimedGrantId(data: unknown): string | null {
   const id = (data as { grantId?: unknown } | null)?.grantId;
@@ -74,5 +80,6 @@ export async function intake(message: RawMessage, jwks: JwksSource, channel: str
   }
   const failed = checks.filter((c) => !c.ok).map(({ name, detail }) => ({ name, detail }));
   if (failed.length > 0) return { kind: 'refused', grantId, failed };
+  if (expected === 'amendment') return { kind: 'amendment', amendment: event.data as GrantAmendment };
   return expected === 'grant' ? { kind: 'grant', grant: event.data as Grant } : { kind: 'revocation', revocation: event.data as Revocation };
 }

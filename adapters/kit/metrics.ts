@@ -10,7 +10,7 @@ export function createAdapterMetrics(registry: Registry) {
   return {
     messages: new Counter({
       name: 'grantline_adapter_messages_total',
-      help: 'Messages read from the grant topic, by outcome: grant, revocation, refused (did not verify), ignored (unknown ce_type).',
+      help: 'Messages read from the grant topic, by outcome: grant, revocation, amendment, refused (did not verify), ignored (unknown ce_type).',
       labelNames: ['adapter', 'outcome'] as const,
       registers,
     }),

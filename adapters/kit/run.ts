@@ -134,6 +134,7 @@ export async function runAdapter<P extends Privilege>(options: AdapterOptions<P>
       metrics.messages.inc({ adapter: name, outcome: result.kind });
       if (result.kind === 'grant') book.addGrant(result.grant);
       else if (result.kind === 'revocation') book.addRevocation(result.revocation);
+      else if (result.kind === 'amendment') book.addAmendment(result.amendment);
       else if (result.kind === 'refused') {
         const alertId = `${name}:refused:${topic}:${message.partition}:${message.offset}`;
         const subject = result.grantId ?? `${message.partition}:${message.offset}`;

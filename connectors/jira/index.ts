@@ -8,7 +8,7 @@ import { JiraSnapshotRaw, mapJiraSnapshot } from './map.js';
 import { pollJira } from './poll.js';
 import { openReviewIssue, readReviewState } from './review.js';
 import { verifyJiraDelivery } from './verify.js';
-import { writeComment } from './writeback.js';
+import { writeComment, writeReviewNote } from './writeback.js';
 
 export { JiraConfig } from './config.js';
 export type { JiraConfigInput } from './config.js';
@@ -38,6 +38,11 @@ export function createJiraConnector(config: JiraConfig, deps: ConnectorDeps): Co
     },
 
     openReview: (ticketId, grant) => openReviewIssue(api, config, deps.connectorId, ticketId, grant),
+    noteReview: async (review, text, idempotencyKey) => {
+      const result = await writeReviewNote(api, config, review.ticketId, text, idempotencyKey);
+      if (result.written) log.info({ ticket: review.ticketKey, recordId: result.recordId }, 'wrote a note on the review ticket');
+      return result;
+    },
     reviewState: (review) => readReviewState(api, review),
 
     poll: (watermark, since) =>

@@ -68,3 +68,11 @@ export async function writeComment(
   const recordId = config.approvals.mode === 'jsm' ? await api.addInternalRequestComment(ticketId, body.text) : await api.addComment(ticketId, body, config.writeBack.visibility);
   return { written: true, recordId };
 }
+
+/**
+ * A note on a post-event review issue, once per idempotency key. The review project is not a
+ * service desk: a plain comment with the configured visibility, seen by whoever works the review.
+ */
+export function writeReviewNote(api: JiraApi, config: Pick<JiraConfig, 'writeBack'>, reviewTicketId: string, text: string, idempotencyKey: string): Promise<WriteBackResult> {
+  return writeComment(api, { approvals: { mode: 'workflow' }, writeBack: config.writeBack }, reviewTicketId, { kind: 'note', text }, idempotencyKey);
+}

@@ -220,6 +220,17 @@ describe('write-back', () => {
     stub.state.update('sc_task', review.ticketId, { state: '3', active: 'false', closed_at: snTime(clock) });
     expect(await connector.reviewState(review)).toEqual({ closed: true, outcome: 'closed complete', closedAt: clock.toISOString().replace('.000Z', 'Z') });
   });
+
+  it('writes an escalation note on the review task once per key, not on the RITM', async () => {
+    const id = order();
+    const review = await connector.openReview(id, grant(id));
+    const before = stub.state.journal(id, 'work_notes').length;
+    expect((await connector.noteReview(review, 'ESCALATION: this review is overdue.', 'review-overdue:gr_1')).written).toBe(true);
+    expect((await connector.noteReview(review, 'ESCALATION: this review is overdue.', 'review-overdue:gr_1')).written).toBe(false);
+    const notes = stub.state.journal(review.ticketId, 'work_notes').map((n) => String(n['value']));
+    expect(notes.filter((n) => n.includes('ESCALATION: this review is overdue.'))).toHaveLength(1);
+    expect(stub.state.journal(id, 'work_notes')).toHaveLength(before);
+  });
 });
 
 describe('poll', () => {

@@ -40,6 +40,8 @@ export function createServiceNowConnector(config: ServiceNowConfig, deps: Connec
     writeBack: (ticketId, item, idempotencyKey) => writeWorkNote(client, ticketId, renderWriteBack(item, idempotencyKey), idempotencyKey),
     openReview: (ticketId, grant) => openReviewRecord(client, instanceUrl, config.reviews, ticketId, grant),
     reviewState: (review) => readReviewState(client, config.reviews, review),
+    noteReview: (review, text, idempotencyKey) =>
+      writeWorkNote(client, review.ticketId, renderWriteBack({ kind: 'note', text }, idempotencyKey), idempotencyKey, config.reviews.table),
     poll: (watermark, since) => pollChanges(client, config.poll, watermark, since),
     isCancelled,
   };

@@ -10,14 +10,15 @@ export function renderWriteBack(item: WriteBack, idempotencyKey: string): string
 }
 
 /**
- * Adds a work note to the RITM once per idempotency key: reads the RITM's work-note journal first
- * and writes nothing when the marker is already there.
+ * Adds a work note to the RITM (or to a review record of `table`) once per idempotency key: reads
+ * the record's work-note journal first and writes nothing when the marker is already there.
  */
 export async function writeWorkNote(
   client: ServiceNowClient,
   ticketId: string,
   text: string,
   idempotencyKey: string,
+  table: 'sc_req_item' | 'sc_task' | 'incident' = 'sc_req_item',
 ): Promise<WriteBackResult> {
   // The ticket id goes into an encoded query; the key into a one-line marker.
   if (!/^[0-9a-f]{32}$/.test(ticketId)) throw new NonRetriableError(`"${ticketId.slice(0, 40)}" is not a ServiceNow sys_id`);
@@ -25,7 +26,7 @@ export async function writeWorkNote(
   const tag = markerFor(idempotencyKey);
   const existing = await findNote(client, ticketId, tag);
   if (existing !== null) return { written: false, recordId: existing };
-  await client.patch('sc_req_item', ticketId, { work_notes: text });
+  await client.patch(table, ticketId, { work_notes: text });
   const written = await findNote(client, ticketId, tag);
   return { written: true, recordId: written ?? ticketId };
 }

@@ -120,6 +120,11 @@ export const CatalogEntry = z
      */
     justification: z.enum(['required', 'optional']).optional(),
     breakGlass: BreakGlassPolicy.default({ allowed: false }),
+    /**
+     * When the TTL starts: `decision` (absent: the default) or `fulfillment`, when an adapter reports
+     * the grant provisioned (grantline then publishes a signed `grant.amended` with the new expiry).
+     */
+    ttlStartsAt: z.enum(['decision', 'fulfillment']).optional(),
     /** Fulfillment channel; the grant goes to `access.grants.<channel>.v1`. */
     channel: z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a lower-case channel name such as "pam" or "secrets"'),
     revocationTriggers: z.array(RevocationTrigger).min(1).default(['ttl-expired', 'ticket-cancelled', 'owner-offboarded']),

@@ -137,7 +137,7 @@ export interface ConnectorDeps {
 
 /**
  * One configured connector instance (say, `jira-main`). Several instances of one type run side by
- * side with their own config. Only `fetchTicket`, `writeBack`, `openReview`, `reviewState` and `poll`
+ * side with their own config. Only `fetchTicket`, `writeBack`, `openReview`, `reviewState`, `noteReview` and `poll`
  * do I/O, and only against the configured base URL; URLs inside payloads are never fetched.
  */
 export interface Connector {
@@ -158,6 +158,8 @@ export interface Connector {
   /** Opens a post-event review ticket for a break-glass grant, linked to the original ticket. */
   openReview(ticketId: string, grant: GrantDecision): Promise<ReviewTicket>;
   reviewState(review: ReviewTicket): Promise<ReviewState>;
+  /** Writes a note on a review ticket `openReview` opened; a second call with the same key writes nothing. */
+  noteReview(review: ReviewTicket, text: string, idempotencyKey: string): Promise<WriteBackResult>;
   /** Tickets changed after the watermark (null: from `since`), oldest first. */
   poll(watermark: string | null, since: Date): Promise<PollPage>;
   /** Status names the connector is configured to treat as cancelled/withdrawn/declined. */

@@ -6,7 +6,7 @@ import { signGrant, signRejection, signRevocation } from './jws.js';
 import type { SigningKeys } from './keys.js';
 
 /** The kinds of signed message grantline publishes. */
-export type MessageKind = 'grant' | 'rejection' | 'revocation';
+export type MessageKind = 'grant' | 'rejection' | 'revocation' | 'amendment';
 
 /**
  * For each message kind: the custody event kind that records it. That event's `data` holds the
@@ -16,6 +16,7 @@ export const DECISION_EVENTS = {
   grant: { kind: 'decision.granted' },
   rejection: { kind: 'decision.rejected' },
   revocation: { kind: 'grant.revoked' },
+  amendment: { kind: 'grant.amended' },
 } as const satisfies Record<MessageKind, { kind: CustodyEventKind }>;
 
 /** The `data` member of a decision's custody event that holds `decisionDigest` of the message. */
@@ -56,7 +57,7 @@ const UNSEALED_SCHEMAS = {
 };
 
 function seal<M extends Grant | Rejection | Revocation>(
-  kind: MessageKind,
+  kind: keyof typeof UNSEALED_SCHEMAS,
   input: Unsealed<M>,
   prev: CustodyEvent | null,
   eventInput: SealEvent,

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { CustodyEvent, Grant, Rejection, Revocation } from '../model/index.js';
+import { CustodyEvent, Grant, GrantAmendment, Rejection, Revocation } from '../model/index.js';
 import type { ChainLink } from '../model/index.js';
 import { verifyChain, custodyEventHash } from './chain.js';
 import { verifyDetachedJws } from './jws.js';
@@ -32,8 +32,8 @@ export type VerifyOptions = {
   custodyEvents?: readonly unknown[];
 };
 
-const SCHEMAS: Record<MessageKind, z.ZodType> = { grant: Grant, rejection: Rejection, revocation: Revocation };
-const OUTCOME_KIND: Record<string, MessageKind> = { granted: 'grant', rejected: 'rejection', revoked: 'revocation' };
+const SCHEMAS: Record<MessageKind, z.ZodType> = { grant: Grant, rejection: Rejection, revocation: Revocation, amendment: GrantAmendment };
+const OUTCOME_KIND: Record<string, MessageKind> = { granted: 'grant', rejected: 'rejection', revoked: 'revocation', amended: 'amendment' };
 
 function kindOf(message: Record<string, unknown>): MessageKind | 'unknown' {
   const outcome = message['outcome'];
@@ -216,7 +216,7 @@ export function verifyMessage(message: unknown, jwks: Jwks, options: VerifyOptio
     checks.push({
       name: 'schema',
       ok: false,
-      detail: `outcome is ${JSON.stringify(record['outcome'])}; expected "granted" (grant), "rejected" (rejection) or "revoked" (revocation)`,
+      detail: `outcome is ${JSON.stringify(record['outcome'])}; expected "granted" (grant), "rejected" (rejection), "revoked" (revocation) or "amended" (amendment)`,
     });
   } else if (parsed !== null && !parsed.success) {
     checks.push({ name: 'schema', ok: false, detail: `not a valid ${kind}: ${describeIssues(parsed.error)}` });
@@ -229,7 +229,7 @@ export function verifyMessage(message: unknown, jwks: Jwks, options: VerifyOptio
 
   if (kind !== 'unknown' && parsed?.success) {
     // Every published kind requires custody (the schema check above), so a message without it stops there.
-    const valid = parsed.data as Grant | Rejection | Revocation;
+    const valid = parsed.data as Grant | Rejection | Revocation | GrantAmendment;
     checks.push(
       ...custodyChecks(
         record,

@@ -52,6 +52,12 @@ export const GrantDecision = z.object({
   ttlSource: z.enum(['requested', 'catalog-default']),
   breakGlass: z.object({ active: z.boolean(), reviewDueAt: IsoDateTime.nullable() }),
   revocation: z.object({ triggers: z.array(RevocationTrigger) }),
+  /**
+   * `fulfillment`: the TTL counts from when an adapter reports the grant provisioned; grantline then
+   * publishes a signed `grant.amended` with the new `expiresAt` (until then, `expiresAt` counts from
+   * the decision and stays the bound). Absent: the TTL counts from the decision.
+   */
+  ttlStartsAt: z.literal('fulfillment').optional(),
   policy: z.object({ version: z.string().min(1), catalogVersion: z.string().min(1), directoryVersion: z.string().min(1) }),
   decidedAt: IsoDateTime,
 });
@@ -142,6 +148,36 @@ export const Revocation = z.object({
 });
 export type Revocation = z.infer<typeof Revocation>;
 
+/**
+ * A change of a grant in force (CloudEvent type `grant.amended`), on the grant's own topic and key,
+ * after the grant: today only its expiry, moved once when the TTL counts from fulfillment. An
+ * adapter replaces the grant's `expiresAt` with this one; the grant's signature still covers the rest.
+ */
+export const GrantAmendment = z.object({
+  outcome: z.literal('amended'),
+  amendmentId: z.string().min(1),
+  grantId: z.string().min(1),
+  requestId: z.string().min(1),
+  source: TicketSource,
+  subject: Subject,
+  entitlementId: z.string().min(1),
+  /** Why: `ttl-starts-at-fulfillment` (the grant's TTL counts from the adapter's provisioning). */
+  reason: z.literal('ttl-starts-at-fulfillment'),
+  /** When the adapter reported the grant provisioned (within the grant's validity and not after `amendedAt`). */
+  provisionedAt: IsoDateTime,
+  /** The adapter that reported it. */
+  adapter: z.string().min(1),
+  /** The grant's expiry before this amendment (the decision's). */
+  previousExpiresAt: IsoDateTime,
+  /** The grant's expiry from now on: `provisionedAt` + `ttlSeconds`. */
+  expiresAt: IsoDateTime,
+  ttlSeconds: z.number().int().positive(),
+  amendedAt: IsoDateTime,
+  custody: Custody,
+  signature: DetachedJws,
+});
+export type GrantAmendment = z.infer<typeof GrantAmendment>;
+
 /** An adapter's report on `access.fulfillment.results.v1`. */
 export const FulfillmentResult = z.object({
   grantId: z.string().min(1),
@@ -171,6 +207,7 @@ export const CustodyEventKind = z.enum([
   'decision.rejected',
   'ticket.written-back',
   'grant.revoked',
+  'grant.amended',
   'fulfillment.reported',
   'revocation.overdue',
   'review.opened',

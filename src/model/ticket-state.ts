@@ -25,6 +25,11 @@ export const TrackedGrant = z.object({
     })
     .nullable(),
   provisionedAt: IsoDateTime.nullable(),
+  /** The grant's TTL, and `fulfillment` when it counts from the adapter's provisioning (absent on older states). */
+  ttlSeconds: z.number().int().positive().optional(),
+  ttlStartsAt: z.literal('fulfillment').optional(),
+  /** When the expiry was amended (`grant.amended`); it is amended once. */
+  amendedAt: IsoDateTime.optional(),
   revocation: z
     .object({
       revocationId: z.string().min(1),

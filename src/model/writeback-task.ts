@@ -4,14 +4,23 @@ import { FulfillmentResult, Grant, Rejection, Revocation } from './decision.js';
 
 /**
  * What the write-back worker is asked to do: write a signed decision, revocation or fulfillment
- * outcome on the ticket (the connector contract's `WriteBack`), or open the post-event review of a
- * break-glass grant.
+ * outcome on the ticket (the connector contract's `WriteBack`), open the post-event review of a
+ * break-glass grant, or escalate an overdue review with notes on both tickets.
  */
 export const WritebackItem = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('decision'), decision: z.discriminatedUnion('outcome', [Grant, Rejection]) }),
   z.object({ kind: z.literal('revocation'), revocation: Revocation }),
   z.object({ kind: z.literal('fulfillment'), result: FulfillmentResult }),
   z.object({ kind: z.literal('open-review'), decision: Grant }),
+  /** A break-glass review passed its deadline: a note on the ticket and on the review ticket, once. */
+  z.object({
+    kind: z.literal('review-overdue'),
+    grantId: z.string().min(1),
+    entitlementId: z.string().min(1),
+    ticketKey: z.string().min(1),
+    reviewDueAt: IsoDateTime,
+    review: z.object({ ticketId: z.string().min(1), ticketKey: z.string().min(1), url: z.string() }).nullable(),
+  }),
 ]);
 export type WritebackItem = z.infer<typeof WritebackItem>;
 

@@ -128,7 +128,7 @@ export class BreakGlassLedger implements BreakGlassPort {
 
   /** Follows the topic (its own consumer group) and reads it to its end. */
   async start(kafka: Kafka): Promise<void> {
-    this.tail = new TopicTail(kafka, this.topic, (message, partition) => this.read(message, partition), 'grantline-break-glass');
+    this.tail = new TopicTail(kafka, this.topic, (message, partition) => this.read(message, partition));
     await this.tail.start();
     await this.tail.catchUp();
   }

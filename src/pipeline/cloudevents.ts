@@ -6,6 +6,7 @@
 export const CE_TYPES = {
   grantIssued: 'dev.grantline.grant.issued.v1',
   grantRevoked: 'dev.grantline.grant.revoked.v1',
+  grantAmended: 'dev.grantline.grant.amended.v1',
   requestRejected: 'dev.grantline.request.rejected.v1',
   custody: 'dev.grantline.custody.v1',
   fulfillment: 'dev.grantline.fulfillment.result.v1',

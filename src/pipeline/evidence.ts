@@ -64,6 +64,8 @@ function summarize(event: CustodyEvent): string {
       return `written on the ticket (${str(d.kind)}), record ${str(d.recordId)}${d.written === false ? ' (already there)' : ''}`;
     case 'grant.revoked':
       return `REVOKED (${str(d.trigger)}): ${str(d.reason)}`;
+    case 'grant.amended':
+      return `TTL counts from fulfillment: provisioned at ${str(d.provisionedAt)} (adapter ${str(d.adapter)}), expiry moved from ${str(d.previousExpiresAt)} to ${str(d.expiresAt)}`;
     case 'fulfillment.reported':
       return `adapter ${str(d.adapter)} reports ${str(d.action)} → ${str(d.status)} (ref ${str(d.reference)})${d.detail ? `: ${str(d.detail)}` : ''}`;
     case 'revocation.overdue':
@@ -90,7 +92,7 @@ export function buildEvidence(events: readonly unknown[], messages: readonly Sig
   const reports = messages.map((m) => {
     const report: VerifyReport = verifyMessage(m.value, jwks, { now, custodyEvents: events });
     const value = m.value as Record<string, unknown>;
-    const id = String(value.revocationId ?? value.grantId ?? value.rejectionId ?? '?');
+    const id = String(value.revocationId ?? value.amendmentId ?? value.grantId ?? value.rejectionId ?? '?');
     // Expiry is a fact of the story, not a fault in the evidence.
     const failed = report.checks.filter((c) => !c.ok && c.name !== 'not-expired').map((c) => `${c.name}: ${c.detail}`);
     return { kind: report.kind, id, verified: failed.length === 0, failed };

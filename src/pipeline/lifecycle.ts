@@ -8,6 +8,7 @@ import { CE_TYPES, encodeCloudEvent, type EncodedMessage } from './cloudevents.j
 import { encodeDeadLetter, originalOf } from './dead-letter.js';
 import type { PipelineMetrics } from './metrics.js';
 import type { StateView } from './state-view.js';
+import { countOverdueReviews, reviewOverdue } from '../policy/review.js';
 import { isActive } from './ticket/state.js';
 
 /** What the lifecycle needs of the directory: is this principal still active? */
@@ -105,7 +106,7 @@ export function planLifecycle(
         }
       }
       const bg = grant.breakGlass;
-      if (bg !== null && bg.escalatedAt === null && bg.review?.closed !== true && Date.parse(bg.reviewDueAt) <= t) {
+      if (bg !== null && bg.escalatedAt === null && reviewOverdue(grant, now)) {
         const message = `post-event review of break-glass grant ${grant.grantId} was due at ${bg.reviewDueAt} and is ${bg.review === null ? 'not opened' : `still open (${bg.review.ticketKey})`}`;
         commands.push(record(state, grant, 'review.overdue', `review.overdue:${grant.grantId}`, { reviewDueAt: bg.reviewDueAt, review: bg.review?.ticketKey ?? null, message }, now));
         alerts.push({ alertId: `review.overdue:${grant.grantId}`, kind: 'review.overdue', grantId: grant.grantId, ticket: ticketOf(state), message, raisedAt: now.toISOString() });
@@ -236,6 +237,7 @@ export class Lifecycle {
     let tracked = 0;
     for (const s of this.options.view.values()) tracked += s.grants.length;
     this.options.metrics.trackedGrants.set(tracked);
+    this.options.metrics.reviewsOverdue.set(countOverdueReviews(this.options.view.values(), now));
     return plan;
   }
 

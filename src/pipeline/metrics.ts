@@ -94,6 +94,11 @@ export function createPipelineMetrics(registry: Registry) {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
+    reviewsOverdue: new Gauge({
+      name: 'grantline_reviews_overdue',
+      help: 'Break-glass post-event reviews past their deadline and not closed, in the state this lifecycle watches.',
+      registers,
+    }),
     trackedGrants: new Gauge({
       name: 'grantline_tracked_grants',
       help: 'Grants in the lifecycle state (active or awaiting revocation confirmation).',

@@ -7,6 +7,7 @@ import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
 import { encodeDeadLetter, originalOf } from './dead-letter.js';
 import type { PipelineMetrics } from './metrics.js';
 import { PartitionBackoff } from './backoff.js';
+import { reviewOverdueNotes } from '../policy/review.js';
 
 export interface WritebackOptions {
   readonly kafka: Kafka;
@@ -106,6 +107,13 @@ export class WritebackWorker {
           `review-note:${grant.grantId}`,
         );
         commands.push(this.command(task, 'review.opened', at, { ticketId: review.ticketId, ticketKey: review.ticketKey, url: review.url, noteRecordId: note.recordId }));
+      } else if (task.item.kind === 'review-overdue') {
+        // The escalation goes where people look: the original ticket and the review ticket.
+        const notes = reviewOverdueNotes(task.item);
+        const result = await connector.writeBack(task.ticketId, { kind: 'note', text: notes.original }, task.idempotencyKey);
+        if (task.item.review !== null && notes.review !== null) await connector.noteReview(task.item.review, notes.review, task.idempotencyKey);
+        metrics.writebacks.inc({ connector: task.connectorId, result: result.written ? 'written' : 'already_present' });
+        commands.push(this.command(task, 'ticket.written-back', at, { kind: task.item.kind, recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
       } else {
         const result = await connector.writeBack(task.ticketId, task.item, task.idempotencyKey);
         metrics.writebacks.inc({ connector: task.connectorId, result: result.written ? 'written' : 'already_present' });

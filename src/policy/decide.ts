@@ -324,6 +324,7 @@ export function decide(request: EntitlementRequest, catalog: Catalog, directory:
       reviewDueAt: request.breakGlass && entry.breakGlass.allowed ? new Date(validFrom + entry.breakGlass.reviewWithinSeconds * 1000).toISOString() : null,
     },
     revocation: { triggers: [...entry.revocationTriggers] },
+    ...(entry.ttlStartsAt === 'fulfillment' ? { ttlStartsAt: 'fulfillment' as const } : {}),
     policy,
     decidedAt,
   };

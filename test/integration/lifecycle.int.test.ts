@@ -187,6 +187,18 @@ async function metric(name: string, labels: string): Promise<number> {
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
+/** Whether a gauge without labels on the stack's /metrics comes to satisfy `ok` within 30 s. */
+async function gaugeComes(name: string, ok: (value: number) => boolean): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const text = await (await fetch(`${stack.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    if (line !== undefined && ok(Number(line.slice(name.length + 1)))) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 beforeAll(async () => {
   writeDirectory(true);
   stubs = await startStubs();
@@ -430,6 +442,10 @@ describe('grant lifecycle on the real broker', () => {
     const [escalation] = await waitFor(topic.alerts, (s) => s.value.grantId === grantId && s.value.kind === 'review.overdue');
     expect(String(escalation?.value.message)).toContain(`still open (${reviewKey})`);
     await waitFor(topic.custody, custodyOf(grantId, 'review.overdue'));
+    // The escalation is also where people look: a note on the ticket and on the review ticket, once, and a gauge.
+    expect(await until(() => commentsWith(issue, `ESCALATION: the post-event review of break-glass grant ${grantId}`).length === 1)).toBe(true);
+    expect(await until(() => stubs.jira.state.comments(review.id).filter((c) => c.text.includes(`ESCALATION: this review of break-glass grant ${grantId}`)).length === 1)).toBe(true);
+    expect(await gaugeComes('grantline_reviews_overdue', (v) => v >= 1)).toBe(true);
     await produce(topic.fulfillment, grantId, fulfillment(grantId, 'revoke', 'revoked', 'sess-99'));
 
     // The reviewer closes the review.
@@ -438,6 +454,8 @@ describe('grant lifecycle on the real broker', () => {
     review.fields.resolutiondate = new Date().toISOString().replace('Z', '+0000');
     const [closed] = await waitFor(topic.custody, custodyOf(grantId, 'review.closed'));
     expect(closed?.value.data).toMatchObject({ review: reviewKey, outcome: 'access justified' });
+    expect(await gaugeComes('grantline_reviews_overdue', (v) => v === 0)).toBe(true);
+    expect(commentsWith(issue, `ESCALATION: the post-event review of break-glass grant ${grantId}`)).toHaveLength(1);
     await waitFor(topic.custody, (s) => custodyOf(grantId, 'fulfillment.reported')(s) && (s.value.data as { status: string }).status === 'revoked');
 
     const story = await cli(evidence, ['--grant', grantId]);

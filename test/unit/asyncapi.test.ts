@@ -82,11 +82,12 @@ describe('asyncapi.yaml', () => {
     }
   });
 
-  it('says how the key of every message grantline writes is formed, and for grants and revocations it is the grant id', () => {
+  it('says how the key of every message grantline writes is formed, and for grants, revocations and amendments it is the grant id', () => {
     const written = contracts.filter((c) => c.ceType !== undefined && c.address !== 'access.fulfillment.results.v1');
     for (const c of written) expect(c.keyFrom, c.id).toBeDefined();
     const onGrantTopic = contracts.filter((c) => c.address === 'access.grants.{channel}.v1');
     expect(onGrantTopic.map((c) => [c.ceType, c.keyFrom]).sort()).toEqual([
+      [CE_TYPES.grantAmended, '{grantId}'],
       [CE_TYPES.grantIssued, '{grantId}'],
       [CE_TYPES.grantRevoked, '{grantId}'],
     ]);

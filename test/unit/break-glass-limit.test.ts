@@ -153,6 +153,7 @@ function ports(ledger: BreakGlassLedger, requests: Map<string, EntitlementReques
     writeBack: () => Promise.reject(new Error('unused')),
     openReview: () => Promise.reject(new Error('unused')),
     reviewState: () => Promise.reject(new Error('unused')),
+    noteReview: () => Promise.reject(new Error('unused')),
     poll: () => Promise.reject(new Error('unused')),
     isCancelled: () => false,
   };

@@ -17,7 +17,7 @@ function allows(rules: readonly AclRule[], type: AclResourceType, name: string, 
   );
 }
 
-const INTERNAL = [t.ticketEvents, t.ticketState, t.writeback, t.pollerState, t.directory, t.dlq];
+const INTERNAL = [t.ticketEvents, t.ticketState, t.writeback, t.pollerState, t.directory, t.dlq, t.breakGlass];
 
 describe('Kafka ACL sets per role', () => {
   it('every topic grantline names is written and read by some role: a new topic cannot be forgotten in the ACLs', () => {
@@ -55,9 +55,13 @@ describe('Kafka ACL sets per role', () => {
     // Whatever input partition it owns, its transactional id is covered; another deployment's is not.
     expect(allows(rules, 'TRANSACTIONAL_ID', partitionTransactionalId(names.group('processor'), t.ticketEvents, 5), 'WRITE')).toBe(true);
     expect(allows(rules, 'TRANSACTIONAL_ID', partitionTransactionalId(clientNames('other.', 'grantline').group('processor'), t.ticketEvents, 5), 'WRITE')).toBe(false);
-    for (const topic of [t.grants('pam'), t.grants('a-channel-added-later'), t.rejected, t.custody, t.writeback, t.dlq, t.ticketState]) {
+    for (const topic of [t.grants('pam'), t.grants('a-channel-added-later'), t.rejected, t.custody, t.writeback, t.dlq, t.ticketState, t.breakGlass]) {
       expect(allows(rules, 'TOPIC', topic, 'WRITE'), topic).toBe(true);
     }
+    // Every processor reads the break-glass holdings whole, in a tail group, and may create the topic at start.
+    expect(allows(rules, 'TOPIC', t.breakGlass, 'READ')).toBe(true);
+    expect(allows(rules, 'TOPIC', t.breakGlass, 'CREATE')).toBe(true);
+    expect(allows(rules, 'GROUP', 'grantline-tail-5f1c', 'READ')).toBe(true);
     // The write-back worker runs in the same process.
     expect(allows(rules, 'GROUP', names.group('writeback'), 'READ')).toBe(true);
     // Nothing the processor does not do: it never writes identity events or fulfillment results.

@@ -111,6 +111,7 @@ function makePorts(ticket: { current: Ticket }): ProcessorPorts {
     writeBack: () => Promise.reject(new Error('unused')),
     openReview: () => Promise.reject(new Error('unused')),
     reviewState: () => Promise.reject(new Error('unused')),
+    noteReview: () => Promise.reject(new Error('unused')),
     poll: () => Promise.reject(new Error('unused')),
     isCancelled: () => ticket.current.cancelled,
   };

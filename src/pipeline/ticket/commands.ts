@@ -1,6 +1,7 @@
 import type { RecordCommand, RevokeCommand } from '../../model/index.js';
+import { amendedExpiry } from '../../policy/expiry.js';
 import type { TicketContext } from './context.js';
-import { revoke } from './decisions.js';
+import { amend, revoke } from './decisions.js';
 import { isActive } from './state.js';
 
 /** Revokes a grant a command names; unknown or already revoked: nothing (revoking is idempotent). */
@@ -33,6 +34,11 @@ export function record(ctx: TicketContext, command: RecordCommand): void {
     case 'fulfillment.reported': {
       const result = command.data;
       if (result.status === 'provisioned') ctx.apply({ type: 'grant-provisioned', grantId, at: command.at });
+      const amended = result.action === 'provision' && result.status === 'provisioned' ? amendedExpiry(grant, result.at, ctx.input.now) : null;
+      if (amended !== null) {
+        const origin = { deliveryId: command.commandId, via: 'lifecycle' as const, payloadSha256: ctx.ports.custody.digest(command), signatureVerified: false };
+        amend(ctx, grant, amended, result.adapter, origin);
+      }
       if (grant.revocation !== null && result.action === 'revoke' && result.status !== 'provisioned') {
         ctx.apply({ type: 'revocation-reported', grantId, status: result.status, at: command.at });
       }
@@ -55,9 +61,18 @@ export function record(ctx: TicketContext, command: RecordCommand): void {
     case 'review.closed':
       if (grant.breakGlass?.review) ctx.apply({ type: 'review-closed', grantId, outcome: command.data.outcome });
       break;
-    case 'review.overdue':
-      if (grant.breakGlass !== null) ctx.apply({ type: 'review-escalated', grantId, at: command.at });
+    case 'review.overdue': {
+      const bg = grant.breakGlass;
+      if (bg === null) break;
+      // Escalated once: the notes go out with the first escalation, never again for the same review.
+      if (bg.escalatedAt === null) {
+        const review = bg.review === null ? null : { ticketId: bg.review.ticketId, ticketKey: bg.review.ticketKey, url: bg.review.url };
+        const item = { kind: 'review-overdue' as const, grantId, entitlementId: grant.entitlementId, ticketKey: ctx.state.ticketKey, reviewDueAt: bg.reviewDueAt, review };
+        ctx.writeback({ grantId, requestId: grant.requestId, item, idempotencyKey: `review-overdue:${grantId}` });
+      }
+      ctx.apply({ type: 'review-escalated', grantId, at: command.at });
       break;
+    }
     case 'ticket.written-back':
       break;
   }

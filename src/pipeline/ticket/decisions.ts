@@ -1,5 +1,6 @@
-import type { BreakGlassHolding, Grant, GrantDecision, Reason, RejectionDecision, Revocation, RevocationTrigger, TrackedGrant } from '../../model/index.js';
+import type { BreakGlassHolding, Grant, GrantAmendment, GrantDecision, Reason, RejectionDecision, Revocation, RevocationTrigger, TrackedGrant } from '../../model/index.js';
 import { breakGlassHolder } from '../../policy/break-glass-limit.js';
+import type { AmendedExpiry } from '../../policy/expiry.js';
 import type { Origin, TicketContext } from './context.js';
 
 /** The break-glass holding of a tracked grant, held or (with `releasedAt`) given back. */
@@ -46,6 +47,8 @@ export function issue(ctx: TicketContext, decision: GrantDecision, origin: Origi
       : null,
     provisionedAt: null,
     revocation: null,
+    ttlSeconds: grant.ttlSeconds,
+    ...(grant.ttlStartsAt === 'fulfillment' ? { ttlStartsAt: 'fulfillment' as const } : {}),
   };
   ctx.apply({ type: 'grant-issued', grant: tracked });
   // Counted against the holder's break-glass limit by every processor, from this transaction on.
@@ -109,4 +112,41 @@ export function revoke(ctx: TicketContext, grant: TrackedGrant, trigger: Revocat
     revocation: { revocationId, trigger, reason, actor, revokedAt: ctx.nowIso, confirmedAt: null, failedAt: null, overdueAlerts: 0, signed: JSON.stringify(revocation) },
   });
   ctx.writeback({ grantId: grant.grantId, requestId: grant.requestId, item: { kind: 'revocation', revocation }, idempotencyKey: revocationId });
+}
+
+/**
+ * Moves a grant's expiry once its TTL starts at fulfillment: custody, the signed `grant.amended`
+ * after the grant on its topic and key, the tracked expiry (the lifecycle expires at the new time),
+ * and the break-glass holding's expiry.
+ */
+export function amend(ctx: TicketContext, grant: TrackedGrant, amended: AmendedExpiry, adapter: string, origin: Origin): void {
+  const { ports } = ctx;
+  const amendmentId = `am_${ctx.shortHash([grant.grantId, amended.expiresAt])}`;
+  const body: Omit<GrantAmendment, 'custody' | 'signature'> = {
+    outcome: 'amended',
+    amendmentId,
+    grantId: grant.grantId,
+    requestId: grant.requestId,
+    source: grant.source,
+    subject: grant.subject,
+    entitlementId: grant.entitlementId,
+    reason: 'ttl-starts-at-fulfillment',
+    provisionedAt: amended.provisionedAt,
+    adapter,
+    previousExpiresAt: amended.previousExpiresAt,
+    expiresAt: amended.expiresAt,
+    ttlSeconds: amended.ttlSeconds,
+    amendedAt: ctx.nowIso,
+  };
+  const event = ctx.custody(
+    'grant.amended',
+    ports.decidedBy,
+    { decisionSha256: ports.custody.digest(body), amendmentId, provisionedAt: amended.provisionedAt, previousExpiresAt: amended.previousExpiresAt, expiresAt: amended.expiresAt, adapter },
+    { requestId: grant.requestId, grantId: grant.grantId },
+  );
+  const amendment: GrantAmendment = ports.signer.sign({ ...body, custody: ctx.custodyBlock(event, origin, null) });
+  ctx.emit.grantAmended(grant.topic, amendment);
+  ctx.apply({ type: 'grant-amended', grantId: grant.grantId, expiresAt: amended.expiresAt, at: ctx.nowIso });
+  const holder = grant.breakGlass?.holder;
+  if (holder !== undefined) ctx.emit.breakGlassHolding(holdingOf(ctx, { ...grant, expiresAt: amended.expiresAt }, holder, null));
 }

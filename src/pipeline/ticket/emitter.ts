@@ -1,4 +1,4 @@
-import type { BreakGlassHolding, CustodyEvent, Grant, Rejection, Revocation, WritebackTask } from '../../model/index.js';
+import type { BreakGlassHolding, CustodyEvent, Grant, GrantAmendment, Rejection, Revocation, WritebackTask } from '../../model/index.js';
 import { holdingMessage } from '../break-glass-ledger.js';
 import { CE_TYPES, encodeCloudEvent, type Output } from '../cloudevents.js';
 import type { PipelineTopics } from '../ports.js';
@@ -44,6 +44,11 @@ export class TicketEmitter {
   /** `grant.revoked` on the grant's own topic and key, so it is ordered after the grant. */
   grantRevoked(topic: string, grantId: string, revocationId: string, revocation: Revocation | unknown): void {
     this.event(topic, grantId, CE_TYPES.grantRevoked, revocationId, grantId, 'revocation.v1', revocation);
+  }
+
+  /** `grant.amended` on the grant's own topic and key, so it is ordered after the grant. */
+  grantAmended(topic: string, amendment: GrantAmendment): void {
+    this.event(topic, amendment.grantId, CE_TYPES.grantAmended, amendment.amendmentId, amendment.grantId, 'grant-amendment.v1', amendment);
   }
 
   /** A signed rejection on `access.requests.rejected.v1`, keyed by ticket. */

@@ -16,6 +16,7 @@ export type TicketChange =
   | { readonly type: 'request-id-adopted'; readonly grantId: string; readonly requestId: string }
   | { readonly type: 'grant-revoked'; readonly grantId: string; readonly revocation: NonNullable<TrackedGrant['revocation']> }
   | { readonly type: 'grant-provisioned'; readonly grantId: string; readonly at: string }
+  | { readonly type: 'grant-amended'; readonly grantId: string; readonly expiresAt: string; readonly at: string }
   | { readonly type: 'revocation-reported'; readonly grantId: string; readonly status: 'revoked' | 'failed'; readonly at: string }
   | { readonly type: 'revocation-resent'; readonly grantId: string; readonly at: string }
   | { readonly type: 'review-opened'; readonly grantId: string; readonly review: { ticketId: string; ticketKey: string; url: string } }
@@ -64,6 +65,8 @@ export function reduce(state: TicketState, change: TicketChange): TicketState {
       return updateGrant(state, change.grantId, (g) => ({ ...g, revocation: change.revocation }));
     case 'grant-provisioned':
       return updateGrant(state, change.grantId, (g) => ({ ...g, provisionedAt: change.at }));
+    case 'grant-amended':
+      return updateGrant(state, change.grantId, (g) => ({ ...g, expiresAt: change.expiresAt, amendedAt: change.at }));
     case 'revocation-reported':
       return updateGrant(state, change.grantId, (g) =>
         g.revocation === null
