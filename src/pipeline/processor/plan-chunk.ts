@@ -7,6 +7,7 @@ import type { PipelineMetrics } from '../metrics.js';
 import type { ProcessorPorts } from '../ports.js';
 import { processTicket } from '../ticket/index.js';
 import type { FetchOutcome } from './attempts.js';
+import { planPartitionCommands } from './partition-commands.js';
 import type { PreparedChunk } from './prefetch.js';
 
 /** What committing one chunk will publish, and what happens after the commit. */
@@ -30,6 +31,8 @@ export interface PlanDeps {
   readonly metrics: PipelineMetrics;
   readonly log: Logger;
   readonly state: (key: string) => TicketState | undefined;
+  /** The partition's held tickets, for partition commands (offboarding, fulfillment reports). */
+  readonly held: { tickets: ReadonlyMap<string, TicketState>; ticketOfGrant(grantId: string): string | undefined };
   readonly now: Date;
 }
 
@@ -110,6 +113,29 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
   });
 
   afterCommit.push(() => ports.breakGlass.committed(outputs));
+  const commands = prepared.commands.filter((c) => before(BigInt(c.offset)));
+  if (commands.length > 0) {
+    const decided = new Map(states.map((s) => [s.key, s.state]));
+    const { held } = deps;
+    outputs.push(
+      ...planPartitionCommands(
+        commands,
+        {
+          *tickets() {
+            for (const [key, s] of held.tickets) yield decided.get(key) ?? s;
+            for (const [key, s] of decided) if (!held.tickets.has(key)) yield s;
+          },
+          ticketOfGrant(grantId) {
+            for (const s of decided.values()) if (s.grants.some((g) => g.grantId === grantId)) return s;
+            const key = held.ticketOfGrant(grantId);
+            return key === undefined ? undefined : held.tickets.get(key);
+          },
+        },
+        ports.topics.ticketEvents,
+        now,
+      ),
+    );
+  }
 
   let lastProcessed: bigint | null = null;
   for (const message of prepared.messages) {
