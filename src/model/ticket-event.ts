@@ -102,6 +102,16 @@ export const ReviewOverdueRecord = z.object({
 });
 
 /**
+ * The ticket is closed and nothing is pending: its state is tombstoned after this custody event
+ * (the owner's lifecycle asks once `pipeline.retireAfterMs` has passed since `closedAt`).
+ */
+export const RetiredRecord = z.object({
+  ...RecordBase,
+  custodyKind: z.literal('ticket.retired'),
+  data: z.object({ closedAt: IsoDateTime, retireAfterMs: z.number().int().nonnegative() }),
+});
+
+/**
  * Ask the ticket's processor to append custody evidence (write-back done, fulfillment, review...).
  * One member per custody kind, each with its own evidence: the processor switches on `custodyKind`
  * and reads typed data.
@@ -113,6 +123,7 @@ export const RecordCommand = z.discriminatedUnion('custodyKind', [
   FulfillmentRecord,
   RevocationOverdueRecord,
   ReviewOverdueRecord,
+  RetiredRecord,
 ]);
 export type RecordCommand = z.infer<typeof RecordCommand>;
 /** The custody kinds another role can ask the processor to record. */

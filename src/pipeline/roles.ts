@@ -164,6 +164,7 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
         reviewPollMs: settings.reviewPollMs,
         revocationConfirmMs: settings.revocationConfirmMs,
         directoryCheckMs: settings.directoryCheckMs,
+        retireAfterMs: settings.retireAfterMs,
       },
       ...(ctx.clock ? { now: ctx.clock } : {}),
     },

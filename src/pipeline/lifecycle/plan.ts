@@ -1,5 +1,5 @@
 import { recordCommand, type IdentityLifecycleEvent, type LifecycleAlert, type RecordCommand, type RecordData, type RecordKind, type RevokeCommand, type TicketState, type TrackedGrant } from '../../model/index.js';
-import { isActive } from '../ticket/state.js';
+import { isActive, retirable } from '../ticket/state.js';
 
 /** What the lifecycle needs of the directory: is this principal still active? */
 export interface OwnerDirectory {
@@ -11,6 +11,14 @@ export interface LifecycleSettings {
   readonly revocationConfirmMs: number;
   /** Re-check the directory for inactive NHI owners this often. */
   readonly directoryCheckMs: number;
+  /** A closed ticket with nothing pending is retired this long after it closed; absent: never. */
+  readonly retireAfterMs?: number;
+}
+
+/** When a retirable ticket is retired (null: it is not retirable, or retirement is off). */
+export function retireAt(state: TicketState, settings: Pick<LifecycleSettings, 'retireAfterMs'>): number | null {
+  if (settings.retireAfterMs === undefined || !retirable(state)) return null;
+  return Date.parse(state.closedAt) + settings.retireAfterMs;
 }
 
 export type LifecycleCommand = RevokeCommand | RecordCommand;
@@ -62,6 +70,16 @@ export function planLifecycle(
   const alerts: LifecycleAlert[] = [];
   const t = now.getTime();
   for (const state of states) {
+    const retireTime = retireAt(state, settings);
+    if (retireTime !== null && retireTime <= t && settings.retireAfterMs !== undefined) {
+      commands.push(
+        recordCommand(
+          { commandId: `ticket.retired:${state.connectorId}|${state.ticketId}:${state.version}`, connectorId: state.connectorId, ticketId: state.ticketId, grantId: null, requestId: null, actor: 'grantline/lifecycle', at: now.toISOString() },
+          'ticket.retired',
+          { closedAt: state.closedAt as string, retireAfterMs: settings.retireAfterMs },
+        ),
+      );
+    }
     for (const grant of state.grants) {
       if (isActive(grant)) {
         if (Date.parse(grant.expiresAt) <= t) {
@@ -137,7 +155,7 @@ export function grantsEndedBy(states: Iterable<TicketState>, event: IdentityLife
  * after a failure report), an open break-glass review's deadline. Null: nothing is ever due (the
  * periodic owner check and review polling are not time-scheduled).
  */
-export function nextDueAt(state: TicketState, settings: Pick<LifecycleSettings, 'revocationConfirmMs'>): number | null {
+export function nextDueAt(state: TicketState, settings: Pick<LifecycleSettings, 'revocationConfirmMs' | 'retireAfterMs'>): number | null {
   let due: number | null = null;
   const at = (t: number): void => {
     if (!Number.isNaN(t) && (due === null || t < due)) due = t;
@@ -153,6 +171,8 @@ export function nextDueAt(state: TicketState, settings: Pick<LifecycleSettings, 
     const bg = grant.breakGlass;
     if (bg !== null && bg.escalatedAt === null && bg.review?.closed !== true) at(Date.parse(bg.reviewDueAt));
   }
+  const retire = retireAt(state, settings);
+  if (retire !== null) at(retire);
   return due;
 }
 
