@@ -401,13 +401,14 @@ describe('processTicket', () => {
   describe('retirement', () => {
     const retireAfterMs = 3_600_000;
     const lifecycle = { revocationConfirmMs: 60_000, directoryCheckMs: 60_000, retireAfterMs };
-    const rec = (custodyKind: 'fulfillment.reported' | 'ticket.retired', data: never, id: string, grantId: string | null = 'gr_rq_1') =>
+    const rec = (custodyKind: 'fulfillment.reported' | 'ticket.retired', data: never, id: string, grantId: string | null) =>
       recordCommand({ commandId: id, connectorId: 'fake-main', ticketId: '10001', grantId, requestId: null, actor: 'grantline/lifecycle', at: NOW.toISOString() }, custodyKind, data);
-    const revoke: RevokeCommand = { kind: 'revoke', commandId: 'rv-1', connectorId: 'fake-main', ticketId: '10001', grantId: 'gr_rq_1', trigger: 'ttl-expired', reason: 'expired', actor: 'grantline/lifecycle', requestedAt: NOW.toISOString() };
+    const revoke = (grantId: string): RevokeCommand => ({ kind: 'revoke', commandId: 'rv-1', connectorId: 'fake-main', ticketId: '10001', grantId, trigger: 'ttl-expired', reason: 'expired', actor: 'grantline/lifecycle', requestedAt: NOW.toISOString() });
 
     it('retires a closed ticket once nothing is pending: custody ticket.retired, state tombstoned; an old delivery read again gives no new grant', () => {
       const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
       const granted = run(null, ticket);
+      const grantId = granted.state.grants[0]?.grantId as string;
       ticket.current = { map: { ok: true, request: makeRequest({ approvals: [approval], status: { name: 'Done', actionable: false } }) }, cancelled: false };
       const closed = run(granted.state, ticket);
       expect(closed.state.closedAt).toBe(NOW.toISOString());
@@ -417,8 +418,8 @@ describe('processTicket', () => {
       const early = run(closed.state, ticket, [rec('ticket.retired', { closedAt: NOW.toISOString(), retireAfterMs } as never, 'early', null)] as never);
       expect(early.retired).toBe(false);
 
-      const revoked = run(closed.state, ticket, [revoke] as never);
-      const confirmed = run(revoked.state, ticket, [rec('fulfillment.reported', { grantId: 'gr_rq_1', action: 'revoke', status: 'revoked', adapter: 'pam', reference: 'r1', at: NOW.toISOString() } as never, 'ff-1')] as never);
+      const revoked = run(closed.state, ticket, [revoke(grantId)] as never);
+      const confirmed = run(revoked.state, ticket, [rec('fulfillment.reported', { grantId, action: 'revoke', status: 'revoked', adapter: 'pam', reference: 'r1', at: NOW.toISOString() } as never, 'ff-1', grantId)] as never);
       expect(planLifecycle([confirmed.state], new Date(later.getTime() - 1), lifecycle, null).commands).toEqual([]);
       const asks = planLifecycle([confirmed.state], later, lifecycle, null).commands;
       expect(asks.map((c) => (c.kind === 'record' ? c.custodyKind : c.kind))).toEqual(['ticket.retired']);
