@@ -225,6 +225,12 @@ export function configSchema(options: ConfigSchemaOptions) {
          * the catalog and directory files are re-read in case a change went unnoticed.
          */
         directoryCheckMs: integer(100, 86_400_000).default(300_000),
+        /**
+         * A ticket whose source ticket is closed, with no active grant and nothing pending (every
+         * revocation confirmed, every review closed), is retired this long after it closed: recorded
+         * in custody (`ticket.retired`) and its state tombstoned. 0 retires at once.
+         */
+        retireAfterMs: integer(0, 3650 * 86_400_000).default(7 * 86_400_000),
       })
       .prefault({}),
   });

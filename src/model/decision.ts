@@ -213,6 +213,7 @@ export const CustodyEventKind = z.enum([
   'review.opened',
   'review.closed',
   'review.overdue',
+  'ticket.retired',
 ]);
 export type CustodyEventKind = z.infer<typeof CustodyEventKind>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IsoDateTime, Sha256Hex } from './common.js';
 import { FulfillmentResult, RevocationTrigger } from './decision.js';
+import { IdentityLifecycleEvent } from './lifecycle.js';
 
 /**
  * Messages on `grantline.ticket-events.v1`. Everything that changes a ticket's story goes through
@@ -101,6 +102,16 @@ export const ReviewOverdueRecord = z.object({
 });
 
 /**
+ * The ticket is closed and nothing is pending: its state is tombstoned after this custody event
+ * (the owner's lifecycle asks once `pipeline.retireAfterMs` has passed since `closedAt`).
+ */
+export const RetiredRecord = z.object({
+  ...RecordBase,
+  custodyKind: z.literal('ticket.retired'),
+  data: z.object({ closedAt: IsoDateTime, retireAfterMs: z.number().int().nonnegative() }),
+});
+
+/**
  * Ask the ticket's processor to append custody evidence (write-back done, fulfillment, review...).
  * One member per custody kind, each with its own evidence: the processor switches on `custodyKind`
  * and reads typed data.
@@ -112,6 +123,7 @@ export const RecordCommand = z.discriminatedUnion('custodyKind', [
   FulfillmentRecord,
   RevocationOverdueRecord,
   ReviewOverdueRecord,
+  RetiredRecord,
 ]);
 export type RecordCommand = z.infer<typeof RecordCommand>;
 /** The custody kinds another role can ask the processor to record. */
@@ -131,3 +143,28 @@ export function recordCommand<K extends RecordKind>(
 export const TicketEvent = z.discriminatedUnion('kind', [DeliveryEvent, RevokeCommand, RecordCommand]);
 export type TicketEvent = z.infer<typeof TicketEvent>;
 
+
+/**
+ * Key of a partition command: an event that concerns whichever tickets of one partition it
+ * matches, written by the lifecycle role to every partition of the ticket-events topic (explicit
+ * partition), so each partition's owner acts on its own tickets and no process looks at all of them.
+ */
+export const PARTITION_COMMAND_KEY = 'grantline:partition-command';
+
+/** A principal was offboarded: its owner revokes the grants of this partition it ends. */
+export const OffboardedCommand = z.object({
+  kind: z.literal('principal-offboarded'),
+  /** The same in every partition's copy (derived from where the identity event was read). */
+  commandId: z.string().min(1),
+  event: IdentityLifecycleEvent,
+});
+
+/** An adapter reported on a grant: the owner of the partition holding the grant records it. */
+export const FulfillmentCommand = z.object({
+  kind: z.literal('fulfillment-reported'),
+  commandId: z.string().min(1),
+  result: FulfillmentResult,
+});
+
+export const PartitionCommand = z.discriminatedUnion('kind', [OffboardedCommand, FulfillmentCommand]);
+export type PartitionCommand = z.infer<typeof PartitionCommand>;

@@ -73,6 +73,11 @@ export const TicketState = z.object({
     .nullable(),
   grants: z.array(TrackedGrant),
   custodyHead: z.object({ seq: z.number().int().nonnegative(), hash: Sha256Hex }).nullable(),
+  /**
+   * When the processor first saw the source ticket closed (not open for a decision); null or absent
+   * while it is open. A closed ticket with nothing pending is retired `pipeline.retireAfterMs` later.
+   */
+  closedAt: IsoDateTime.nullable().optional(),
 });
 export type TicketState = z.infer<typeof TicketState>;
 

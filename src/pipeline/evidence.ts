@@ -76,6 +76,8 @@ function summarize(event: CustodyEvent): string {
       return `post-event review ${str(d.review)} closed with outcome ${str(d.outcome)} at ${str(d.closedAt)}`;
     case 'review.overdue':
       return `ESCALATION: ${str(d.message)}`;
+    case 'ticket.retired':
+      return `RETIRED: the ticket closed at ${str(d.closedAt)} with nothing pending; its state was dropped ${str(d.retireAfterMs)} ms later`;
   }
 }
 

@@ -9,8 +9,10 @@ import { ScimService } from '../scim/service.js';
 import type { Component } from '../service/service.js';
 import { Ingress } from './ingress.js';
 import { Lifecycle } from './lifecycle.js';
+import { OwnerLifecycle } from './lifecycle/owner.js';
 import { Poller, PollerState } from './poller.js';
 import { Processor } from './processor/processor.js';
+import type { HeldPartition } from './state/partition-states.js';
 import type { PipelineRuntime } from './runtime.js';
 import { KafkaScimStore, scimDirectoryContext } from './scim-store.js';
 import { KafkaTable } from './state-view.js';
@@ -59,18 +61,6 @@ function breakGlassComponent(ctx: PipelineRoleContext, rt: PipelineRuntime): Com
     name: 'break-glass-ledger',
     start: () => rt.acquire('break-glass-ledger', () => rt.breakGlassLedger().start(ctx.kafka)),
     stop: () => rt.release('break-glass-ledger', () => rt.breakGlassLedger().stop()),
-  };
-}
-
-function stateViewComponent(rt: PipelineRuntime): Component {
-  return {
-    name: 'ticket-state-view',
-    start: () =>
-      rt.acquire('state-view', async () => {
-        await rt.stateView().start();
-        await rt.stateView().catchUp();
-      }),
-    stop: () => rt.release('state-view', () => rt.stateView().stop()),
   };
 }
 
@@ -161,7 +151,27 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
   const rt = ctx.runtime;
   const settings = ctx.config.pipeline;
   const backoff = { initialMs: settings.retryBackoffMs, maxMs: settings.retryBackoffMaxMs };
-  const processor = new Processor({
+  // The lifecycle of the tickets this processor owns: scheduled from its partitions' states.
+  const owner: OwnerLifecycle = new OwnerLifecycle(
+    {
+      producer: rt.sharedProducer(),
+      topics: rt.topics,
+      connectors: rt.connectors,
+      directory: () => rt.documents.current().directory,
+      logger: ctx.logger.child({ component: 'lifecycle' }),
+      metrics: rt.metrics,
+      settings: {
+        tickMs: settings.lifecycleTickMs,
+        reviewPollMs: settings.reviewPollMs,
+        revocationConfirmMs: settings.revocationConfirmMs,
+        directoryCheckMs: settings.directoryCheckMs,
+        retireAfterMs: settings.retireAfterMs,
+      },
+      ...(ctx.clock ? { now: ctx.clock } : {}),
+    },
+    (): Iterable<HeldPartition> => processor.states.partitions(),
+  );
+  const processor: Processor = new Processor({
     kafka: ctx.kafka,
     ports: rt.ports('processor'),
     logger: ctx.logger.child({ component: 'processor' }),
@@ -173,6 +183,7 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
     backoff,
     ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'processor'),
+    stateListener: owner,
   });
   const writeback = new WritebackWorker({
     kafka: ctx.kafka,
@@ -194,43 +205,28 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
       ...directoryViewComponents(rt),
       breakGlassComponent(ctx, rt),
       { name: 'processor', start: () => processor.start(), stop: () => processor.stop() },
+      { name: 'owner-lifecycle', start: async () => owner.start(), stop: () => owner.stop() },
       { name: 'writeback', start: () => writeback.start(), stop: () => writeback.stop() },
     ],
     topics: rt.topicSpecs(),
   };
 }
 
-/** TTL expiry, offboarding, fulfillment outcomes, overdue revocations and break-glass reviews. */
+/** Offboardings and fulfillment outcomes, brought to the owners of the tickets as partition commands. */
 export function lifecycleRole(ctx: PipelineRoleContext): PipelineRoleParts {
   const rt = ctx.runtime;
-  const settings = ctx.config.pipeline;
   const lifecycle = new Lifecycle({
     kafka: ctx.kafka,
-    view: rt.stateView(),
     producer: rt.sharedProducer(),
     topics: { ...rt.topics, lifecycle: ctx.topics.lifecycle, fulfillmentResults: ctx.topics.fulfillmentResults },
-    connectors: rt.connectors,
-    directory: () => rt.documents.current().directory,
     groupId: namesFor(ctx).group('lifecycle'),
     logger: ctx.logger.child({ component: 'lifecycle' }),
     metrics: rt.metrics,
-    settings: {
-      tickMs: settings.lifecycleTickMs,
-      reviewPollMs: settings.reviewPollMs,
-      revocationConfirmMs: settings.revocationConfirmMs,
-      directoryCheckMs: settings.directoryCheckMs,
-    },
     ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'lifecycle'),
   });
   return {
-    components: [
-      producerComponent(rt),
-      rt.policyReloader(),
-      ...directoryViewComponents(rt),
-      stateViewComponent(rt),
-      { name: 'lifecycle', start: () => lifecycle.start(), stop: () => lifecycle.stop() },
-    ],
+    components: [producerComponent(rt), rt.policyReloader(), { name: 'lifecycle', start: () => lifecycle.start(), stop: () => lifecycle.stop() }],
     topics: rt.topicSpecs(),
   };
 }

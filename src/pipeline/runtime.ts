@@ -14,15 +14,13 @@ import { DirectoryView, directoryConflictReporter } from './directory-view.js';
 import { createPipelineMetrics, type PipelineMetrics } from './metrics.js';
 import { PolicyReloader } from './policy-reload.js';
 import type { ProcessorPorts } from './ports.js';
-import { StateView } from './state-view.js';
 
 /**
  * What every pipeline role of one process shares: the catalog and directory in force (reloaded while
- * running), signing keys, connector instances, metrics, and lazily the state view, an idempotent
+ * running), signing keys, connector instances, metrics, and lazily an idempotent
  * producer and the policy reloader. Built once per process (several roles in one `serve` share it).
  */
 export class PipelineRuntime {
-  private view: StateView | null = null;
   private producer: GrantlineProducer | null = null;
   private reloader: PolicyReloader | null = null;
   private directory: DirectoryView | null = null;
@@ -163,12 +161,6 @@ export class PipelineRuntime {
       }
     });
     return this.directory;
-  }
-
-  /** The ticket-state view, shared by the roles of this process; started by the first role that needs it. */
-  stateView(): StateView {
-    this.view ??= new StateView(this.kafka, this.topics.ticketState, this.logger.child({ component: 'state-view' }));
-    return this.view;
   }
 
   /** The break-glass holdings of every person (`grantline.break-glass.v1`); the processor role starts it. */

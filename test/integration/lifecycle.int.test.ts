@@ -22,7 +22,7 @@ import type { FulfillmentResult, IdentityLifecycleEvent } from '../../src/model/
 import { CE_TYPES } from '../../src/pipeline/cloudevents.js';
 import { Lifecycle } from '../../src/pipeline/lifecycle.js';
 import { createPipelineMetrics } from '../../src/pipeline/metrics.js';
-import { StateView, TopicTail } from '../../src/pipeline/state-view.js';
+import { TopicTail } from '../../src/pipeline/state-view.js';
 import { Registry } from 'prom-client';
 import { brokers, randomTopicSuffix, testKafka, testLogger } from './helpers/kafka.js';
 import { until } from './helpers/wait.js';
@@ -494,19 +494,13 @@ describe('grant lifecycle on the real broker', () => {
       },
     };
     const fatal: unknown[] = [];
-    const view = new StateView(kafka, `${prefix}grantline.ticket-state.v1`, testLogger());
-    await view.start();
     const lifecycle = new Lifecycle({
       kafka,
-      view,
       producer: broken,
-      topics: { ticketEvents: topic.ticketEvents, lifecycle: topic.lifecycle, fulfillmentResults: topic.fulfillment, alerts: topic.alerts, dlq: topic.dlq },
-      connectors: new Map(),
-      directory: null,
+      topics: { ticketEvents: topic.ticketEvents, lifecycle: topic.lifecycle, fulfillmentResults: topic.fulfillment, dlq: topic.dlq },
       groupId: `${prefix}crash-${randomTopicSuffix()}`,
       logger: testLogger(),
       metrics: createPipelineMetrics(new Registry()),
-      settings: { tickMs: 60_000, reviewPollMs: 60_000, revocationConfirmMs: 60_000, directoryCheckMs: 60_000 },
       onFatal: (err) => fatal.push(err),
     });
     try {
@@ -517,7 +511,6 @@ describe('grant lifecycle on the real broker', () => {
       expect(String(fatal[0])).toContain('producer is broken');
     } finally {
       await lifecycle.stop();
-      await view.stop();
     }
   });
 });

@@ -218,10 +218,11 @@ describe('processor: break-glass holdings on grantline.break-glass.v1', () => {
       message: { key: Buffer.from(ticketKey('jira-main', String(ticket))), value: null, offset: String(offset), headers: {}, timestamp: '0', attributes: 0 } as never,
     });
     const groups = [1, 2].map((t, i) => ({ connectorId: 'jira-main', ticketId: String(t), key: ticketKey('jira-main', String(t)), items: [item(t, i)] }));
-    const prepared: PreparedChunk = { messages: groups.map((g) => g.items[0]?.message) as never, groups, poison: [], fetches: Promise.resolve([]) };
+    const prepared: PreparedChunk = { messages: groups.map((g) => g.items[0]?.message) as never, groups, poison: [], commands: [], fetches: Promise.resolve([]) };
     const plan = planChunk(prepared, [{ kind: 'ok', snapshot: snapshot(1) }, { kind: 'ok', snapshot: snapshot(2) }], {
       topic: 'te',
       partition: 0,
+      held: { tickets: new Map(), ticketOfGrant: () => undefined },
       ports: p,
       metrics: createPipelineMetrics(new Registry()),
       log: pino({ level: 'silent' }),

@@ -8,6 +8,8 @@ import type { DeliveryEvent, RevokeCommand, TicketState } from '../../src/pipeli
 import type { ProcessorPorts } from '../../src/pipeline/ports.js';
 import { BreakGlassLedger } from '../../src/pipeline/break-glass-ledger.js';
 import { processTicket, type Output } from '../../src/pipeline/ticket/index.js';
+import { recordCommand } from '../../src/model/index.js';
+import { planLifecycle } from '../../src/pipeline/lifecycle/plan.js';
 import { buildEvidence, formatEvidence } from '../../src/pipeline/evidence.js';
 
 const { privateKey } = generateKeyPairSync('ed25519');
@@ -395,5 +397,54 @@ describe('processTicket', () => {
     const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
     const events = [delivery('fixed')];
     expect(run(null, ticket, events)).toEqual(run(null, ticket, events));
+  });
+
+  describe('retirement', () => {
+    const retireAfterMs = 3_600_000;
+    const lifecycle = { revocationConfirmMs: 60_000, directoryCheckMs: 60_000, retireAfterMs };
+    const rec = (custodyKind: 'fulfillment.reported' | 'ticket.retired', data: never, id: string, grantId: string | null) =>
+      recordCommand({ commandId: id, connectorId: 'fake-main', ticketId: '10001', grantId, requestId: null, actor: 'grantline/lifecycle', at: NOW.toISOString() }, custodyKind, data);
+    const revoke = (grantId: string): RevokeCommand => ({ kind: 'revoke', commandId: 'rv-1', connectorId: 'fake-main', ticketId: '10001', grantId, trigger: 'ttl-expired', reason: 'expired', actor: 'grantline/lifecycle', requestedAt: NOW.toISOString() });
+
+    it('retires a closed ticket once nothing is pending: custody ticket.retired, state tombstoned; an old delivery read again gives no new grant', () => {
+      const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval] }) } as MapResult, cancelled: false } };
+      const granted = run(null, ticket);
+      const grantId = granted.state.grants[0]?.grantId as string;
+      ticket.current = { map: { ok: true, request: makeRequest({ approvals: [approval], status: { name: 'Done', actionable: false } }) }, cancelled: false };
+      const closed = run(granted.state, ticket);
+      expect(closed.state.closedAt).toBe(NOW.toISOString());
+      // An active grant: the ticket is not retired, however long it has been closed.
+      const later = new Date(NOW.getTime() + retireAfterMs);
+      expect(planLifecycle([closed.state], later, lifecycle, null).commands.filter((c) => c.kind === 'record' && c.custodyKind === 'ticket.retired')).toEqual([]);
+      const early = run(closed.state, ticket, [rec('ticket.retired', { closedAt: NOW.toISOString(), retireAfterMs } as never, 'early', null)] as never);
+      expect(early.retired).toBe(false);
+
+      const revoked = run(closed.state, ticket, [revoke(grantId)] as never);
+      const confirmed = run(revoked.state, ticket, [rec('fulfillment.reported', { grantId, action: 'revoke', status: 'revoked', adapter: 'pam', reference: 'r1', at: NOW.toISOString() } as never, 'ff-1', grantId)] as never);
+      expect(planLifecycle([confirmed.state], new Date(later.getTime() - 1), lifecycle, null).commands).toEqual([]);
+      const asks = planLifecycle([confirmed.state], later, lifecycle, null).commands;
+      expect(asks.map((c) => (c.kind === 'record' ? c.custodyKind : c.kind))).toEqual(['ticket.retired']);
+      const retired = run(confirmed.state, ticket, asks as never);
+      expect(retired.retired).toBe(true);
+      const custody = on(retired.outputs, 'custody').map((c) => c.data as unknown as CustodyEvent);
+      expect(custody.map((c) => c.kind)).toEqual(['ticket.retired']);
+      expect(custody[0]?.seq).toBe((confirmed.state.custodyHead?.seq ?? 0) + 1);
+
+      // The very first delivery, read again after the state is gone: the ticket is closed, nothing is published.
+      const replay = run(null, ticket, [delivery('d-first')]);
+      expect(replay.outputs).toEqual([]);
+      expect(replay.state.version).toBe(0);
+    });
+
+    it('a reopened ticket is not retired', () => {
+      const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval], status: { name: 'Done', actionable: false } }) } as MapResult, cancelled: false } };
+      const seen = run(null, ticket);
+      expect(seen.outputs).toEqual([]);
+      ticket.current = { map: { ok: true, request: makeRequest({ approvals: [] }) }, cancelled: false };
+      const open = run(null, ticket);
+      expect(open.state.closedAt ?? null).toBeNull();
+      expect(planLifecycle([open.state], new Date(NOW.getTime() + 10 * retireAfterMs), lifecycle, null).commands).toEqual([]);
+      expect(run(open.state, ticket, [rec('ticket.retired', { closedAt: NOW.toISOString(), retireAfterMs } as never, 'late', null)] as never).retired).toBe(false);
+    });
   });
 });

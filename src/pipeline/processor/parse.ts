@@ -1,5 +1,5 @@
 import type { InboundMessage } from '../../kafka/index.js';
-import { TicketEvent, ticketKey } from '../../model/index.js';
+import { PARTITION_COMMAND_KEY, PartitionCommand, TicketEvent, ticketKey } from '../../model/index.js';
 
 /** A ticket event read from `grantline.ticket-events.v1`, with where it came from. */
 export interface ParsedEvent {
@@ -9,11 +9,25 @@ export interface ParsedEvent {
   readonly message: InboundMessage;
 }
 
-export type ParseResult = { ok: true; parsed: ParsedEvent } | { ok: false; reason: string };
+/** A partition command read from `grantline.ticket-events.v1` (see `PARTITION_COMMAND_KEY`). */
+export interface ParsedPartitionCommand {
+  readonly offset: string;
+  readonly command: PartitionCommand;
+  readonly message: InboundMessage;
+}
+
+export type ParseResult =
+  | { ok: true; parsed: ParsedEvent }
+  | { ok: true; command: ParsedPartitionCommand }
+  | { ok: false; reason: string };
+
+function issues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
 
 /**
- * The processor's read boundary: a message becomes a typed `TicketEvent` here or is refused with a
- * reason (for the DLQ). Nothing past this point sees bytes or untyped JSON.
+ * The processor's read boundary: a message becomes a typed `TicketEvent` or `PartitionCommand`
+ * here or is refused with a reason (for the DLQ). Nothing past this point sees bytes or untyped JSON.
  */
 export function parseTicketEvent(message: InboundMessage): ParseResult {
   const key = message.key?.toString('utf8');
@@ -25,10 +39,13 @@ export function parseTicketEvent(message: InboundMessage): ParseResult {
   } catch (err) {
     return { ok: false, reason: `value is not JSON: ${(err as Error).message}` };
   }
-  const result = TicketEvent.safeParse(json);
-  if (!result.success) {
-    return { ok: false, reason: `not a ticket event: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}` };
+  if (key === PARTITION_COMMAND_KEY) {
+    const command = PartitionCommand.safeParse(json);
+    if (!command.success) return { ok: false, reason: `not a partition command: ${issues(command.error)}` };
+    return { ok: true, command: { offset: message.offset, command: command.data, message } };
   }
+  const result = TicketEvent.safeParse(json);
+  if (!result.success) return { ok: false, reason: `not a ticket event: ${issues(result.error)}` };
   const event = result.data;
   if (key !== ticketKey(event.connectorId, event.ticketId)) {
     return { ok: false, reason: `key ${key} does not match the event's ticket ${ticketKey(event.connectorId, event.ticketId)}` };

@@ -7,12 +7,14 @@ import type { PipelineMetrics } from '../metrics.js';
 import type { ProcessorPorts } from '../ports.js';
 import { processTicket } from '../ticket/index.js';
 import type { FetchOutcome } from './attempts.js';
+import { planPartitionCommands } from './partition-commands.js';
 import type { PreparedChunk } from './prefetch.js';
 
 /** What committing one chunk will publish, and what happens after the commit. */
 export interface ChunkPlan {
   readonly outputs: Output[];
-  readonly states: { key: string; state: TicketState }[];
+  /** New states; null: the ticket is retired (a tombstone). */
+  readonly states: { key: string; state: TicketState | null }[];
   /** Metrics of what was decided, and the break-glass holdings it wrote: applied once the transaction committed, never for a chunk read again. */
   readonly afterCommit: (() => void)[];
   /** The last offset processed (null: nothing before the cutoff). */
@@ -30,6 +32,8 @@ export interface PlanDeps {
   readonly metrics: PipelineMetrics;
   readonly log: Logger;
   readonly state: (key: string) => TicketState | undefined;
+  /** The partition's held tickets, for partition commands (offboarding, fulfillment reports). */
+  readonly held: { tickets: ReadonlyMap<string, TicketState>; ticketOfGrant(grantId: string): string | undefined };
   readonly now: Date;
 }
 
@@ -66,7 +70,7 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
     toDlq('processor.parse', p.reason, originalOf(topic, partition, p.message));
   }
 
-  const states: { key: string; state: TicketState }[] = [];
+  const states: { key: string; state: TicketState | null }[] = [];
   // Break-glass holdings this chunk writes count for its later tickets before the commit, and are
   // applied to the ledger once it is committed (never for a chunk read again).
   let breakGlass = ports.breakGlass;
@@ -99,7 +103,8 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
     outputs.push(...result.outputs);
     breakGlass = breakGlass.withStaged(result.outputs);
     // processTicket bumps the version only when something changed: unchanged state is not rewritten.
-    if (result.state.version > (held?.version ?? 0)) states.push({ key: group.key, state: result.state });
+    if (result.retired) states.push({ key: group.key, state: null });
+    else if (result.state.version > (held?.version ?? 0)) states.push({ key: group.key, state: result.state });
     const c = result.counts;
     afterCommit.push(() => {
       const { decisions } = deps.metrics;
@@ -110,6 +115,30 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
   });
 
   afterCommit.push(() => ports.breakGlass.committed(outputs));
+  const commands = prepared.commands.filter((c) => before(BigInt(c.offset)));
+  if (commands.length > 0) {
+    const decided = new Map(states.flatMap((s) => (s.state === null ? [] : [[s.key, s.state] as const])));
+    const retired = new Set(states.filter((s) => s.state === null).map((s) => s.key));
+    const { held } = deps;
+    outputs.push(
+      ...planPartitionCommands(
+        commands,
+        {
+          *tickets() {
+            for (const [key, s] of held.tickets) if (!retired.has(key)) yield decided.get(key) ?? s;
+            for (const [key, s] of decided) if (!held.tickets.has(key)) yield s;
+          },
+          ticketOfGrant(grantId) {
+            for (const s of decided.values()) if (s.grants.some((g) => g.grantId === grantId)) return s;
+            const key = held.ticketOfGrant(grantId);
+            return key === undefined || retired.has(key) ? undefined : held.tickets.get(key);
+          },
+        },
+        ports.topics.ticketEvents,
+        now,
+      ),
+    );
+  }
 
   let lastProcessed: bigint | null = null;
   for (const message of prepared.messages) {

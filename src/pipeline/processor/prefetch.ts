@@ -4,7 +4,7 @@ import type { InboundMessage } from '../../kafka/index.js';
 import type { TicketState } from '../../model/index.js';
 import type { PipelineMetrics } from '../metrics.js';
 import type { ProcessorPorts } from '../ports.js';
-import { parseTicketEvent, type ParsedEvent } from './parse.js';
+import { parseTicketEvent, type ParsedEvent, type ParsedPartitionCommand } from './parse.js';
 
 /** One ticket's events of a chunk, in offset order. */
 export interface TicketGroup {
@@ -29,6 +29,8 @@ export interface PreparedChunk {
   readonly messages: readonly InboundMessage[];
   readonly groups: TicketGroup[];
   readonly poison: Poison[];
+  /** Partition commands, in offset order; applied after the chunk's tickets. */
+  readonly commands: ParsedPartitionCommand[];
   readonly fetches: Promise<FetchResult[]>;
 }
 
@@ -82,11 +84,16 @@ async function fetchFor(group: TicketGroup, deps: PrefetchDeps): Promise<FetchRe
  */
 export function prepareChunk(messages: readonly InboundMessage[], deps: PrefetchDeps): PreparedChunk {
   const poison: Poison[] = [];
+  const commands: ParsedPartitionCommand[] = [];
   const groups = new Map<string, TicketGroup>();
   for (const message of messages) {
     const parsed = parseTicketEvent(message);
     if (!parsed.ok) {
       poison.push({ offset: BigInt(message.offset), reason: parsed.reason, message });
+      continue;
+    }
+    if ('command' in parsed) {
+      commands.push(parsed.command);
       continue;
     }
     const { event, key } = parsed.parsed;
@@ -99,5 +106,5 @@ export function prepareChunk(messages: readonly InboundMessage[], deps: Prefetch
   }
   const list = [...groups.values()];
   const fetches = mapLimit(list, deps.fetchConcurrency, (g) => fetchFor(g, deps));
-  return { messages, groups: list, poison, fetches };
+  return { messages, groups: list, poison, commands, fetches };
 }

@@ -3,7 +3,7 @@ import { PartitionLoop, readPartitionsToEnd, type InboundMessage, type Kafka, ty
 import { PartitionBackoff } from '../backoff.js';
 import type { PipelineMetrics } from '../metrics.js';
 import type { ProcessorPorts } from '../ports.js';
-import { PartitionStates, type HeldPartition } from '../state/partition-states.js';
+import { PartitionStates, type HeldPartition, type PartitionStatesDeps } from '../state/partition-states.js';
 import { readStateRecord } from '../state/record.js';
 import { Attempts } from './attempts.js';
 import { restartable, TransactionalCommitter } from './commit.js';
@@ -27,6 +27,8 @@ export interface ProcessorOptions {
   readonly now?: () => Date;
   /** Called when the consumer crashed and will not be restarted: the role is no longer working. */
   readonly onFatal?: (err: unknown) => void;
+  /** Told when a partition's state is restored or dropped, and of each state committed (the owner's lifecycle). */
+  readonly stateListener?: Pick<PartitionStatesDeps, 'restored' | 'changed' | 'dropped'>;
 }
 
 /**
@@ -60,6 +62,13 @@ export class Processor {
       acquire: (partition) => this.committer.acquire(partition),
       release: (partition) => this.committer.release(partition),
       restore: (held) => this.restore(held),
+      ...(options.stateListener
+        ? {
+            restored: (held: HeldPartition) => options.stateListener?.restored?.(held),
+            changed: (held: HeldPartition, key: string) => options.stateListener?.changed?.(held, key),
+            dropped: (partition: number) => options.stateListener?.dropped?.(partition),
+          }
+        : {}),
       metrics,
       logger: logger.child({ component: 'partition-state' }),
     });
@@ -149,6 +158,7 @@ export class Processor {
       metrics,
       log: logger.child({ topic: batch.topic, partition: batch.partition }),
       state: (key) => held.get(key),
+      held,
       now: this.now(),
     });
     if (plan.lastProcessed !== null) {

@@ -1,6 +1,7 @@
 import type { RecordCommand, RevokeCommand } from '../../model/index.js';
 import { amendedExpiry } from '../../policy/expiry.js';
 import type { TicketContext } from './context.js';
+import { retirable } from './state.js';
 import { amend, revoke } from './decisions.js';
 import { isActive } from './state.js';
 
@@ -26,6 +27,14 @@ export function revokeByCommand(ctx: TicketContext, command: RevokeCommand): voi
 
 /** Appends evidence sent by another role and applies what it means to the tracked grant. */
 export function record(ctx: TicketContext, command: RecordCommand): void {
+  if (command.custodyKind === 'ticket.retired') {
+    // Only a ticket still closed with nothing pending is retired; a late ask after it reopened or
+    // got a new grant is a no-op.
+    if (!retirable(ctx.state)) return;
+    ctx.custody('ticket.retired', command.actor, command.data, { requestId: null, grantId: null });
+    ctx.retire();
+    return;
+  }
   ctx.custody(command.custodyKind, command.actor, command.data, { requestId: command.requestId, grantId: command.grantId });
   const grant = command.grantId === null ? undefined : ctx.state.grants.find((g) => g.grantId === command.grantId);
   if (!grant) return;

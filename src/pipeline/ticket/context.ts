@@ -57,6 +57,13 @@ export class TicketContext {
     this.changed = true;
   }
 
+  /** Set by a retirement: the state is tombstoned instead of written. */
+  retired = false;
+
+  retire(): void {
+    this.retired = true;
+  }
+
   /** The state to write: one version more when anything changed. */
   finalState(): TicketState {
     return nextVersion(this.current, this.changed);

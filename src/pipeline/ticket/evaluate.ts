@@ -22,6 +22,7 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
   };
 
   if (connector.isCancelled(snapshot)) {
+    if (!ctx.state.closedAt) ctx.apply({ type: 'source-status', closedAt: ctx.nowIso });
     for (const grant of ctx.state.grants.filter(isActive)) {
       revoke(ctx, grant, 'ticket-cancelled', `ticket ${snapshot.ticketKey} was cancelled in the source system`, ports.decidedBy, origin, snapshotSha256);
     }
@@ -31,6 +32,9 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
   const result = connector.map(snapshot);
   // The request id and which comments look like approvals are the core's rules, the same for every source.
   const mapped = canonicalMapped(result);
+  const open = mapped.ok ? mapped.request.status.actionable : mapped.failure.actionable;
+  if (open && ctx.state.closedAt) ctx.apply({ type: 'source-status', closedAt: null });
+  if (!open && !ctx.state.closedAt) ctx.apply({ type: 'source-status', closedAt: ctx.nowIso });
   const inputSha256 = ports.custody.digest(mapped);
   if (ctx.state.lastDecision?.inputSha256 === inputSha256) {
     // A comment, a label, a redelivery: nothing the decision depends on has changed.

@@ -8,12 +8,14 @@ import { isDuplicate } from './dedup.js';
 import { evaluate } from './evaluate.js';
 
 export type { Output } from '../cloudevents.js';
-export { isActive, reduce, emptyState, nextVersion, storyOver, type TicketChange } from './state.js';
+export { isActive, reduce, emptyState, nextVersion, retirable, storyOver, type TicketChange } from './state.js';
 export { RECENT_IDS } from './dedup.js';
 
 /** What processing one ticket's events in a batch produced. */
 export interface TicketOutcome {
   readonly state: TicketState;
+  /** True: the ticket is retired; its state is tombstoned instead of written. */
+  readonly retired: boolean;
   readonly outputs: Output[];
   readonly counts: TicketCounts;
 }
@@ -40,6 +42,13 @@ export function processTicket(input: TicketInput, ports: ProcessorPorts): Ticket
     { connectorId: input.connectorId, ticketId: input.ticketId, state: input.state, snapshotKey: input.snapshot?.ticketKey ?? null, now: input.now },
     ports,
   );
+  // A ticket with no state whose source ticket is closed (never seen, or retired and now
+  // redelivered) gives nothing: a closed ticket gets no new grant, and a retired ticket's custody
+  // chain is not restarted by an old event read again.
+  if (input.state === null && input.snapshot !== null && input.events.every((e) => e.kind === 'delivery') && !openForDecision(ctx, input.snapshot)) {
+    ctx.counts.duplicates += input.events.length;
+    return { state: ctx.state, retired: false, outputs: [], counts: ctx.counts };
+  }
   let pendingDelivery: DeliveryEvent | null = null;
   for (const event of input.events) {
     if (isDuplicate(ctx.state, event)) {
@@ -75,5 +84,11 @@ export function processTicket(input: TicketInput, ports: ProcessorPorts): Ticket
     }
   }
   if (pendingDelivery !== null && input.snapshot !== null) evaluate(ctx, input.snapshot, pendingDelivery);
-  return { state: ctx.finalState(), outputs: ctx.emit.outputs, counts: ctx.counts };
+  return { state: ctx.finalState(), retired: ctx.retired, outputs: ctx.emit.outputs, counts: ctx.counts };
+}
+
+function openForDecision(ctx: TicketContext, snapshot: TicketSnapshot): boolean {
+  if (ctx.connector.isCancelled(snapshot)) return false;
+  const mapped = ctx.connector.map(snapshot);
+  return mapped.ok ? mapped.request.status.actionable : mapped.failure.actionable;
 }

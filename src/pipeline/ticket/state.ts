@@ -22,6 +22,8 @@ export type TicketChange =
   | { readonly type: 'review-opened'; readonly grantId: string; readonly review: { ticketId: string; ticketKey: string; url: string } }
   | { readonly type: 'review-closed'; readonly grantId: string; readonly outcome: string | null }
   | { readonly type: 'review-escalated'; readonly grantId: string; readonly at: string }
+  /** The source ticket was seen closed (`closedAt`) or open again (null). */
+  | { readonly type: 'source-status'; readonly closedAt: string | null }
   /** Drops grants whose story is over (revocation confirmed, review closed) to keep the state small. */
   | { readonly type: 'pruned' };
 
@@ -33,6 +35,14 @@ export function isActive(grant: TrackedGrant): boolean {
 /** Whether nothing more can happen to a grant: its revocation is confirmed and any review closed. */
 export function storyOver(grant: TrackedGrant): boolean {
   return Boolean(grant.revocation?.confirmedAt) && (grant.breakGlass === null || grant.breakGlass.review?.closed === true);
+}
+
+/**
+ * Whether the ticket may be retired (its state tombstoned): the source ticket is closed, and every
+ * grant's story is over (no active grant, no unconfirmed revocation, no open review).
+ */
+export function retirable(state: TicketState): state is TicketState & { closedAt: string } {
+  return typeof state.closedAt === 'string' && state.grants.every(storyOver);
 }
 
 /** A ticket the processor has not seen before. */
@@ -94,6 +104,8 @@ export function reduce(state: TicketState, change: TicketChange): TicketState {
       );
     case 'review-escalated':
       return updateGrant(state, change.grantId, (g) => (g.breakGlass === null ? g : { ...g, breakGlass: { ...g.breakGlass, escalatedAt: change.at } }));
+    case 'source-status':
+      return { ...state, closedAt: change.closedAt };
     case 'pruned': {
       const keep = state.grants.filter((g) => !storyOver(g));
       return keep.length === state.grants.length ? state : { ...state, grants: keep };
