@@ -39,6 +39,8 @@ export interface PipelineTopics {
   readonly custody: string;
   readonly writeback: string;
   readonly dlq: string;
+  /** The canonical request of each decision (`DecisionRequestRecord`). */
+  readonly decisionRequests: string;
   /** Compacted break-glass holdings (`BreakGlassHolding`), keyed by grant id. */
   readonly breakGlass: string;
 }
