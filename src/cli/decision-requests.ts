@@ -46,7 +46,6 @@ export async function readDecidedRequests(kafka: Kafka, topic: string, since: Da
       }
       records.push(parsed.data);
     },
-    'grantline-whatif',
   );
   await tail.start();
   try {

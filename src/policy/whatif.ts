@@ -44,7 +44,9 @@ function sameCodes(a: readonly ReasonCode[], b: readonly ReasonCode[]): boolean 
  *
  * A decision is counted once however often its record was read (by custody event id). Identities
  * are as the connector resolved them when the ticket was decided: a new directory changes who is
- * active, in which group, and who owns what, not which principal a source account maps to.
+ * active, in which group, and who owns what, not which principal a source account maps to. The
+ * per-person break-glass limit is not applied: it depends on the break-glass grants each person held
+ * at that moment, which are not kept with the request.
  */
 export function redecide(records: Iterable<DecisionRequestRecord>, catalog: Catalog, directory: Directory, options: DecideOptions = {}): WhatIfReport {
   const seen = new Set<string>();

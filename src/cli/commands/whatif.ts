@@ -13,7 +13,8 @@ kafka.decisionRequestRetentionMs) and decides each again under the new catalog (
 with the same policy the processor runs, at the moment it was first decided; prints what would
 change: grants that would be refused (with every reason), refusals that would be granted, refusals
 for other reasons, grants for another duration; unchanged decisions are counted. Nothing is
-published. Identities are as they were resolved when the ticket was decided.
+published. Identities are as they were resolved when the ticket was decided; the per-person
+break-glass limit is not re-checked (who held what then is not kept).
 
   --catalog PATH    the catalog to try (required)
   --directory PATH  the directory to try (default: the directory in force: directory.path, merged
