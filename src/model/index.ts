@@ -2,6 +2,7 @@ export * from './common.js';
 export * from './request.js';
 export * from './decision.js';
 export * from './decision-request.js';
+export * from './pending-grant.js';
 export * from './lifecycle.js';
 export * from './text.js';
 export * from './adapter.js';

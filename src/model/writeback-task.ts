@@ -1,17 +1,20 @@
 import { z } from 'zod';
 import { IsoDateTime } from './common.js';
 import { FulfillmentResult, Grant, Rejection, Revocation } from './decision.js';
+import { PendingGrant } from './pending-grant.js';
 
 /**
  * What the write-back worker is asked to do: write a signed decision, revocation or fulfillment
- * outcome on the ticket (the connector contract's `WriteBack`), or open the post-event review of a
- * break-glass grant.
+ * outcome on the ticket (the connector contract's `WriteBack`), write what a request awaiting
+ * approval would grant, or open the post-event review of a break-glass grant.
  */
 export const WritebackItem = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('decision'), decision: z.discriminatedUnion('outcome', [Grant, Rejection]) }),
   z.object({ kind: z.literal('revocation'), revocation: Revocation }),
   z.object({ kind: z.literal('fulfillment'), result: FulfillmentResult }),
   z.object({ kind: z.literal('open-review'), decision: Grant }),
+  /** A request that waits for approvals: what it would grant and who must approve (one note per content). */
+  z.object({ kind: z.literal('pending'), pending: PendingGrant }),
 ]);
 export type WritebackItem = z.infer<typeof WritebackItem>;
 

@@ -106,7 +106,13 @@ export function reject(
   ctx.emit.rejected(rejection, id, ctx.state.ticketKey);
   keepRequest(ctx, event, decision, request);
   ctx.counts.rejected += 1;
-  if (writeBack) {
+  if (!writeBack) return;
+  // A request that only waits for approvals gets one note saying what it would grant and who must
+  // approve, keyed by that content: new approvals that still fall short write nothing again.
+  const pending = request === null ? null : (ports.policy.pending?.(request, decision) ?? null);
+  if (pending !== null) {
+    ctx.writeback({ grantId: null, requestId: rejection.requestId, item: { kind: 'pending', pending }, idempotencyKey: `pending:${ctx.shortHash(pending)}` });
+  } else {
     ctx.writeback({ grantId: null, requestId: rejection.requestId, item: { kind: 'decision', decision: rejection }, idempotencyKey: id });
   }
 }
