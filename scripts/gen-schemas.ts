@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { registeredKinds } from '../src/connector/kinds.js';
-import { AdapterAlert, ApprovalEvidenceKind, CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, GrantAmendment, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation, SourceIdentityKind } from '../src/model/index.js';
+import { AdapterAlert, ApprovalEvidenceKind, CustodyEvent, DecisionRequestRecord, EntitlementRequest, FulfillmentResult, Grant, GrantAmendment, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation, SourceIdentityKind } from '../src/model/index.js';
 
 /** Base of every schema's `$id`. */
 export const SCHEMA_BASE_URL = 'https://grantline.dev/schemas/';
@@ -115,6 +115,15 @@ const PUBLISHED: readonly Published[] = [
     description:
       'An alert a fulfillment adapter (the adapter kit) raises on grantline.alerts.v1 (CloudEvent type adapter.alert): a message on the grant topic that did not verify, privilege no active grant explains (drift), or a provision or revocation the target refused.',
     schema: AdapterAlert,
+    io: 'output',
+  },
+  {
+    file: 'decision-request.v1.json',
+    title: 'DecisionRequestRecord',
+    version: 1,
+    description:
+      'The canonical request a decision was taken on, on grantline.decision-requests.v1 (CloudEvent type decision.request), keyed by ticket; what `grantline whatif` re-decides. `requestSha256` is the SHA-256 of the RFC 8785 canonical JSON of `request`, also recorded in the custody event of the decision (`custody.eventId`).',
+    schema: DecisionRequestRecord,
     io: 'output',
   },
 ];

@@ -18,6 +18,7 @@ const commands: Record<string, Command> = {
   tail: { summary: 'print what grantline publishes (grants, rejections, custody, alerts, dlq) with each signature\'s verdict', load: () => import('./commands/tail.js') },
   directory: { summary: 'show what grantline knows of a person and where each fact came from (file or SCIM)', load: () => import('./commands/directory.js') },
   acls: { summary: 'print (or apply) the least-privilege Kafka ACLs of a role for one principal', load: () => import('./commands/acls.js') },
+  whatif: { summary: 'decide past requests again under a new catalog or directory and print what would change', load: () => import('./commands/whatif.js') },
   catalog: { summary: 'list every problem of a catalog: invalid fields, missing or empty groups, entries nobody can approve', load: () => import('./commands/catalog.js') },
 };
 

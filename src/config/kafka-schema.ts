@@ -139,6 +139,14 @@ export const KafkaSection = z
     replicationFactor: integer(1, 32_767).optional(),
     /** `min.insync.replicas` of each topic grantline creates; absent: the broker's default. */
     minInsyncReplicas: integer(1, 32_767).optional(),
+    /**
+     * `retention.ms` of `grantline.decision-requests.v1`, the canonical request of every decision
+     * (what `grantline whatif` re-decides): -1 keeps them forever; at least an hour otherwise.
+     * Absent: 400 days (`DEFAULT_DECISION_REQUEST_RETENTION_MS`).
+     */
+    decisionRequestRetentionMs: integer(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
+      .refine((ms) => ms === -1 || ms >= 3_600_000, 'must be -1 (kept forever) or at least 3600000 (an hour)')
+      .optional(),
     ssl: Tls.optional(),
     sasl: Sasl.optional(),
     /** Lets `sasl` go without `ssl`: a local test broker only. Absent: false. */

@@ -121,7 +121,7 @@ const builders: Record<AclRole, (set: RuleSet, t: TopicNames, ctx: AclContext) =
     set.allow(txPrefixed(names.transactionalIdPrefix('processor')), 'WRITE', 'DESCRIBE');
     // Everything one decision writes, in one transaction.
     set.allow(grantTopics(ctx.topicPrefix), 'WRITE');
-    for (const name of [t.rejected, t.custody, t.writeback, t.dlq, t.ticketState, t.breakGlass]) set.allow(topic(name), 'WRITE');
+    for (const name of [t.rejected, t.custody, t.writeback, t.dlq, t.ticketState, t.breakGlass, t.decisionRequests]) set.allow(topic(name), 'WRITE');
     // Restores the state of each partition it is assigned; reads every active break-glass holding.
     set.allow(groupPrefixed(names.restoreGroupPrefix), 'READ');
     set.allow(topic(t.ticketState), 'READ');
@@ -145,10 +145,10 @@ const builders: Record<AclRole, (set: RuleSet, t: TopicNames, ctx: AclContext) =
   },
   operator: (set, t, ctx) => {
     // `revoke`: reads the ticket state, writes a revoke command; `evidence`: reads custody, grants
-    // and rejections; `directory show`: reads the SCIM directory; `tail`: also alerts and the DLQ.
-    // `verify` needs no Kafka.
+    // and rejections; `directory show`: reads the SCIM directory; `tail`: also alerts and the DLQ;
+    // `whatif`: the decided requests. `verify` needs no Kafka.
     set.allow(topic(t.ticketEvents), 'WRITE');
-    tails(set, ctx, t.ticketState, t.custody, t.rejected, t.directory, t.alerts, t.dlq);
+    tails(set, ctx, t.ticketState, t.custody, t.rejected, t.directory, t.alerts, t.dlq, t.decisionRequests);
     set.allow(grantTopics(ctx.topicPrefix), 'READ');
   },
   adapter: (set, t, ctx) => {

@@ -35,6 +35,8 @@ export type TopicNames = {
   directory: string;
   /** Compacted active break-glass grants by grant id, read whole by every processor (the per-person limit). */
   breakGlass: string;
+  /** The canonical request of every decision, for `grantline whatif`; kept `kafka.decisionRequestRetentionMs`. */
+  decisionRequests: string;
 };
 
 function checkTopicName(name: string): string {
@@ -77,6 +79,7 @@ export function topicNames(prefix: string): TopicNames {
     alerts: t('grantline.alerts.v1'),
     directory: t('grantline.directory.v1'),
     breakGlass: t('grantline.break-glass.v1'),
+    decisionRequests: t('grantline.decision-requests.v1'),
   };
 }
 
@@ -91,11 +94,20 @@ export type TopicSpec = {
   retentionMs?: number;
 };
 
+/** How long the canonical requests of decisions are kept when the config says nothing: 400 days, a yearly policy review and its slack. */
+export const DEFAULT_DECISION_REQUEST_RETENTION_MS = 400 * 24 * 3600 * 1000;
+
 /**
  * The topics of a grantline deployment: `partitions` each, one grant topic per channel, the state
- * topics compacted and the custody topic kept forever and never compacted.
+ * topics compacted, the custody topic kept forever and never compacted, and the decided requests
+ * kept `decisionRequestRetentionMs` (-1: forever).
  */
-export function grantlineTopicSpecs(names: TopicNames, channels: readonly string[], partitions: number): TopicSpec[] {
+export function grantlineTopicSpecs(
+  names: TopicNames,
+  channels: readonly string[],
+  partitions: number,
+  options: { decisionRequestRetentionMs?: number } = {},
+): TopicSpec[] {
   return [
     { topic: names.ticketEvents, partitions },
     ...channels.map((channel) => ({ topic: names.grants(channel), partitions })),
@@ -112,6 +124,8 @@ export function grantlineTopicSpecs(names: TopicNames, channels: readonly string
     { topic: names.directory, partitions: 1, compacted: true },
     // One partition, compacted: break-glass grants are few, and every processor reads all of them.
     { topic: names.breakGlass, partitions: 1, compacted: true },
+    // Co-partitioned with the ticket events (keyed by ticket); deleted, never compacted: each decision's request is kept.
+    { topic: names.decisionRequests, partitions, compacted: false, retentionMs: options.decisionRequestRetentionMs ?? DEFAULT_DECISION_REQUEST_RETENTION_MS },
   ];
 }
 

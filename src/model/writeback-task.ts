@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { IsoDateTime } from './common.js';
 import { FulfillmentResult, Grant, Rejection, Revocation } from './decision.js';
+import { PendingGrant } from './pending-grant.js';
 
 /**
  * What the write-back worker is asked to do: write a signed decision, revocation or fulfillment
- * outcome on the ticket (the connector contract's `WriteBack`), open the post-event review of a
- * break-glass grant, or escalate an overdue review with notes on both tickets.
+ * outcome on the ticket (the connector contract's `WriteBack`), write what a request awaiting
+ * approval would grant, open the post-event review of a break-glass grant, or escalate an overdue
+ * review with notes on both tickets.
  */
 export const WritebackItem = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('decision'), decision: z.discriminatedUnion('outcome', [Grant, Rejection]) }),
@@ -21,6 +23,8 @@ export const WritebackItem = z.discriminatedUnion('kind', [
     reviewDueAt: IsoDateTime,
     review: z.object({ ticketId: z.string().min(1), ticketKey: z.string().min(1), url: z.string() }).nullable(),
   }),
+  /** A request that waits for approvals: what it would grant and who must approve (one note per content). */
+  z.object({ kind: z.literal('pending'), pending: PendingGrant }),
 ]);
 export type WritebackItem = z.infer<typeof WritebackItem>;
 

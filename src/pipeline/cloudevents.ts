@@ -19,6 +19,8 @@ export const CE_TYPES = {
   identityLifecycle: 'dev.grantline.identity.lifecycle.v1',
   /** A SCIM user or group on the internal `grantline.directory.v1`. */
   directoryRecord: 'dev.grantline.directory.record.v1',
+  /** The canonical request a decision was taken on, on `grantline.decision-requests.v1`. */
+  decisionRequest: 'dev.grantline.decision.request.v1',
 } as const;
 
 export interface CloudEventAttributes {

@@ -1,5 +1,5 @@
 import type { Connector } from '../connector/contract.js';
-import type { CustodyEvent, Decision, EntitlementRequest } from '../model/index.js';
+import type { CustodyEvent, Decision, EntitlementRequest, PendingGrant } from '../model/index.js';
 import type { BreakGlassHoldings } from '../policy/break-glass-limit.js';
 import type { Output } from './cloudevents.js';
 
@@ -15,6 +15,11 @@ export interface PolicyPort {
   /** `holdings`: the active break-glass grants each person holds (for `breakGlass.maxActivePerPerson`). */
   decide(request: EntitlementRequest, now: Date, holdings: BreakGlassHoldings): Decision;
   versions(): DecisionVersions;
+  /**
+   * What a request refused only for missing approvals would be granted, and who must approve it
+   * (`pendingGrant`); null otherwise. Absent: no such note is written (the rejection is).
+   */
+  pending?(request: EntitlementRequest, decision: Decision): PendingGrant | null;
 }
 
 /** Signs a message body (detached JWS over its canonical JSON without `signature`). */
@@ -39,6 +44,8 @@ export interface PipelineTopics {
   readonly custody: string;
   readonly writeback: string;
   readonly dlq: string;
+  /** The canonical request of each decision (`DecisionRequestRecord`). */
+  readonly decisionRequests: string;
   /** Compacted break-glass holdings (`BreakGlassHolding`), keyed by grant id. */
   readonly breakGlass: string;
 }

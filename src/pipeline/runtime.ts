@@ -6,7 +6,7 @@ import type { GrantlineConfig } from '../config/schema.js';
 import type { Connector, ConnectorType, PrincipalResolver } from '../connector/contract.js';
 import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, type SigningKeys } from '../custody/index.js';
 import { createProducer, ensureTopics, type GrantlineProducer, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
-import { decide } from '../policy/index.js';
+import { decide, pendingGrant } from '../policy/index.js';
 import { publishAlerts } from './alerts.js';
 import { BreakGlassLedger } from './break-glass-ledger.js';
 import { GRANTLINE_VERSION } from '../version.js';
@@ -116,6 +116,10 @@ export class PipelineRuntime {
         versions: () => {
           const { catalog, directory } = this.documents.current();
           return { policyVersion, catalogVersion: catalog.version, directoryVersion: directory.version };
+        },
+        pending: (request, decision) => {
+          const { catalog, directory } = this.documents.current();
+          return pendingGrant(request, decision, catalog, directory, directory.document.principals.map((p) => p.id));
         },
       },
       signer: { sign: (body) => sign(body, this.keys) },

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Connector } from '../connector/contract.js';
 import { describeError, GrantlineError, SourceUnavailableError } from '../connector/errors.js';
 import { recordCommand, ticketKey, WritebackTask, type DeadLetterOriginal, type RecordCommand, type RecordData, type RecordKind } from '../model/index.js';
+import { renderPendingNote } from '../policy/pending.js';
 import { PartitionLoop, type GrantlineProducer, type Kafka, type PartitionBatch } from '../kafka/index.js';
 import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
 import { encodeDeadLetter, originalOf } from './dead-letter.js';
@@ -115,7 +116,8 @@ export class WritebackWorker {
         metrics.writebacks.inc({ connector: task.connectorId, result: result.written ? 'written' : 'already_present' });
         commands.push(this.command(task, 'ticket.written-back', at, { kind: task.item.kind, recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
       } else {
-        const result = await connector.writeBack(task.ticketId, task.item, task.idempotencyKey);
+        const item = task.item.kind === 'pending' ? { kind: 'note' as const, text: renderPendingNote(task.item.pending) } : task.item;
+        const result = await connector.writeBack(task.ticketId, item, task.idempotencyKey);
         metrics.writebacks.inc({ connector: task.connectorId, result: result.written ? 'written' : 'already_present' });
         commands.push(this.command(task, 'ticket.written-back', at, { kind: task.item.kind, recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
       }

@@ -86,6 +86,22 @@ function who(approval: Approval): string {
   return approval.approverPrincipalId ?? `${approval.approverSource.kind} ${approval.approverSource.value}`;
 }
 
+/**
+ * Whether a person is on the asking side of this request and, under the entry, may therefore not
+ * approve it: the requester, a human subject or the filer (unless `requesterMayApprove`), or an
+ * NHI subject's owner (unless `subjectOwnerMayApprove`). Null: no such interest.
+ */
+export function selfInterest(ctx: ApprovalContext, id: string): 'requester' | 'subject' | 'filer' | 'owner' | null {
+  if (!ctx.entry.requesterMayApprove) {
+    if (id === ctx.requesterId) return 'requester';
+    if (ctx.subject?.type === 'human' && ctx.subject.id === id) return 'subject';
+    // Whoever filed the ticket for someone else asked for it too: they do not approve it either.
+    if (id === ctx.filerId) return 'filer';
+  }
+  if (ctx.subjectOwnerId !== null && id === ctx.subjectOwnerId && ctx.subject?.type !== 'human' && !ctx.entry.subjectOwnerMayApprove) return 'owner';
+  return null;
+}
+
 /** Why one approval record does or does not count, ignoring its decision. Checked most fundamental first. */
 function judge(ctx: ApprovalContext, approval: Approval): Verdict {
   const name = who(approval);
@@ -113,19 +129,16 @@ function judge(ctx: ApprovalContext, approval: Approval): Verdict {
       message: `The approver ${id} is ${principal === null ? 'not in the directory' : 'no longer active'}, so their approval cannot count. Ask an active approver from ${namedGroups(ctx.entry).join(' or ')}.`,
     };
   }
-  const isRequester = id === ctx.requesterId;
-  const isHumanSubject = ctx.subject?.type === 'human' && ctx.subject.id === id;
-  // Whoever filed the ticket for someone else asked for it too: they do not approve it either.
-  const isFiler = id === ctx.filerId;
-  if ((isRequester || isHumanSubject || isFiler) && !ctx.entry.requesterMayApprove) {
-    const what = isRequester ? 'they requested' : isHumanSubject ? 'for themselves' : `they filed on behalf of ${ctx.requesterId ?? 'the requester'}`;
+  const self = selfInterest(ctx, id);
+  if (self !== null && self !== 'owner') {
+    const what = self === 'requester' ? 'they requested' : self === 'subject' ? 'for themselves' : `they filed on behalf of ${ctx.requesterId ?? 'the requester'}`;
     return {
       counts: false,
       code: 'SELF_APPROVAL',
       message: `${id} approved access ${what}; ${ctx.entry.id} needs approval from someone else. Ask another approver from ${namedGroups(ctx.entry).join(' or ')}.`,
     };
   }
-  if (ctx.subjectOwnerId !== null && id === ctx.subjectOwnerId && ctx.subject?.type !== 'human' && !ctx.entry.subjectOwnerMayApprove) {
+  if (self === 'owner') {
     return {
       counts: false,
       code: 'SELF_APPROVAL',

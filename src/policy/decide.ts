@@ -168,8 +168,8 @@ function checkTarget(request: EntitlementRequest, entry: CatalogEntry | null, su
   }
 }
 
-/** The TTL to grant and where it came from, or null after recording why there is none. */
-function checkTtl(request: EntitlementRequest, entry: CatalogEntry, reasons: Reason[]): { seconds: number; source: 'requested' | 'catalog-default' } | null {
+/** The TTL to grant and where it came from, or null after recording why there is none (also what a pending request would get, `pending.ts`). */
+export function checkTtl(request: EntitlementRequest, entry: CatalogEntry, reasons: Reason[]): { seconds: number; source: 'requested' | 'catalog-default' } | null {
   const requested = request.ttlSeconds;
   if (request.breakGlass) {
     if (!entry.breakGlass.allowed) {

@@ -5,3 +5,5 @@ export { requestFromMapped } from './request.js';
 export { looksLikeApproval, approvalLikeComments, APPROVAL_WORDS } from './comments.js';
 export { APPROVAL_BOUND_FIELDS, boundChangesAfter, type BoundChange } from './binding.js';
 export { checkCatalog, type CatalogProblem, type CatalogProblemCode } from './catalog-check.js';
+export { redecide, type WhatIfChange, type WhatIfDifference, type WhatIfReport } from './whatif.js';
+export { pendingGrant, renderPendingNote } from './pending.js';

@@ -60,7 +60,12 @@ export async function buildService(
   const routers: Router[] = [];
   const readiness: ReadinessCheck[] = [];
   // Grant topics per channel come from the catalog, so the roles that know it add them.
-  const topicSpecs = new Map<string, TopicSpec>(grantlineTopicSpecs(topics, [], config.kafka.partitions).map((s) => [s.topic, s]));
+  const topicSpecs = new Map<string, TopicSpec>(grantlineTopicSpecs(
+      topics,
+      [],
+      config.kafka.partitions,
+      config.kafka.decisionRequestRetentionMs === undefined ? {} : { decisionRequestRetentionMs: config.kafka.decisionRequestRetentionMs },
+    ).map((s) => [s.topic, s]));
   // Roles and the HTTP app need the service (to report failures, for readiness) before it exists.
   const late: { service?: Service } = {};
   // One pipeline runtime for the process, built when the first role asks for it.

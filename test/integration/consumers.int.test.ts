@@ -35,6 +35,7 @@ const topic = {
   pam: `${prefix}access.grants.pam.v1`,
   rejected: `${prefix}access.requests.rejected.v1`,
   custody: `${prefix}access.custody.v1`,
+  decisionRequests: `${prefix}grantline.decision-requests.v1`,
 };
 const kafka = testKafka('grantline-consumers-it');
 
@@ -370,7 +371,7 @@ describe('consumers in other languages, against a running grantline on the real 
     const own = (await Promise.all(Object.values(topic).map((t) => consumeAll(kafka, t, { timeoutMs: 3_000 }))))
       .flat()
       .filter((m) => !copyPositions.has(`${m.topic}@${m.offset}`));
-    expect(new Set(own.map((m) => header(m, 'ce_type')))).toEqual(new Set([CE_TYPES.grantIssued, CE_TYPES.grantRevoked, CE_TYPES.requestRejected, CE_TYPES.custody]));
+    expect(new Set(own.map((m) => header(m, 'ce_type')))).toEqual(new Set([CE_TYPES.grantIssued, CE_TYPES.grantRevoked, CE_TYPES.requestRejected, CE_TYPES.custody, CE_TYPES.decisionRequest]));
 
     const problems: string[] = [];
     for (const m of own) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, Secret } from '../../src/config/index.js';
-import { kafkaSettings } from '../../src/kafka/index.js';
+import { grantlineTopicSpecs, kafkaSettings, topicNames } from '../../src/kafka/index.js';
 
 // Test certificates made per run with openssl (as dev/kafka/secure-material.sh does), never kept.
 let dir: string;
@@ -137,6 +137,24 @@ describe('kafka replication', () => {
     const { kafka } = parse({});
     expect(kafka.replicationFactor).toBeUndefined();
     expect(kafka.minInsyncReplicas).toBeUndefined();
+  });
+});
+
+describe('kafka.decisionRequestRetentionMs', () => {
+  it('sets the retention of the decided requests topic; -1 keeps them forever; 400 days when absent', () => {
+    const names = topicNames('');
+    const retentionOf = (config: ReturnType<typeof parse>) =>
+      grantlineTopicSpecs(names, [], 1, config.kafka.decisionRequestRetentionMs === undefined ? {} : { decisionRequestRetentionMs: config.kafka.decisionRequestRetentionMs }).find(
+        (s) => s.topic === names.decisionRequests,
+      )?.retentionMs;
+    expect(retentionOf(parse({ decisionRequestRetentionMs: '2592000000' }))).toBe(2_592_000_000);
+    expect(retentionOf(parse({ decisionRequestRetentionMs: -1 }))).toBe(-1);
+    expect(retentionOf(parse({}))).toBe(400 * 86_400_000);
+  });
+
+  it('refuses a retention that would delete requests before anyone could replay them', () => {
+    expect(issuesOf({ decisionRequestRetentionMs: 0 })).toEqual(['kafka.decisionRequestRetentionMs: must be -1 (kept forever) or at least 3600000 (an hour)']);
+    expect(issuesOf({ decisionRequestRetentionMs: -5 })).toEqual(['kafka.decisionRequestRetentionMs: must be -1 (kept forever) or at least 3600000 (an hour)']);
   });
 });
 

@@ -62,7 +62,7 @@ describe('docs/controls.md', () => {
     expect(custody.length).toBeGreaterThan(5);
     expect(custody.filter((k) => !(CustodyEventKind.options as readonly string[]).includes(k))).toEqual([]);
     const commands = [...doc.matchAll(/`grantline ([a-z]+)/g)].map((m) => m[1] as string);
-    expect(new Set(commands)).toEqual(new Set(['evaluate', 'catalog', 'directory', 'revoke', 'verify', 'evidence']));
+    expect(new Set(commands)).toEqual(new Set(['evaluate', 'catalog', 'directory', 'revoke', 'verify', 'evidence', 'whatif']));
     expect(commands.filter((c) => !existsSync(join(REPO, 'src', 'cli', 'commands', `${c}.ts`)))).toEqual([]);
   });
 });

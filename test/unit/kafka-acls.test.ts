@@ -31,6 +31,12 @@ describe('Kafka ACL sets per role', () => {
     }
   });
 
+  it('grantline whatif (the operator role) may read the decided requests; serve may create their topic', () => {
+    expect(allows(aclRules(['operator'], ctx), 'TOPIC', t.decisionRequests, 'READ')).toBe(true);
+    expect(allows(aclRules(['operator'], ctx), 'TOPIC', t.decisionRequests, 'WRITE')).toBe(false);
+    expect(allows(aclRules(['processor'], ctx), 'TOPIC', t.decisionRequests, 'CREATE')).toBe(true);
+  });
+
   it('an adapter may read its own channel grant topic and report results, and touches no internal topic', () => {
     const rules = aclRules(['adapter'], { ...ctx, channel: 'pam', adapterName: 'pg-orders' });
     expect(allows(rules, 'TOPIC', t.grants('pam'), 'READ')).toBe(true);
@@ -55,7 +61,7 @@ describe('Kafka ACL sets per role', () => {
     // Whatever input partition it owns, its transactional id is covered; another deployment's is not.
     expect(allows(rules, 'TRANSACTIONAL_ID', partitionTransactionalId(names.group('processor'), t.ticketEvents, 5), 'WRITE')).toBe(true);
     expect(allows(rules, 'TRANSACTIONAL_ID', partitionTransactionalId(clientNames('other.', 'grantline').group('processor'), t.ticketEvents, 5), 'WRITE')).toBe(false);
-    for (const topic of [t.grants('pam'), t.grants('a-channel-added-later'), t.rejected, t.custody, t.writeback, t.dlq, t.ticketState, t.breakGlass]) {
+    for (const topic of [t.grants('pam'), t.grants('a-channel-added-later'), t.rejected, t.custody, t.writeback, t.dlq, t.ticketState, t.breakGlass, t.decisionRequests]) {
       expect(allows(rules, 'TOPIC', topic, 'WRITE'), topic).toBe(true);
     }
     // Every processor reads the break-glass holdings whole, in a tail group, and may create the topic at start.

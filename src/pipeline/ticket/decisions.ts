@@ -1,4 +1,4 @@
-import type { BreakGlassHolding, Grant, GrantAmendment, GrantDecision, Reason, RejectionDecision, Revocation, RevocationTrigger, TrackedGrant } from '../../model/index.js';
+import type { BreakGlassHolding, CustodyEvent, EntitlementRequest, Grant, GrantAmendment, GrantDecision, Reason, RejectionDecision, Revocation, RevocationTrigger, TrackedGrant } from '../../model/index.js';
 import { breakGlassHolder } from '../../policy/break-glass-limit.js';
 import type { AmendedExpiry } from '../../policy/expiry.js';
 import type { Origin, TicketContext } from './context.js';
@@ -9,8 +9,30 @@ function holdingOf(ctx: TicketContext, grant: TrackedGrant, holder: string, rele
   return { grantId: grant.grantId, holder, entitlementId: grant.entitlementId, ticket: { connectorId, ticketId, ticketKey }, expiresAt: grant.expiresAt, releasedAt };
 }
 
-/** Issues a grant: custody, the signed `grant.issued`, tracking, and its write-backs. */
-export function issue(ctx: TicketContext, decision: GrantDecision, origin: Origin, snapshotSha256: string | null): void {
+/** The canonical request's digest for the decision's custody event, when the ticket mapped to one. */
+function requestDigest(ctx: TicketContext, request: EntitlementRequest | null): { requestSha256?: string } {
+  return request === null ? {} : { requestSha256: ctx.ports.custody.digest(request) };
+}
+
+/** Keeps the canonical request a decision was taken on, so it can be decided again (`grantline whatif`). */
+function keepRequest(ctx: TicketContext, event: CustodyEvent, decision: GrantDecision | RejectionDecision, request: EntitlementRequest | null): void {
+  if (request === null) return;
+  ctx.emit.decisionRequest({
+    decisionId: decision.outcome === 'granted' ? decision.grantId : decision.rejectionId,
+    outcome: decision.outcome,
+    reasons: decision.outcome === 'granted' ? [] : decision.reasons.map((r) => r.code),
+    ttlSeconds: decision.outcome === 'granted' ? decision.ttlSeconds : null,
+    decidedAt: decision.decidedAt,
+    policy: decision.policy,
+    ticket: event.ticket,
+    custody: { eventId: event.eventId, seq: event.seq, hash: event.hash },
+    requestSha256: ctx.ports.custody.digest(request),
+    request,
+  });
+}
+
+/** Issues a grant: custody, the signed `grant.issued`, the request it was decided on, tracking, and its write-backs. */
+export function issue(ctx: TicketContext, decision: GrantDecision, request: EntitlementRequest, origin: Origin, snapshotSha256: string | null): void {
   const { ports } = ctx;
   const event = ctx.custody(
     'decision.granted',
@@ -25,12 +47,14 @@ export function issue(ctx: TicketContext, decision: GrantDecision, origin: Origi
       expiresAt: decision.expiresAt,
       breakGlass: decision.breakGlass,
       policy: decision.policy,
+      ...requestDigest(ctx, request),
     },
     { requestId: decision.requestId, grantId: decision.grantId },
   );
   const grant: Grant = ports.signer.sign({ ...decision, custody: ctx.custodyBlock(event, origin, snapshotSha256) });
   const topic = ports.topics.grants(decision.entitlement.channel);
   ctx.emit.grantIssued(topic, grant);
+  keepRequest(ctx, event, decision, request);
   ctx.counts.granted += 1;
   const holder = grant.breakGlass.active ? breakGlassHolder(grant.subject, grant.requester.principalId) : null;
   const tracked: TrackedGrant = {
@@ -59,21 +83,39 @@ export function issue(ctx: TicketContext, decision: GrantDecision, origin: Origi
   }
 }
 
-/** Rejects: custody, the signed rejection, and (when `writeBack`) a note on the ticket. */
-export function reject(ctx: TicketContext, decision: RejectionDecision, origin: Origin, snapshotSha256: string | null, inputSha256: string, writeBack: boolean): void {
+/**
+ * Rejects: custody, the signed rejection, the request it was decided on (null: the ticket did not
+ * map to one), and (when `writeBack`) a note on the ticket.
+ */
+export function reject(
+  ctx: TicketContext,
+  decision: RejectionDecision,
+  request: EntitlementRequest | null,
+  origin: Origin,
+  snapshotSha256: string | null,
+  inputSha256: string,
+  writeBack: boolean,
+): void {
   const { ports } = ctx;
   const event = ctx.custody(
     'decision.rejected',
     ports.decidedBy,
-    { decisionSha256: ports.custody.digest(decision), reasons: decision.reasons.map((r: Reason) => r.code), policy: decision.policy },
+    { decisionSha256: ports.custody.digest(decision), reasons: decision.reasons.map((r: Reason) => r.code), policy: decision.policy, ...requestDigest(ctx, request) },
     { requestId: decision.requestId, grantId: null },
   );
   const rejection = ports.signer.sign({ ...decision, custody: ctx.custodyBlock(event, origin, snapshotSha256) });
   // The same rejection for a changed input is a new message (and a new note).
   const id = `${rejection.rejectionId}:${inputSha256.slice(0, 12)}`;
   ctx.emit.rejected(rejection, id, ctx.state.ticketKey);
+  keepRequest(ctx, event, decision, request);
   ctx.counts.rejected += 1;
-  if (writeBack) {
+  if (!writeBack) return;
+  // A request that only waits for approvals gets one note saying what it would grant and who must
+  // approve, keyed by that content: new approvals that still fall short write nothing again.
+  const pending = request === null ? null : (ports.policy.pending?.(request, decision) ?? null);
+  if (pending !== null) {
+    ctx.writeback({ grantId: null, requestId: rejection.requestId, item: { kind: 'pending', pending }, idempotencyKey: `pending:${ctx.shortHash(pending)}` });
+  } else {
     ctx.writeback({ grantId: null, requestId: rejection.requestId, item: { kind: 'decision', decision: rejection }, idempotencyKey: id });
   }
 }

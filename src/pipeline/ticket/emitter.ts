@@ -1,4 +1,4 @@
-import type { BreakGlassHolding, CustodyEvent, Grant, GrantAmendment, Rejection, Revocation, WritebackTask } from '../../model/index.js';
+import type { BreakGlassHolding, CustodyEvent, DecisionRequestRecord, Grant, GrantAmendment, Rejection, Revocation, WritebackTask } from '../../model/index.js';
 import { holdingMessage } from '../break-glass-ledger.js';
 import { CE_TYPES, encodeCloudEvent, type Output } from '../cloudevents.js';
 import type { PipelineTopics } from '../ports.js';
@@ -59,6 +59,11 @@ export class TicketEmitter {
   /** A break-glass holding (or its release) on `grantline.break-glass.v1`, keyed by grant id. */
   breakGlassHolding(holding: BreakGlassHolding): void {
     this.outputs.push(holdingMessage(this.topics.breakGlass, holding));
+  }
+
+  /** The canonical request of a decision on `grantline.decision-requests.v1`, keyed by ticket; its id is the decision's custody event's. */
+  decisionRequest(record: DecisionRequestRecord): void {
+    this.event(this.topics.decisionRequests, this.ticket.key, CE_TYPES.decisionRequest, record.custody.eventId, record.ticket.ticketKey, 'decision-request.v1', record);
   }
 
   /** A write-back task on `grantline.writeback.v1`, its id derived from its idempotency key. */

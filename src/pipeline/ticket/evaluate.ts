@@ -70,9 +70,11 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
     { requestId, grantId: null },
   );
 
+  const request = mapped.ok ? mapped.request : null;
   const active = ctx.state.grants.filter(isActive);
   if (decision.outcome === 'granted') {
     const { same, superseded } = supersededBy(active, decision.requestId);
+    if (request === null) throw new Error('invariant broken: a grant without a mapped request');
     if (same) {
       // Already granted for exactly this request (say, a third approval arrived): no second grant.
       ctx.counts.unchanged += 1;
@@ -80,7 +82,7 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
       for (const grant of superseded) {
         revoke(ctx, grant, 'superseded', `the request on ${snapshot.ticketKey} changed; grant ${decision.grantId} replaces this one`, ports.decidedBy, origin, snapshotSha256);
       }
-      issue(ctx, decision, origin, snapshotSha256);
+      issue(ctx, decision, request, origin, snapshotSha256);
     }
   } else {
     for (const grant of active) {
@@ -88,7 +90,7 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
       if (trigger !== null) revoke(ctx, grant, trigger, decision.reasons.map((r) => r.message).join(' '), ports.decidedBy, origin, snapshotSha256);
     }
     const actionable = mapped.ok ? mapped.request.status.actionable : mapped.failure.actionable;
-    reject(ctx, decision, origin, snapshotSha256, inputSha256, writesBackRejection(actionable, active.length));
+    reject(ctx, decision, request, origin, snapshotSha256, inputSha256, writesBackRejection(actionable, active.length));
   }
   ctx.apply({
     type: 'decided',
