@@ -42,7 +42,7 @@ afterAll(async () => {
 /** A kafka client made from a `kafka` config section, as serve and the CLI make theirs. */
 function clientFor(kafka: Record<string, unknown>, env: Record<string, string> = {}): Kafka {
   const config = parseConfig(
-    { kafka, catalog: { path: 'c' }, directory: { path: 'd' }, signing: { activeKid: 'k', keys: [{ kid: 'k', privateKeyPem: '${file:examples/keys/dev-signing-key.pem}' }] }, policy: { version: 'it' } },
+    { kafka, catalog: { path: 'c' }, directory: { path: 'd' }, signing: { activeKid: 'k', keys: [{ kid: 'k', privateKeyPem: '${file:examples/keys/dev-signing-key.pem}' }] }, trust: { internal: { activeKid: 'i1', keys: [{ kid: 'i1', secret: 'dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE=' }] } }, policy: { version: 'it' } },
     { baseDir: repo, env: { ...process.env, ...env, KAFKA_BROKERS: '' } as Record<string, string>, source: 'test' },
   );
   return createKafka(kafkaSettings(config.kafka, { clientIdSuffix: '-it-reader' }), testLogger());
@@ -136,6 +136,7 @@ function serveConfig(name: string, kafka: Record<string, unknown>): string {
       catalog: { path: join(repo, 'examples/catalog.yaml') },
       directory: { path: join(repo, 'examples/directory.yaml') },
       signing: { activeKid: 'dev-example-1', keys: [{ kid: 'dev-example-1', privateKeyPem: `\${file:${join(repo, 'examples/keys/dev-signing-key.pem')}}` }] },
+      trust: { internal: { activeKid: 'i1', keys: [{ kid: 'i1', secret: 'dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE=' }] } },
       policy: { version: 'it' },
     }),
   );

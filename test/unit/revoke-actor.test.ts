@@ -43,6 +43,7 @@ describe('grantline revoke --actor', () => {
         `catalog: { path: ${EXAMPLE_CATALOG_PATH} }`,
         `directory: { path: ${directoryPath} }`,
         'signing: { activeKid: t-1, keys: [{ kid: t-1, privateKeyPem: "${file:signing.pem}" }] }',
+      'trust: { internal: { activeKid: i1, keys: [{ kid: i1, secret: dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE= }] } }',
         'policy: { version: t }',
       ].join('\n'),
     );

@@ -1,0 +1,6 @@
+/**
+ * Trust boundaries: what authenticates a message grantline reads from Kafka before it acts on it.
+ * Internal topics carry an HMAC only grantline can make (`internal.ts`). Pure: no I/O.
+ */
+export { InternalKeyring, MAC_HEADER, MIN_INTERNAL_KEY_BYTES, decodeInternalSecret, internalSealer } from './internal.js';
+export type { InternalKeysInput, MessageBytes, Opened, OutboundMessage, RefusalReason } from './internal.js';
