@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { AdapterAlert, CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation } from '../src/model/index.js';
+import { AdapterAlert, CustodyEvent, EntitlementRequest, FulfillmentResult, Grant, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation, TrustAlert } from '../src/model/index.js';
 
 /** Base of every schema's `$id`. */
 export const SCHEMA_BASE_URL = 'https://grantline.dev/schemas/';
@@ -105,6 +105,15 @@ const PUBLISHED: readonly Published[] = [
     description:
       'An alert a fulfillment adapter (the adapter kit) raises on grantline.alerts.v1 (CloudEvent type adapter.alert): a message on the grant topic that did not verify, privilege no active grant explains (drift), or a provision or revocation the target refused.',
     schema: AdapterAlert,
+    io: 'output',
+  },
+  {
+    file: 'trust-alert.v1.json',
+    title: 'TrustAlert',
+    version: 1,
+    description:
+      'An alert on grantline.alerts.v1 (CloudEvent type trust.alert): grantline refused to act on a message it read (no MAC or a wrong one on an internal topic; an unsigned, unknown-key or wrongly signed message on a signed input; a signer not authorized for it). The message is in the DLQ; the alert id is its position, so every process that refused it raises the same alert.',
+    schema: TrustAlert,
     io: 'output',
   },
 ];

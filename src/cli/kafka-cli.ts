@@ -2,6 +2,8 @@ import pino from 'pino';
 import { ConfigError, loadConfig, resolveConfigPath, type GrantlineConfig } from '../config/index.js';
 import { awaitKafka, createKafka, KafkaConnectError, kafkaSettings, topicNames, type Kafka, type TopicNames } from '../kafka/index.js';
 import { createLogger, type Logger } from '../log/index.js';
+import type { Gate } from '../pipeline/refusals.js';
+import { InternalKeyring } from '../trust/index.js';
 
 /** What a CLI command that talks to Kafka needs: config, a quiet logger on stderr, the client, topics. */
 export interface CliKafka {
@@ -9,6 +11,22 @@ export interface CliKafka {
   readonly logger: Logger;
   readonly kafka: Kafka;
   readonly topics: TopicNames;
+  /** The MAC keys of grantline's internal topics: what the CLI reads from them is verified. */
+  readonly keyring: InternalKeyring;
+}
+
+/**
+ * What the CLI reads from an internal topic passes this check: a message that fails it is skipped
+ * with a warning on stderr (the running service has already sent it to the DLQ and alerted).
+ */
+export function cliGate(cli: CliKafka, topic: string): Gate {
+  return {
+    open: (partition, message) => {
+      const opened = cli.keyring.open(topic, message);
+      if (!opened.ok) cli.logger.warn({ topic, partition, offset: message.offset, reason: opened.reason, detail: opened.detail }, 'message refused: skipped');
+      return opened;
+    },
+  };
 }
 
 /**
@@ -29,7 +47,7 @@ export function openCli(command: string, configFlag: string | undefined): CliKaf
   }
   const logger = createLogger({ ...config, log: { level: 'warn' } }, pino.destination(2));
   const kafka = createKafka(kafkaSettings(config.kafka, { clientIdSuffix: '-cli' }), logger);
-  return { config, logger, kafka, topics: topicNames(config.kafka.topicPrefix) };
+  return { config, logger, kafka, topics: topicNames(config.kafka.topicPrefix), keyring: InternalKeyring.load(config.trust.internal) };
 }
 
 /**

@@ -90,7 +90,7 @@ function scimParts(ctx: PipelineRoleContext, rt: PipelineRuntime): { components:
   const token = ctx.config.scim.bearerToken;
   if (view === null || token === undefined) return { components: [], mounts: [] };
   const logger = ctx.logger.child({ component: 'scim' });
-  const producer = createProducer(ctx.kafka, { transactionalId: namesFor(ctx).transactionalId('scim', ctx.config.service.instanceId) });
+  const producer = createProducer(ctx.kafka, { transactionalId: namesFor(ctx).transactionalId('scim', ctx.config.service.instanceId), seal: rt.seal });
   const timeoutMs = ctx.config.pipeline.produceTimeoutMs;
   const store = new KafkaScimStore({ producer, view, topics: { directory: rt.topics.directory, lifecycle: rt.topics.lifecycle }, timeoutMs, sign: (event) => sign(event, rt.keys) });
   const service = new ScimService({
@@ -121,7 +121,7 @@ export function ingressRole(ctx: PipelineRoleContext): PipelineRoleParts {
   const scim = scimParts(ctx, rt);
   const components: Component[] = [producerComponent(rt), rt.policyReloader(), ...directoryViewComponents(rt), ...scim.components];
   if (settings.pollIntervalMs > 0 && rt.connectors.size > 0) {
-    const table = new KafkaTable(ctx.kafka, rt.topics.pollerState, PollerState, ctx.logger.child({ component: 'poller-state' }));
+    const table = new KafkaTable(ctx.kafka, rt.topics.pollerState, PollerState, ctx.logger.child({ component: 'poller-state' }), rt.gate(rt.topics.pollerState, 'poller'));
     const pollers = [...rt.connectors.values()].map(
       (connector) =>
         new Poller({
@@ -172,6 +172,7 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
     backoff,
     ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'processor'),
+    trust: { open: (topic, message) => rt.keyring.open(topic, message), state: rt.gate(rt.topics.ticketState, 'state'), seal: rt.seal, refusals: rt.refusals },
   });
   const writeback = new WritebackWorker({
     kafka: ctx.kafka,
@@ -185,6 +186,7 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
     backoff,
     ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'writeback'),
+    gate: rt.gate(rt.topics.writeback, 'writeback'),
   });
   return {
     components: [

@@ -5,7 +5,7 @@ import { ConfigError } from '../config/errors.js';
 import type { GrantlineConfig } from '../config/schema.js';
 import type { Connector, ConnectorType, PrincipalResolver } from '../connector/contract.js';
 import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, type SigningKeys } from '../custody/index.js';
-import { createProducer, ensureTopics, type GrantlineProducer, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
+import { createProducer, ensureTopics, type GrantlineProducer, type Kafka, type ProducerOptions, type TopicNames, type TopicSpec } from '../kafka/index.js';
 import { decide } from '../policy/index.js';
 import { publishAlerts } from './alerts.js';
 import { BreakGlassLedger } from './break-glass-ledger.js';
@@ -15,6 +15,9 @@ import { createPipelineMetrics, type PipelineMetrics } from './metrics.js';
 import { PolicyReloader } from './policy-reload.js';
 import type { ProcessorPorts } from './ports.js';
 import { StateView } from './state-view.js';
+import { gate, Refusals, type Gate } from './refusals.js';
+import type { DeadLetterRole } from './dead-letter.js';
+import { InternalKeyring, internalSealer } from '../trust/index.js';
 
 /**
  * What every pipeline role of one process shares: the catalog and directory in force (reloaded while
@@ -28,6 +31,10 @@ export class PipelineRuntime {
   private directory: DirectoryView | null = null;
   private ledger: BreakGlassLedger | null = null;
   private readonly users = new Map<string, number>();
+  /** Seals every message a grantline producer writes to an internal topic. */
+  readonly seal: NonNullable<ProducerOptions['seal']>;
+  /** DLQ, alert and metric of every message a reader refuses. */
+  readonly refusals: Refusals;
 
   private constructor(
     readonly config: GrantlineConfig,
@@ -40,7 +47,17 @@ export class PipelineRuntime {
     readonly keys: SigningKeys,
     readonly connectors: ReadonlyMap<string, Connector>,
     readonly metrics: PipelineMetrics,
-  ) {}
+    /** The MAC keys of the internal topics (`trust.internal`). */
+    readonly keyring: InternalKeyring,
+  ) {
+    this.seal = internalSealer(keyring, internalTopics(topics));
+    this.refusals = new Refusals({ topics, metrics, logger: logger.child({ component: 'trust' }), raisedBy: `${config.service.name}@${config.service.instanceId}` });
+  }
+
+  /** The check every reader of `topic` passes a message through before acting on it. */
+  gate(topic: string, role: DeadLetterRole): Gate {
+    return gate(topic, role, (t, m) => this.keyring.open(t, m), this.refusals, () => this.sharedProducer());
+  }
 
   /**
    * Loads the catalog and directory, keys and connectors. A catalog or directory that is missing,
@@ -93,7 +110,8 @@ export class PipelineRuntime {
       if (!type) throw new Error(`connector ${entry.id}: unknown type ${entry.type}`);
       connectors.set(entry.id, type.create(entry.config as never, { connectorId: entry.id, logger: logger.child({ connector: entry.id }), directory }));
     }
-    return new PipelineRuntime(config, logger, kafka, topics, documents, keys, connectors, metrics);
+    const keyring = InternalKeyring.load(config.trust.internal);
+    return new PipelineRuntime(config, logger, kafka, topics, documents, keys, connectors, metrics, keyring);
   }
 
   /** Grant topics for every channel of the catalog in force (the shared topics come from `grantlineTopicSpecs`). */
@@ -153,7 +171,7 @@ export class PipelineRuntime {
   directoryView(): DirectoryView | null {
     if (!this.config.scim.enabled) return null;
     const logger = this.logger.child({ component: 'directory-view' });
-    this.directory ??= new DirectoryView(this.kafka, this.topics.directory, logger, (state) => {
+    this.directory ??= new DirectoryView(this.kafka, this.topics.directory, logger, this.gate(this.topics.directory, 'directory'), (state) => {
       const report = this.documents.applyScim(state);
       if (report.previous.directory.version !== report.snapshot.directory.version) {
         logger.info({ directoryVersion: report.snapshot.directory.version, previous: report.previous.directory.version, users: state.users.length, groups: state.groups.length }, 'directory changed by SCIM: the new version decides from now on');
@@ -167,19 +185,19 @@ export class PipelineRuntime {
 
   /** The ticket-state view, shared by the roles of this process; started by the first role that needs it. */
   stateView(): StateView {
-    this.view ??= new StateView(this.kafka, this.topics.ticketState, this.logger.child({ component: 'state-view' }));
+    this.view ??= new StateView(this.kafka, this.topics.ticketState, this.logger.child({ component: 'state-view' }), this.gate(this.topics.ticketState, 'state'));
     return this.view;
   }
 
   /** The break-glass holdings of every person (`grantline.break-glass.v1`); the processor role starts it. */
   breakGlassLedger(): BreakGlassLedger {
-    this.ledger ??= new BreakGlassLedger(this.topics.breakGlass, this.logger.child({ component: 'break-glass-ledger' }));
+    this.ledger ??= new BreakGlassLedger(this.topics.breakGlass, this.logger.child({ component: 'break-glass-ledger' }), this.gate(this.topics.breakGlass, 'ledger'));
     return this.ledger;
   }
 
   /** An idempotent, non-transactional producer shared by ingress, pollers, write-back and lifecycle. */
   sharedProducer(): GrantlineProducer {
-    this.producer ??= createProducer(this.kafka);
+    this.producer ??= createProducer(this.kafka, { seal: this.seal });
     return this.producer;
   }
 
@@ -201,4 +219,9 @@ export class PipelineRuntime {
 
 function channelsOf(snapshot: PolicySnapshot): string[] {
   return [...new Set(snapshot.catalog.entries().map((e) => e.channel))];
+}
+
+/** The topics only grantline writes, whose messages carry its MAC (docs/security.md). */
+export function internalTopics(topics: TopicNames): string[] {
+  return [topics.ticketEvents, topics.ticketState, topics.writeback, topics.pollerState, topics.directory, topics.breakGlass];
 }

@@ -39,7 +39,6 @@ export interface OutboundMessage {
   key?: Buffer | string | null;
   value: Buffer | string | null;
   headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
-  [other: string]: unknown;
 }
 
 export interface InternalKeysInput {

@@ -24,6 +24,7 @@ import { Lifecycle } from '../../src/pipeline/lifecycle.js';
 import { createPipelineMetrics } from '../../src/pipeline/metrics.js';
 import { StateView, TopicTail } from '../../src/pipeline/state-view.js';
 import { Registry } from 'prom-client';
+import { InternalKeyring } from '../../src/trust/index.js';
 import { brokers, randomTopicSuffix, testKafka, testLogger } from './helpers/kafka.js';
 import { until } from './helpers/wait.js';
 
@@ -476,7 +477,9 @@ describe('grant lifecycle on the real broker', () => {
       },
     };
     const fatal: unknown[] = [];
-    const view = new StateView(kafka, `${prefix}grantline.ticket-state.v1`, testLogger());
+    const stateTopic = `${prefix}grantline.ticket-state.v1`;
+    const keyring = InternalKeyring.load(stack.config.trust.internal);
+    const view = new StateView(kafka, stateTopic, testLogger(), { open: (_partition, message) => keyring.open(stateTopic, message) });
     await view.start();
     const lifecycle = new Lifecycle({
       kafka,

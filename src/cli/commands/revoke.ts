@@ -6,7 +6,9 @@ import { CE_TYPES, encodeCloudEvent } from '../../pipeline/cloudevents.js';
 import type { RevokeCommand } from '../../pipeline/events.js';
 import { StateView } from '../../pipeline/state-view.js';
 import { directoryInForce, DirectoryUnavailableError } from '../directory-in-force.js';
-import { connectCli, openCli } from '../kafka-cli.js';
+import { cliGate, connectCli, openCli } from '../kafka-cli.js';
+import { internalTopics } from '../../pipeline/runtime.js';
+import { internalSealer } from '../../trust/index.js';
 
 const USAGE = `usage: grantline revoke <grantId> --reason TEXT --actor PRINCIPAL [--config PATH] [--no-wait] [--timeout SECONDS]
 
@@ -89,8 +91,8 @@ export async function run(argv: string[]): Promise<number> {
     const unreachable = await connectCli('revoke', cli);
     if (unreachable !== null) return unreachable;
   }
-  const view = new StateView(cli.kafka, cli.topics.ticketState, cli.logger);
-  const producer = createProducer(cli.kafka);
+  const view = new StateView(cli.kafka, cli.topics.ticketState, cli.logger, cliGate(cli, cli.topics.ticketState));
+  const producer = createProducer(cli.kafka, { seal: internalSealer(cli.keyring, internalTopics(cli.topics)) });
   try {
     await view.start();
     await view.catchUp();

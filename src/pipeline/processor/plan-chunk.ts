@@ -5,6 +5,7 @@ import type { Output } from '../cloudevents.js';
 import { encodeDeadLetter, originalOf } from '../dead-letter.js';
 import type { PipelineMetrics } from '../metrics.js';
 import type { ProcessorPorts } from '../ports.js';
+import type { Refusals } from '../refusals.js';
 import { processTicket } from '../ticket/index.js';
 import type { FetchOutcome } from './attempts.js';
 import type { PreparedChunk } from './prefetch.js';
@@ -31,6 +32,8 @@ export interface PlanDeps {
   readonly log: Logger;
   readonly state: (key: string) => TicketState | undefined;
   readonly now: Date;
+  /** A refused (unauthenticated) event's DLQ record and alert go out in the chunk's transaction. */
+  readonly refusals: Refusals;
 }
 
 /**
@@ -62,6 +65,12 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
   // Poison before the cutoff goes to the DLQ now; after it, it is read again on resume.
   for (const p of prepared.poison) {
     if (!before(p.offset)) continue;
+    const refused = p.refused;
+    if (refused !== undefined) {
+      outputs.push(...deps.refusals.outputs('processor', topic, partition, p.message, refused, now));
+      afterCommit.push(() => deps.refusals.counted('processor', topic, partition, p.message, refused));
+      continue;
+    }
     log.warn({ offset: p.offset.toString(), reason: p.reason }, 'poison event sent to the DLQ');
     toDlq('processor.parse', p.reason, originalOf(topic, partition, p.message));
   }
