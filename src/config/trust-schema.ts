@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SecretString } from '../connector/secret.js';
 import { decodeInternalSecret, INTERNAL_KID, MIN_INTERNAL_KEY_BYTES } from '../trust/internal.js';
+import { ed25519PublicKey } from '../trust/signed.js';
 import { nonEmpty } from './fields.js';
 
 const InternalKey = z.strictObject({
@@ -27,8 +28,42 @@ const Internal = z
     });
   });
 
-/** The `trust` section: who grantline believes, and the keys that prove it. */
-export const TrustSection = z.strictObject({
-  internal: Internal,
-});
+function isEd25519Public(pem: string): boolean {
+  try {
+    ed25519PublicKey(pem, 'key');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An Ed25519 public key in SPKI PEM (`-----BEGIN PUBLIC KEY-----`). */
+export const Ed25519PublicPem = z.string({ error: 'expected an Ed25519 public key in PEM' }).refine(isEd25519Public, 'not an Ed25519 public key in PEM ("-----BEGIN PUBLIC KEY-----")');
+
+/** Ids listed twice in one list are an error at the second one. */
+function unique<T>(field: keyof T & string, what: string) {
+  return (list: readonly T[], ctx: z.RefinementCtx): void => {
+    const seen = new Set<unknown>();
+    list.forEach((item, i) => {
+      const id = item[field];
+      if (seen.has(id)) ctx.addIssue({ code: 'custom', path: [i, field], message: `${what} "${String(id)}" is listed more than once` });
+      seen.add(id);
+    });
+  };
+}
+
+/** People who may sign `grantline revoke`: their id is their directory principal id. */
+const Operator = z.strictObject({ id: nonEmpty, publicKeyPem: Ed25519PublicPem });
+
+/**
+ * The `trust` section: who grantline believes, and the keys that prove it. `internal` is required
+ * to serve (every grantline process holds it) and optional for the CLI, so an operator's machine
+ * holds only the operator's own key.
+ */
+export const TrustSection = z
+  .strictObject({
+    internal: Internal.optional(),
+    operators: z.array(Operator).default([]).superRefine(unique('id', 'operator')),
+  })
+  .prefault({});
 export type TrustConfig = z.infer<typeof TrustSection>;

@@ -43,6 +43,11 @@ export const RevokeCommand = z.object({
   reason: z.string().min(1),
   actor: z.string().min(1),
   requestedAt: IsoDateTime,
+  /**
+   * A manual revoke's operator signature (`grantline revoke --key`): Ed25519 over the command
+   * without this member (src/trust/operators.ts). Required for trigger `manual`.
+   */
+  authorization: z.object({ operator: z.string().min(1), signature: z.string().min(1) }).optional(),
 });
 export type RevokeCommand = z.infer<typeof RevokeCommand>;
 

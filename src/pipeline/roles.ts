@@ -172,7 +172,7 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
     backoff,
     ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'processor'),
-    trust: { open: (topic, message) => rt.keyring.open(topic, message), state: rt.gate(rt.topics.ticketState, 'state'), seal: rt.seal, refusals: rt.refusals },
+    trust: { open: rt.ticketEventOpener(), state: rt.gate(rt.topics.ticketState, 'state'), seal: rt.seal, refusals: rt.refusals },
   });
   const writeback = new WritebackWorker({
     kafka: ctx.kafka,

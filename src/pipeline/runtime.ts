@@ -17,7 +17,8 @@ import type { ProcessorPorts } from './ports.js';
 import { StateView } from './state-view.js';
 import { gate, Refusals, type Gate } from './refusals.js';
 import type { DeadLetterRole } from './dead-letter.js';
-import { InternalKeyring, internalSealer } from '../trust/index.js';
+import { checkActivePrincipal } from '../catalog/index.js';
+import { InternalKeyring, internalSealer, OperatorKeys, ticketEventOpener, type MessageBytes, type Opened } from '../trust/index.js';
 
 /**
  * What every pipeline role of one process shares: the catalog and directory in force (reloaded while
@@ -49,9 +50,19 @@ export class PipelineRuntime {
     readonly metrics: PipelineMetrics,
     /** The MAC keys of the internal topics (`trust.internal`). */
     readonly keyring: InternalKeyring,
+    /** Who may sign `grantline revoke` (`trust.operators`). */
+    readonly operators: OperatorKeys,
   ) {
     this.seal = internalSealer(keyring, internalTopics(topics));
     this.refusals = new Refusals({ topics, metrics, logger: logger.child({ component: 'trust' }), raisedBy: `${config.service.name}@${config.service.instanceId}` });
+  }
+
+  /** How the processor opens a ticket event: grantline's MAC, or an operator's signature on a manual revoke. */
+  ticketEventOpener(): (topic: string, message: MessageBytes) => Opened {
+    return ticketEventOpener(this.keyring, this.operators, (id) => {
+      const check = checkActivePrincipal(this.documents.current().directory, id);
+      return check.ok ? null : check.message;
+    });
   }
 
   /** The check every reader of `topic` passes a message through before acting on it. */
@@ -110,8 +121,12 @@ export class PipelineRuntime {
       if (!type) throw new Error(`connector ${entry.id}: unknown type ${entry.type}`);
       connectors.set(entry.id, type.create(entry.config as never, { connectorId: entry.id, logger: logger.child({ connector: entry.id }), directory }));
     }
+    if (config.trust.internal === undefined) {
+      throw new ConfigError('(config)', [{ path: 'trust.internal', problem: 'required to serve: every grantline process holds the internal MAC key (grantline keygen --internal)' }]);
+    }
     const keyring = InternalKeyring.load(config.trust.internal);
-    return new PipelineRuntime(config, logger, kafka, topics, documents, keys, connectors, metrics, keyring);
+    const operators = OperatorKeys.load(config.trust.operators);
+    return new PipelineRuntime(config, logger, kafka, topics, documents, keys, connectors, metrics, keyring, operators);
   }
 
   /** Grant topics for every channel of the catalog in force (the shared topics come from `grantlineTopicSpecs`). */

@@ -29,6 +29,8 @@ import { brokers, randomTopicSuffix, testKafka, testLogger } from './helpers/kaf
 import { until } from './helpers/wait.js';
 
 const EXAMPLES = resolve(fileURLToPath(new URL('../../examples/', import.meta.url)));
+/** erin's DEV ONLY operator key, listed in the example config's trust.operators. */
+const OPERATOR_KEY = join(EXAMPLES, 'keys/dev-operator-erin.pem');
 const prefix = `lc-${randomTopicSuffix()}.`;
 const kafka = testKafka('grantline-lifecycle-reader');
 const work = mkdtempSync(join(tmpdir(), 'grantline-lifecycle-'));
@@ -315,11 +317,11 @@ describe('grant lifecycle on the real broker', () => {
       ['mallory', '--actor "mallory" (Mallory Moss) is not active in the directory'],
       ['someone-else', '--actor "someone-else" is not a principal in the directory'],
     ]) {
-      const refused = await cli(revoke, [grantId, '--reason', 'not mine to end', '--actor', actor as string]);
+      const refused = await cli(revoke, [grantId, '--reason', 'not mine to end', '--actor', actor as string, '--key', OPERATOR_KEY]);
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain(message);
     }
-    const result = await cli(revoke, [grantId, '--reason', 'incident INC-42 is over', '--actor', 'erin']);
+    const result = await cli(revoke, [grantId, '--reason', 'incident INC-42 is over', '--actor', 'erin', '--key', OPERATOR_KEY]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ grantId, revoked: true, actor: 'erin', ticket: issue.key });
@@ -332,7 +334,7 @@ describe('grant lifecycle on the real broker', () => {
     expect(commentsWith(issue, `Access revoked: grant ${grantId}`)[0]).toContain('incident INC-42 is over [manual]');
 
     // Revoking again is not an error and changes nothing.
-    const again = await cli(revoke, [grantId, '--reason', 'again', '--actor', 'erin']);
+    const again = await cli(revoke, [grantId, '--reason', 'again', '--actor', 'erin', '--key', OPERATOR_KEY]);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ grantId, alreadyRevoked: true, revocationId: revocation.value.revocationId });
   });
@@ -350,7 +352,7 @@ describe('grant lifecycle on the real broker', () => {
     expect(provisioned?.value.data).toMatchObject({ status: 'provisioned', adapter: 'cyberark-pam', reference: 'acct-7781' });
     expect(await until(() => commentsWith(confirmed.issue, `reports grant ${confirmedId} provisioned`).length === 1)).toBe(true);
 
-    for (const id of [confirmedId, silentId, failingId]) expect((await cli(revoke, [id, '--reason', 'job finished', '--actor', 'bob'])).code).toBe(0);
+    for (const id of [confirmedId, silentId, failingId]) expect((await cli(revoke, [id, '--reason', 'job finished', '--actor', 'erin', '--key', OPERATOR_KEY])).code).toBe(0);
     const first = await revocationOf(silent.grant);
     await revocationOf(confirmed.grant);
 
@@ -478,7 +480,9 @@ describe('grant lifecycle on the real broker', () => {
     };
     const fatal: unknown[] = [];
     const stateTopic = `${prefix}grantline.ticket-state.v1`;
-    const keyring = InternalKeyring.load(stack.config.trust.internal);
+    const internal = stack.config.trust.internal;
+    if (internal === undefined) throw new Error('the example config has trust.internal');
+    const keyring = InternalKeyring.load(internal);
     const view = new StateView(kafka, stateTopic, testLogger(), { open: (_partition, message) => keyring.open(stateTopic, message) });
     await view.start();
     const lifecycle = new Lifecycle({

@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+
+const ed25519Public = (): string => generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +87,11 @@ describe('trust config', () => {
     policy: { version: 'x' },
     ...(trust === undefined ? {} : { trust }),
   });
+  it('is optional for the CLI (an operator holds no internal key); serve requires trust.internal (PipelineRuntime)', () => {
+    const config = parseConfig(base(undefined), { baseDir: dir });
+    expect(config.trust).toEqual({ operators: [] });
+  });
+
   const issues = (trust: unknown) => {
     try {
       parseConfig(base(trust), { baseDir: dir });
@@ -95,15 +102,19 @@ describe('trust config', () => {
     throw new Error('expected a ConfigError');
   };
 
-  it('is required, and names every bad field by its path without the secret', () => {
-    expect(issues(undefined).issues).toContainEqual({ path: 'trust', problem: 'required' });
+  it('names every bad field by its path without the secret', () => {
     const bad = 'dG9vLXNob3J0';
-    const err = issues({ internal: { activeKid: 'nope', keys: [{ kid: 'a.b', secret: bad }, { kid: 'c', secret: secretA, extra: 1 }] } });
+    const err = issues({
+      internal: { activeKid: 'nope', keys: [{ kid: 'a.b', secret: bad }, { kid: 'c', secret: secretA, extra: 1 }] },
+      operators: [{ id: 'erin', publicKeyPem: 'not a key' }, { id: 'erin', publicKeyPem: ed25519Public() }],
+    });
     expect(err.issues).toEqual(
       expect.arrayContaining([
         { path: 'trust.internal.keys[0].kid', problem: expect.stringContaining('letters, digits') },
         { path: 'trust.internal.keys[0].secret', problem: expect.stringContaining('at least 32 random bytes') },
         { path: 'trust.internal.keys[1].extra', problem: 'unknown field' },
+        { path: 'trust.operators[0].publicKeyPem', problem: expect.stringContaining('not an Ed25519 public key') },
+        { path: 'trust.operators[1].id', problem: 'operator "erin" is listed more than once' },
       ]),
     );
     expect(err.message).not.toContain(bad);
@@ -121,6 +132,7 @@ describe('trust config', () => {
     expect(out.join('\n')).not.toContain(secret);
     expect(out.join('\n')).toContain(`secret: \${file:${path}}`);
     const config = parseConfig(base({ internal: { activeKid: 'int-1', keys: [{ kid: 'int-1', secret: `\${file:${path}}` }] } }), { baseDir: dir });
+    if (config.trust.internal === undefined) throw new Error('trust.internal was given');
     const keyring = InternalKeyring.load(config.trust.internal);
     expect(keyring.activeKid).toBe('int-1');
     expect(await run(['--internal', '--kid', 'a.b', '--out', dir], { out: () => {}, err: () => {} })).toBe(2);

@@ -4,13 +4,15 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ed25519Jwk } from '../../custody/index.js';
 
-const USAGE = `usage: grantline keygen --kid NAME [--internal] [--out DIR]
+const USAGE = `usage: grantline keygen --kid NAME [--internal | --operator] [--out DIR]
 
 Writes a new key to DIR (mode 0600; default DIR is the current directory), then prints the config
 snippet that uses it. The secret or private key is never printed.
 
   (default)    an Ed25519 signing key DIR/NAME.pem for grants (signing section) and its public JWK
   --internal   a random 32-byte MAC key DIR/NAME.key for grantline's internal topics (trust.internal)
+  --operator   an operator's Ed25519 key DIR/NAME.pem for grantline revoke --key; NAME is the
+               operator's directory principal id; prints the trust.operators entry
   --kid NAME   key id (letters, digits, . _ -; for --internal no ".")
   --out DIR    directory for the key file; created (mode 0700) when missing`;
 
@@ -24,11 +26,11 @@ const KID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** `grantline keygen`: exit 0 when the key was written, 1 when it could not be, 2 on bad input. */
 export async function run(argv: string[], io: KeygenIo = defaultIo): Promise<number> {
-  let values: { kid?: string | undefined; out?: string | undefined; internal?: boolean | undefined; help?: boolean | undefined };
+  let values: { kid?: string | undefined; out?: string | undefined; internal?: boolean | undefined; operator?: boolean | undefined; help?: boolean | undefined };
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { kid: { type: 'string' }, out: { type: 'string' }, internal: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { kid: { type: 'string' }, out: { type: 'string' }, internal: { type: 'boolean' }, operator: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
     io.err(`grantline keygen: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
@@ -44,6 +46,10 @@ export async function run(argv: string[], io: KeygenIo = defaultIo): Promise<num
   }
   const kid = values.kid;
   const dir = resolve(values.out ?? '.');
+  if (values.internal && values.operator) {
+    io.err(`grantline keygen: --internal and --operator are different keys; choose one\n\n${USAGE}`);
+    return 2;
+  }
   if (values.internal) {
     if (kid.includes('.')) {
       io.err(`grantline keygen: an internal key's --kid may not hold "." (it travels in the grantline-mac header)\n\n${USAGE}`);
@@ -74,6 +80,11 @@ export async function run(argv: string[], io: KeygenIo = defaultIo): Promise<num
 
   const jwk = ed25519Jwk(publicKey, kid);
   const publicPem = publicKey.export({ format: 'pem', type: 'spki' }).toString().trimEnd();
+  if (values.operator) {
+    io.out(`wrote operator key ${path} (mode 0600); only operator ${kid} may hold it (grantline revoke --key ${path})\n`);
+    io.out(['trust:', '  operators:', `    - id: ${kid}`, '      publicKeyPem: |', ...publicPem.split('\n').map((l) => `        ${l}`)].join('\n'));
+    return 0;
+  }
   io.out(`wrote private key ${path} (mode 0600); keep it out of version control\n`);
   io.out('config (signing section):\n');
   io.out(
