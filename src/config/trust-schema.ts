@@ -55,6 +55,16 @@ function unique<T>(field: keyof T & string, what: string) {
 /** People who may sign `grantline revoke`: their id is their directory principal id. */
 const Operator = z.strictObject({ id: nonEmpty, publicKeyPem: Ed25519PublicPem });
 
+/** A fulfillment adapter's result-signing key, for the one grant channel it serves (a kit adapter's `signingKey`). */
+const Adapter = z.strictObject({
+  channel: nonEmpty.regex(/^[A-Za-z0-9_-]+$/, 'a grant channel: letters, digits, "_" or "-"'),
+  kid: nonEmpty,
+  publicKeyPem: Ed25519PublicPem,
+});
+
+/** An HR or identity system writing offboardings to identity.lifecycle.v1: `id` is its kid and its events' `source`. */
+const IdentityFeed = z.strictObject({ id: nonEmpty, publicKeyPem: Ed25519PublicPem });
+
 /**
  * The `trust` section: who grantline believes, and the keys that prove it. `internal` is required
  * to serve (every grantline process holds it) and optional for the CLI, so an operator's machine
@@ -64,6 +74,8 @@ export const TrustSection = z
   .strictObject({
     internal: Internal.optional(),
     operators: z.array(Operator).default([]).superRefine(unique('id', 'operator')),
+    adapters: z.array(Adapter).default([]).superRefine(unique('kid', 'adapter kid')),
+    identityFeeds: z.array(IdentityFeed).default([]).superRefine(unique('id', 'identity feed')),
   })
   .prefault({});
 export type TrustConfig = z.infer<typeof TrustSection>;

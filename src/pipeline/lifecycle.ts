@@ -8,6 +8,7 @@ import { CE_TYPES, encodeCloudEvent, type EncodedMessage } from './cloudevents.j
 import { encodeDeadLetter, originalOf } from './dead-letter.js';
 import type { PipelineMetrics } from './metrics.js';
 import type { StateView } from './state-view.js';
+import type { InputGate } from './refusals.js';
 import { isActive } from './ticket/state.js';
 
 /** What the lifecycle needs of the directory: is this principal still active? */
@@ -158,6 +159,8 @@ export interface LifecycleOptions {
   readonly now?: () => Date;
   /** Called when the consumer crashed and kafkajs will not restart it: the role is no longer working. */
   readonly onFatal?: (err: unknown) => void;
+  /** Verifies identity events and fulfillment results (signatures, src/trust) before anything is done. */
+  readonly trust: InputGate;
 }
 
 /** How long a command is not asked again while the processor has not applied it yet. */
@@ -291,13 +294,11 @@ export class Lifecycle {
     for (const message of batch.messages) {
       if (!batch.active()) return;
       const now = this.now();
-      let json: unknown;
-      try {
-        json = JSON.parse(message.value?.toString('utf8') ?? '');
-      } catch {
-        json = undefined;
-      }
-      if (batch.topic === topics.lifecycle) {
+      const opened = this.options.trust.open(batch.topic, batch.partition, message);
+      const json = opened.ok ? opened.value : undefined;
+      if (!opened.ok) {
+        await opened.reported;
+      } else if (batch.topic === topics.lifecycle) {
         const event = IdentityLifecycleEvent.safeParse(json);
         if (!event.success) {
           await this.toDlq('lifecycle.identity', 'not an identity lifecycle event', originalOf(batch.topic, batch.partition, message), now);
@@ -324,7 +325,8 @@ export class Lifecycle {
           const state = view.get(key) as TicketState;
           const grant = state.grants.find((g) => g.grantId === result.data.grantId) as TrackedGrant;
           const id = `fulfillment:${batch.partition}:${message.offset}`;
-          await this.send([record(state, grant, 'fulfillment.reported', id, { ...result.data }, now)], now, false);
+          if (this.options.trust.serves(opened.channel, grant.topic)) await this.send([record(state, grant, 'fulfillment.reported', id, { ...result.data }, now)], now, false);
+          else await this.options.trust.refuse(batch.topic, batch.partition, message, { ok: false, reason: 'not-authorized', detail: `an adapter of channel ${String(opened.channel)} reported on grant ${grant.grantId} of ${grant.topic}` });
         }
       }
       batch.resolve(message.offset);

@@ -104,3 +104,13 @@ export function gate(
     },
   };
 }
+
+/** The lifecycle's check of the signed inputs it reads (identity events, fulfillment results). */
+export interface InputGate {
+  /** As `Gate.open`, for either input topic; a fulfillment result also says which channel its signer serves. */
+  open(topic: string, partition: number, message: InboundMessage): Opened & { channel?: string; reported?: Promise<void> };
+  /** Whether an adapter registered for `channel` may report on a grant published on `grantTopic`. */
+  serves(channel: string | undefined, grantTopic: string): boolean;
+  /** Reports a message refused after opening (an adapter reporting on another channel's grant). */
+  refuse(topic: string, partition: number, message: InboundMessage, refused: Refused): Promise<void>;
+}

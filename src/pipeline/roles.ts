@@ -223,6 +223,7 @@ export function lifecycleRole(ctx: PipelineRoleContext): PipelineRoleParts {
     },
     ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'lifecycle'),
+    trust: rt.inputGate(),
   });
   return {
     components: [

@@ -15,10 +15,10 @@ import { createPipelineMetrics, type PipelineMetrics } from './metrics.js';
 import { PolicyReloader } from './policy-reload.js';
 import type { ProcessorPorts } from './ports.js';
 import { StateView } from './state-view.js';
-import { gate, Refusals, type Gate } from './refusals.js';
+import { gate, Refusals, type Gate, type InputGate } from './refusals.js';
 import type { DeadLetterRole } from './dead-letter.js';
 import { checkActivePrincipal } from '../catalog/index.js';
-import { InternalKeyring, internalSealer, OperatorKeys, ticketEventOpener, type MessageBytes, type Opened } from '../trust/index.js';
+import { InternalKeyring, internalSealer, OperatorKeys, SignedInputs, ticketEventOpener, type MessageBytes, type Opened } from '../trust/index.js';
 
 /**
  * What every pipeline role of one process shares: the catalog and directory in force (reloaded while
@@ -52,6 +52,8 @@ export class PipelineRuntime {
     readonly keyring: InternalKeyring,
     /** Who may sign `grantline revoke` (`trust.operators`). */
     readonly operators: OperatorKeys,
+    /** Keys of the adapters and identity feeds whose signed messages the lifecycle acts on. */
+    readonly inputs: SignedInputs,
   ) {
     this.seal = internalSealer(keyring, internalTopics(topics));
     this.refusals = new Refusals({ topics, metrics, logger: logger.child({ component: 'trust' }), raisedBy: `${config.service.name}@${config.service.instanceId}` });
@@ -63,6 +65,20 @@ export class PipelineRuntime {
       const check = checkActivePrincipal(this.documents.current().directory, id);
       return check.ok ? null : check.message;
     });
+  }
+
+  /** The lifecycle's check of identity events and fulfillment results: their signatures, the adapter's channel. */
+  inputGate(): InputGate {
+    const report: InputGate['refuse'] = (topic, partition, message, refused) => this.refusals.report(this.sharedProducer(), 'lifecycle', topic, partition, message, refused);
+    return {
+      open: (topic, partition, message) => {
+        const text = message.value?.toString('utf8') ?? null;
+        const opened = topic === this.topics.lifecycle ? this.inputs.identity(text) : this.inputs.fulfillment(text);
+        return opened.ok ? opened : { ...opened, reported: report(topic, partition, message, opened) };
+      },
+      serves: (channel, grantTopic) => channel !== undefined && /^[A-Za-z0-9_-]+$/.test(channel) && this.topics.grants(channel) === grantTopic,
+      refuse: report,
+    };
   }
 
   /** The check every reader of `topic` passes a message through before acting on it. */
@@ -126,7 +142,8 @@ export class PipelineRuntime {
     }
     const keyring = InternalKeyring.load(config.trust.internal);
     const operators = OperatorKeys.load(config.trust.operators);
-    return new PipelineRuntime(config, logger, kafka, topics, documents, keys, connectors, metrics, keyring, operators);
+    const inputs = SignedInputs.load(config.trust.adapters, config.trust.identityFeeds, publicJwks(keys));
+    return new PipelineRuntime(config, logger, kafka, topics, documents, keys, connectors, metrics, keyring, operators, inputs);
   }
 
   /** Grant topics for every channel of the catalog in force (the shared topics come from `grantlineTopicSpecs`). */

@@ -8,3 +8,5 @@ export { AUTHORIZATION, OperatorKeys, signOperatorCommand, ticketEventOpener } f
 export type { ActivePrincipal, OperatorAuthorization } from './operators.js';
 export { ed25519PublicKey, signBody, signedBytes, verifyBody } from './signed.js';
 export type { SignaturePurpose } from './signed.js';
+export { SignedInputs } from './inputs.js';
+export type { AdapterKeyConfig, IdentityFeedConfig, OpenedResult } from './inputs.js';

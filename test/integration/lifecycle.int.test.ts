@@ -25,12 +25,16 @@ import { createPipelineMetrics } from '../../src/pipeline/metrics.js';
 import { StateView, TopicTail } from '../../src/pipeline/state-view.js';
 import { Registry } from 'prom-client';
 import { InternalKeyring } from '../../src/trust/index.js';
+import { sign } from '../../src/custody/index.js';
+import { adapterTrust, freshKey } from '../../dev/signed-grants.js';
 import { brokers, randomTopicSuffix, testKafka, testLogger } from './helpers/kafka.js';
 import { until } from './helpers/wait.js';
 
 const EXAMPLES = resolve(fileURLToPath(new URL('../../examples/', import.meta.url)));
 /** erin's DEV ONLY operator key, listed in the example config's trust.operators. */
 const OPERATOR_KEY = join(EXAMPLES, 'keys/dev-operator-erin.pem');
+const PAM_ADAPTER = freshKey('cyberark-pam-it');
+const WORKDAY_FEED = freshKey('workday');
 const prefix = `lc-${randomTopicSuffix()}.`;
 const kafka = testKafka('grantline-lifecycle-reader');
 const work = mkdtempSync(join(tmpdir(), 'grantline-lifecycle-'));
@@ -165,8 +169,9 @@ async function produce(name: string, key: string, value: unknown): Promise<void>
   }
 }
 
-function fulfillment(grantId: string, action: FulfillmentResult['action'], status: FulfillmentResult['status'], reference: string): FulfillmentResult {
-  return { grantId, action, status, adapter: 'cyberark-pam', reference, at: clock().toISOString() };
+/** A result signed by the pam adapter's key, which the stack's config registers for the pam channel. */
+function fulfillment(grantId: string, action: FulfillmentResult['action'], status: FulfillmentResult['status'], reference: string, detail?: string): FulfillmentResult {
+  return sign({ grantId, action, status, adapter: 'cyberark-pam', reference, at: clock().toISOString(), ...(detail === undefined ? {} : { detail }) }, PAM_ADAPTER.keys);
 }
 
 /** Runs a CLI command's `run()` and returns its exit code and what it printed on stdout. */
@@ -201,7 +206,10 @@ beforeAll(async () => {
     pipeline: { lifecycleTickMs: 200, reviewPollMs: 500, directoryCheckMs: 500, revocationConfirmMs: 60_000 },
     edit: (tree) => {
       tree.directory = { path: directoryFile };
+      const feed = adapterTrust('-', WORKDAY_FEED);
+      (tree.trust as Record<string, unknown>).identityFeeds = [{ id: 'workday', publicKeyPem: feed.publicKeyPem }];
     },
+    adapters: [adapterTrust('pam', PAM_ADAPTER)],
   };
   writeStackConfig(stackOptions, configFile);
   stack = await startStack(stackOptions);
@@ -277,7 +285,8 @@ describe('grant lifecycle on the real broker', () => {
     const alices = [await granted(ordersTicket('svc-orders')), await granted(ordersTicket('svc-reports')), await granted(ordersTicket('svc-ledger'))];
     const graces = await granted(ordersTicket('svc-billing'));
 
-    const event: IdentityLifecycleEvent = { type: 'principal.offboarded', principalId: 'alice', at: clock().toISOString(), source: 'workday' };
+    // Signed by the workday feed's key, which the stack's config registers (trust.identityFeeds).
+    const event: IdentityLifecycleEvent = sign({ type: 'principal.offboarded', principalId: 'alice', at: clock().toISOString(), source: 'workday' }, WORKDAY_FEED.keys);
     await produce(topic.lifecycle, 'alice', event);
 
     for (const { issue, grant } of alices) {
@@ -358,7 +367,7 @@ describe('grant lifecycle on the real broker', () => {
 
     // An adapter that fails to revoke is answered at once: alert, and the same revocation again.
     const failingRevocation = await revocationOf(failing.grant);
-    await produce(topic.fulfillment, failingId, { ...fulfillment(failingId, 'revoke', 'failed', 'acct-7790'), detail: 'account locked by another session' });
+    await produce(topic.fulfillment, failingId, fulfillment(failingId, 'revoke', 'failed', 'acct-7790', 'account locked by another session'));
     const [failedAlert] = await waitFor(topic.alerts, (s) => s.value.grantId === failingId);
     expect(failedAlert?.value).toMatchObject({ kind: 'revocation.failed', ticket: { ticketKey: failing.issue.key } });
     const again = await waitFor(topic.pam, isRevocation(failingId), 2);
@@ -497,6 +506,8 @@ describe('grant lifecycle on the real broker', () => {
       metrics: createPipelineMetrics(new Registry()),
       settings: { tickMs: 60_000, reviewPollMs: 60_000, revocationConfirmMs: 60_000, directoryCheckMs: 60_000 },
       onFatal: (err) => fatal.push(err),
+      // Opens anything (this test is about a failing DLQ write, not about signatures).
+      trust: { open: (_topic, _partition, message) => ({ ok: true, value: JSON.parse(message.value?.toString('utf8') ?? 'null') as unknown, kid: 'test' }), serves: () => true, refuse: async () => undefined },
     });
     try {
       await lifecycle.start();
