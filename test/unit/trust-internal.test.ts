@@ -9,6 +9,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/commands/keygen.js';
 import { ConfigError, parseConfig } from '../../src/config/index.js';
 import { Secret } from '../../src/connector/secret.js';
+import { createKafka, kafkaSettings, topicNames } from '../../src/kafka/index.js';
+import { PipelineRuntime } from '../../src/pipeline/runtime.js';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { EXAMPLE_CATALOG_PATH, EXAMPLE_DIRECTORY_PATH } from '../fixtures/requests/factory.js';
 import { InternalKeyring, internalSealer, MAC_HEADER } from '../../src/trust/index.js';
 
 const secretA = randomBytes(32).toString('base64');
@@ -87,9 +92,14 @@ describe('trust config', () => {
     policy: { version: 'x' },
     ...(trust === undefined ? {} : { trust }),
   });
-  it('is optional for the CLI (an operator holds no internal key); serve requires trust.internal (PipelineRuntime)', () => {
-    const config = parseConfig(base(undefined), { baseDir: dir });
-    expect(config.trust).toEqual({ operators: [] });
+  it('is optional for the CLI (an operator holds no internal key); serve requires trust.internal (PipelineRuntime)', async () => {
+    const config = parseConfig({ ...base(undefined), catalog: { path: EXAMPLE_CATALOG_PATH }, directory: { path: EXAMPLE_DIRECTORY_PATH } }, { baseDir: dir });
+    expect(config.trust).toEqual({ operators: [], adapters: [], identityFeeds: [] });
+    const logger = pino({ level: 'silent' });
+    const kafka = createKafka(kafkaSettings(config.kafka), logger);
+    const error = await PipelineRuntime.create(config, logger, kafka, topicNames(''), new Registry(), {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([{ path: 'trust.internal', problem: expect.stringContaining('required to serve') }]);
   });
 
   const issues = (trust: unknown) => {
