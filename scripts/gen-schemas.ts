@@ -61,7 +61,7 @@ const PUBLISHED: readonly Published[] = [
     title: 'FulfillmentResult',
     version: 1,
     description:
-      "An adapter's report on access.fulfillment.results.v1. `signature`, when present, is the adapter's own detached EdDSA JWS over the RFC 8785 canonical JSON of the result without `signature`; grantline does not require it yet.",
+      "An adapter's report on access.fulfillment.results.v1. `signature`, when present, is the adapter's own detached EdDSA JWS over the RFC 8785 canonical JSON of the result without `signature`; grantline acts only on results signed by a key registered for the grant's channel (trust.adapters) and refuses the others.",
     schema: FulfillmentResult,
     io: 'output',
   },
