@@ -52,6 +52,8 @@ export interface StackOptions {
   readonly edit?: (tree: Record<string, unknown>) => void;
   /** The clock the pipeline decides by (expiry, overdue checks); default the wall clock. */
   readonly clock?: () => Date;
+  /** Fulfillment adapters whose signed results grantline acts on (`trust.adapters`, added to the example's). */
+  readonly adapters?: readonly { channel: string; kid: string; publicKeyPem: string }[];
 }
 
 export interface Stack {
@@ -80,6 +82,10 @@ export function stackTree(options: StackOptions): Record<string, unknown> {
   for (const c of tree.connectors as unknown as Record<string, unknown>[]) {
     if (c.type === 'jira') c.baseUrl = options.stubs.jira.baseUrl;
     if (c.type === 'servicenow') c.instanceUrl = options.stubs.servicenow.baseUrl;
+  }
+  if (options.adapters !== undefined) {
+    const trust = tree.trust ?? {};
+    tree.trust = { ...trust, adapters: [...((trust.adapters as unknown[] | undefined) ?? []), ...options.adapters] };
   }
   options.edit?.(tree);
   return tree;

@@ -3,7 +3,7 @@
  * the adapter benchmark: the same sealing (custody link, digest) and signing grantline does, with
  * a key the caller holds, written as grantline writes them (CloudEvents, keyed by grant id).
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { loadSigningKeys, sealGrant, sealRevocation, type SigningKeys } from '../src/custody/index.js';
 import type { Grant, Revocation } from '../src/model/index.js';
 import { CE_TYPES, encodeCloudEvent, type EncodedMessage } from '../src/pipeline/cloudevents.js';
@@ -104,4 +104,11 @@ export function grantTopicMessage(message: Grant | Revocation): EncodedMessage {
     { id: revoked ? message.revocationId : message.grantId, source: 'urn:grantline:jira-main', type: revoked ? CE_TYPES.grantRevoked : CE_TYPES.grantIssued, time, subject: message.grantId },
     message,
   );
+}
+
+/** The `trust.adapters` entry that registers an adapter's key (its public half) for `channel` in grantline's config. */
+export function adapterTrust(channel: string, key: { input: { activeKid: string; keys: { kid: string; privateKeyPem: string }[] } }): { channel: string; kid: string; publicKeyPem: string } {
+  const active = key.input.keys.find((k) => k.kid === key.input.activeKid);
+  if (active === undefined) throw new Error(`no key ${key.input.activeKid}`);
+  return { channel, kid: active.kid, publicKeyPem: createPublicKey(active.privateKeyPem).export({ format: 'pem', type: 'spki' }).toString() };
 }

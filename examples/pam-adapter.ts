@@ -5,9 +5,8 @@
  * The kit verifies every message, converges, enforces expiry, finds drift, reports and alerts.
  *
  *   npx tsx examples/pam-adapter.ts [--brokers 127.0.0.1:9092] \
- *     [--jwks http://127.0.0.1:8080/.well-known/jwks.json] [--prefix ""] [--key adapter-key.pem]
+ *     [--jwks http://127.0.0.1:8080/.well-known/jwks.json] [--prefix ""] [--key keys/dev-adapter-pam.pem]
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -48,8 +47,9 @@ async function main(): Promise<void> {
       key: { type: 'string' },
     },
   });
-  // The adapter signs its results with its own key; without --key, a throwaway one for this run.
-  const privateKeyPem = values.key === undefined ? generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() : readFileSync(values.key, 'utf8');
+  // The adapter signs its results with its own key, registered in grantline's trust.adapters; by
+  // default the DEV ONLY key the example config registers.
+  const privateKeyPem = readFileSync(values.key ?? new URL('./keys/dev-adapter-pam.pem', import.meta.url), 'utf8');
   const adapter = await runAdapter({
     name: 'example-pam',
     channel: values.channel,

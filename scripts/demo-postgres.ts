@@ -6,11 +6,11 @@
  * membership and the adapter's bookkeeping are reset on every run, as the broker is), and the demo prints each GRANT and REVOKE with what `pg_has_role` then says. Otherwise it says plainly
  * that it skips this part.
  */
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { pino } from 'pino';
 import { runAdapter, type AdapterEvent, type AdapterHandle } from '../adapters/kit/index.js';
 import { PostgresTarget } from '../adapters/postgres/target.js';
-import { freshKey } from '../dev/signed-grants.js';
 import type { KafkaSettings } from '../src/kafka/index.js';
 
 const SERVER = { host: '127.0.0.1', port: 5432, user: 'postgres' };
@@ -74,7 +74,8 @@ export async function startPostgresDemo(kafka: KafkaSettings, jwksUrl: string, s
       brokers: kafka.brokers,
       kafka,
       jwks: jwksUrl,
-      signingKey: freshKey('postgres-demo').input,
+      // The example config registers this DEV ONLY key for the pam channel (trust.adapters): grantline acts on its results.
+      signingKey: { activeKid: 'example-pam-1', keys: [{ kid: 'example-pam-1', privateKeyPem: readFileSync(new URL('../examples/keys/dev-adapter-pam.pem', import.meta.url), 'utf8') }] },
       target,
       reconcileIntervalMs: 5_000,
       logger: pino({ level: 'error' }),

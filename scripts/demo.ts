@@ -420,7 +420,7 @@ async function main(argv: string[]): Promise<number> {
   const localNode = process.execPath.split(sep).join('/').match(/^(.*\/\.tools\/node24\/node_modules)\//);
   if (localNode) say(`  export PATH="${localNode[1]}/.bin:$PATH"   # the Node ${process.versions.node} run-local.sh uses`);
   say(`  npm run -s grantline -- evidence --ticket ${grantKey} --config ${configFlag}`);
-  say(`  npm run -s grantline -- revoke ${String(firstGrant?.grantId ?? '<grantId>')} --reason "demo over" --actor erin --config ${configFlag}`);
+  say(`  npm run -s grantline -- revoke ${String(firstGrant?.grantId ?? '<grantId>')} --reason "demo over" --actor erin --key examples/keys/dev-operator-erin.pem --config ${configFlag}`);
   say('  npm run -s grantline -- evaluate --request examples/requests/self-approval.rejected.json');
   if (values.once) {
     await stop(asExpected === filed.length ? 0 : 1);

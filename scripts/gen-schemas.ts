@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { registeredKinds } from '../src/connector/kinds.js';
-import { AdapterAlert, ApprovalEvidenceKind, CustodyEvent, DecisionRequestRecord, EntitlementRequest, FulfillmentResult, Grant, GrantAmendment, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation, SourceIdentityKind } from '../src/model/index.js';
+import { AdapterAlert, ApprovalEvidenceKind, CustodyEvent, DecisionRequestRecord, EntitlementRequest, FulfillmentResult, Grant, GrantAmendment, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation, SourceIdentityKind, TrustAlert } from '../src/model/index.js';
 
 /** Base of every schema's `$id`. */
 export const SCHEMA_BASE_URL = 'https://grantline.dev/schemas/';
@@ -71,7 +71,7 @@ const PUBLISHED: readonly Published[] = [
     title: 'FulfillmentResult',
     version: 1,
     description:
-      "An adapter's report on access.fulfillment.results.v1. `signature`, when present, is the adapter's own detached EdDSA JWS over the RFC 8785 canonical JSON of the result without `signature`; grantline does not require it yet.",
+      "An adapter's report on access.fulfillment.results.v1. `signature`, when present, is the adapter's own detached EdDSA JWS over the RFC 8785 canonical JSON of the result without `signature`; grantline acts only on results signed by a key registered for the grant's channel (trust.adapters) and refuses the others.",
     schema: FulfillmentResult,
     io: 'output',
   },
@@ -124,6 +124,15 @@ const PUBLISHED: readonly Published[] = [
     description:
       'The canonical request a decision was taken on, on grantline.decision-requests.v1 (CloudEvent type decision.request), keyed by ticket; what `grantline whatif` re-decides. `requestSha256` is the SHA-256 of the RFC 8785 canonical JSON of `request`, also recorded in the custody event of the decision (`custody.eventId`).',
     schema: DecisionRequestRecord,
+    io: 'output',
+  },
+  {
+    file: 'trust-alert.v1.json',
+    title: 'TrustAlert',
+    version: 1,
+    description:
+      'An alert on grantline.alerts.v1 (CloudEvent type trust.alert): grantline refused to act on a message it read (no MAC or a wrong one on an internal topic; an unsigned, unknown-key or wrongly signed message on a signed input; a signer not authorized for it). The message is in the DLQ; the alert id is its position, so every process that refused it raises the same alert.',
+    schema: TrustAlert,
     io: 'output',
   },
 ];

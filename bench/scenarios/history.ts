@@ -14,6 +14,9 @@ import { watchDecisions, type DecisionWatch } from '../kafka.js';
 import { log, runLoad, waitFor } from '../lib.js';
 import { cancel, postDelivery, seedGranted } from '../tickets.js';
 import { CONCURRENCY, settle, type BenchContext } from './context.js';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadSigningKeys, sign } from '../../src/custody/index.js';
 
 /** Every tenth ticket stays open with its grant; the others are cancelled and revoked. */
 const ACTIVE_EVERY = 10;
@@ -49,13 +52,16 @@ async function post(ctx: BenchContext, gl: GrantlineProcess, issues: StubIssue[]
   await runLoad({ count: issues.length, concurrency: CONCURRENCY, maxMs: 600_000, send: (i) => postDelivery(ctx.agent, gl.url, issues[i] as StubIssue) });
 }
 
-/** The adapter's confirmation of each revocation (`access.fulfillment.results.v1`, unsigned as v1 allows). */
+/** The example pam adapter's DEV ONLY key, which the example config registers (trust.adapters): grantline acts only on signed results. */
+const ADAPTER_KEYS = loadSigningKeys({ activeKid: 'example-pam-1', keys: [{ kid: 'example-pam-1', privateKeyPem: readFileSync(resolve(import.meta.dirname, '../../examples/keys/dev-adapter-pam.pem'), 'utf8') }] });
+
+/** The adapter's confirmation of each revocation (`access.fulfillment.results.v1`), signed as an adapter signs it. */
 function revokedResults(watch: DecisionWatch, issues: StubIssue[]): Message[] {
   const at = new Date().toISOString();
   return issues.flatMap((t) =>
     (watch.grantIds.get(t.key) ?? []).map((grantId) => ({
       key: grantId,
-      value: JSON.stringify({ grantId, action: 'revoke', status: 'revoked', adapter: 'bench-adapter', reference: `ref-${grantId}`, at }),
+      value: JSON.stringify(sign({ grantId, action: 'revoke', status: 'revoked', adapter: 'bench-adapter', reference: `ref-${grantId}`, at }, ADAPTER_KEYS)),
     })),
   );
 }

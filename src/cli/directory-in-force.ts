@@ -1,7 +1,7 @@
 import { InvalidDocumentError, loadDirectory, MergedDirectory, scimStateOf } from '../catalog/index.js';
 import { DirectoryRecord } from '../model/index.js';
 import { readTopic } from '../pipeline/state-view.js';
-import type { CliKafka } from './kafka-cli.js';
+import { cliGate, type CliKafka } from './kafka-cli.js';
 
 /** The directory in force could not be read; `message` says which part and why. */
 export class DirectoryUnavailableError extends Error {
@@ -39,20 +39,17 @@ export async function directoryInForce(cli: CliKafka): Promise<MergedDirectory> 
   }
   // The latest record of each key, as compaction keeps it.
   const latest = new Map<string, DirectoryRecord>();
-  for (const { message } of messages) {
+  const gate = cliGate(cli, cli.topics.directory);
+  for (const { message, partition } of messages) {
     const key = message.key?.toString('utf8');
     if (key === undefined) continue;
+    const opened = gate.open(partition, message);
+    if (!opened.ok) continue;
     if (message.value === null) {
       latest.delete(key);
       continue;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message.value.toString('utf8'));
-    } catch {
-      continue;
-    }
-    const record = DirectoryRecord.safeParse(parsed);
+    const record = DirectoryRecord.safeParse(opened.value);
     if (record.success) latest.set(key, record.data);
   }
   return new MergedDirectory(file.document, scimStateOf(latest.values()));

@@ -10,6 +10,7 @@ import { SecretString } from '../connector/secret.js';
 import { integer, nonEmpty } from './fields.js';
 import { HttpSection } from './http-schema.js';
 import { KafkaSection } from './kafka-schema.js';
+import { TrustSection } from './trust-schema.js';
 
 /** Options that make the schema depend on where the file is and what is registered. */
 export interface ConfigSchemaOptions {
@@ -150,6 +151,8 @@ export function configSchema(options: ConfigSchemaOptions) {
     catalog: z.strictObject({ path: filePath }),
     directory: z.strictObject({ path: filePath }),
     signing: Signing,
+    // Keys that authenticate what grantline reads from Kafka (docs/security.md).
+    trust: TrustSection,
     policy: z.strictObject({ version: nonEmpty }),
     connectors: z
       .array(ConnectorEntry)

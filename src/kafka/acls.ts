@@ -80,6 +80,8 @@ class RuleSet {
 function serveBase(set: RuleSet, t: TopicNames, ctx: AclContext): void {
   for (const r of servedTopics(t, ctx.topicPrefix)) set.allow(r, 'DESCRIBE', 'DESCRIBE_CONFIGS', 'CREATE');
   set.allow(topic(t.alerts), 'WRITE');
+  // Every role's readers send a message they refuse (bad MAC or signature, src/trust) to the DLQ.
+  set.allow(topic(t.dlq), 'WRITE');
   if (ctx.scimEnabled) set.allow(topic(t.directory), 'READ');
 }
 

@@ -39,12 +39,27 @@ export type ProducerOptions = {
   transactionalId?: string;
   /** Broker aborts a transaction left open longer than this; kafkajs default 60000 ms. */
   transactionTimeoutMs?: number;
+  /**
+   * Applied to every message before it is sent (in or outside a transaction): grantline passes
+   * `internalSealer` (src/trust), which adds the MAC header to messages bound for its internal topics.
+   */
+  seal?: (topic: string, message: Message) => Message;
 };
 
-function wrapTransaction(tx: Transaction): GrantlineTransaction {
+type Sealer = (topic: string, messages: Message[]) => Message[];
+
+function sealerOf(seal: ProducerOptions['seal']): Sealer {
+  return seal === undefined ? (_topic, messages) => messages : (topic, messages) => messages.map((m) => seal(topic, m));
+}
+
+function sealBatch(seal: Sealer, topicMessages: TopicMessages[]): TopicMessages[] {
+  return topicMessages.map((t) => ({ ...t, messages: seal(t.topic, t.messages) }));
+}
+
+function wrapTransaction(tx: Transaction, seal: Sealer): GrantlineTransaction {
   return {
-    send: (topic, messages) => tx.send({ topic, messages, acks: ACKS_ALL }),
-    sendBatch: (topicMessages) => tx.sendBatch({ topicMessages, acks: ACKS_ALL }),
+    send: (topic, messages) => tx.send({ topic, messages: seal(topic, messages), acks: ACKS_ALL }),
+    sendBatch: (topicMessages) => tx.sendBatch({ topicMessages: sealBatch(seal, topicMessages), acks: ACKS_ALL }),
     sendOffsets: ({ consumerGroupId, topics }) => tx.sendOffsets({ consumerGroupId, topics }),
     commit: () => tx.commit(),
     abort: () => tx.abort(),
@@ -75,17 +90,18 @@ export function createProducer(kafka: Kafka, opts: ProducerOptions = {}): Grantl
     createPartitioner: Partitioners.DefaultPartitioner,
   });
 
+  const seal = sealerOf(opts.seal);
   return {
     transactional,
     connect: () => producer.connect(),
     disconnect: () => producer.disconnect(),
-    send: (topic, messages) => producer.send({ topic, messages, acks: ACKS_ALL }),
-    sendBatch: (topicMessages) => producer.sendBatch({ topicMessages, acks: ACKS_ALL }),
+    send: (topic, messages) => producer.send({ topic, messages: seal(topic, messages), acks: ACKS_ALL }),
+    sendBatch: (topicMessages) => producer.sendBatch({ topicMessages: sealBatch(seal, topicMessages), acks: ACKS_ALL }),
     transaction: async () => {
       if (!transactional) {
         throw new Error('transaction() needs a producer created with a transactionalId');
       }
-      return wrapTransaction(await producer.transaction());
+      return wrapTransaction(await producer.transaction(), seal);
     },
   };
 }

@@ -191,8 +191,9 @@ export const FulfillmentResult = z.object({
   detail: z.string().optional(),
   /**
    * The adapter's own detached JWS (EdDSA, as grantline signs grants) over the RFC 8785 canonical
-   * JSON of the result without `signature`. Optional in v1: grantline accepts unsigned results
-   * for now; results written with the adapter kit are always signed.
+   * JSON of the result without `signature`, by a kid registered for the grant's channel in
+   * `trust.adapters`. grantline acts on no result without one (src/trust/inputs.ts); the kit
+   * always signs.
    */
   signature: DetachedJws.optional(),
 });

@@ -12,3 +12,4 @@ export * from './ticket-event.js';
 export * from './ticket-state.js';
 export * from './writeback-task.js';
 export * from './break-glass.js';
+export * from './trust.js';

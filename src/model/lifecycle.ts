@@ -13,9 +13,10 @@ export const IdentityLifecycleEvent = z.object({
   /** Who reported it (`workday`, `okta`, `manual`; `scim` when grantline's SCIM endpoint wrote it). */
   source: z.string().min(1),
   /**
-   * Present when grantline wrote the event (from its SCIM endpoint): a detached JWS (EdDSA, the
-   * grantline JWKS) over the RFC 8785 canonical JSON of the event without `signature`. The
-   * lifecycle does not require it yet; events from HR carry none.
+   * A detached JWS (EdDSA) over the RFC 8785 canonical JSON of the event without `signature`: by
+   * grantline's key when its SCIM endpoint wrote the event, else by a feed registered in
+   * `trust.identityFeeds` (kid = the feed's id = `source`). The lifecycle acts on no event without
+   * one (src/trust/inputs.ts); optional in the schema so a refused event still parses.
    */
   signature: DetachedJws.optional(),
 });

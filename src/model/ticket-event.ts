@@ -44,6 +44,11 @@ export const RevokeCommand = z.object({
   reason: z.string().min(1),
   actor: z.string().min(1),
   requestedAt: IsoDateTime,
+  /**
+   * A manual revoke's operator signature (`grantline revoke --key`): Ed25519 over the command
+   * without this member (src/trust/operators.ts). Required for trigger `manual`.
+   */
+  authorization: z.object({ operator: z.string().min(1), signature: z.string().min(1) }).optional(),
 });
 export type RevokeCommand = z.infer<typeof RevokeCommand>;
 
@@ -164,6 +169,12 @@ export const FulfillmentCommand = z.object({
   kind: z.literal('fulfillment-reported'),
   commandId: z.string().min(1),
   result: FulfillmentResult,
+  /**
+   * The channel the result's verified signer is registered for (src/trust): only the owner knows
+   * the grant's channel, so it checks the two agree. Where the result was read, for its refusal.
+   */
+  signerChannel: z.string().nullable(),
+  origin: z.object({ topic: z.string().min(1), partition: z.number().int().min(0), offset: z.string().min(1), key: z.string().nullable() }),
 });
 
 export const PartitionCommand = z.discriminatedUnion('kind', [OffboardedCommand, FulfillmentCommand]);

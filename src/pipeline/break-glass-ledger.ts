@@ -3,6 +3,7 @@ import { TopicTail, type InboundMessage, type Kafka } from '../kafka/index.js';
 import { BreakGlassHolding } from '../model/index.js';
 import type { Output } from './cloudevents.js';
 import type { BreakGlassPort } from './ports.js';
+import type { Gate } from './refusals.js';
 
 /** The message that records a holding (or its release) on `grantline.break-glass.v1`. */
 export function holdingMessage(topic: string, holding: BreakGlassHolding): Output {
@@ -78,6 +79,8 @@ export class BreakGlassLedger implements BreakGlassPort {
   constructor(
     readonly topic: string,
     private readonly logger?: Logger,
+    /** Authenticates each record read (grantline's MAC, src/trust); a refused one is reported and never applied. */
+    private readonly gate?: Gate,
   ) {}
 
   /** Applies one record: the latest record of a grant wins; a released grant is dropped. */
@@ -118,6 +121,7 @@ export class BreakGlassLedger implements BreakGlassPort {
 
   private read(message: InboundMessage, partition: number): void {
     if (message.value === null) return;
+    if (this.gate !== undefined && !this.gate.open(partition, message).ok) return;
     const holding = parseHolding(message.value.toString('utf8'));
     if (holding === null) {
       this.logger?.error({ topic: this.topic, partition, offset: message.offset }, 'invalid break-glass holding skipped');

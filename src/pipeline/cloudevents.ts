@@ -13,6 +13,8 @@ export const CE_TYPES = {
   lifecycleAlert: 'dev.grantline.lifecycle.alert.v1',
   policyAlert: 'dev.grantline.policy.alert.v1',
   adapterAlert: 'dev.grantline.adapter.alert.v1',
+  /** grantline refused a message it read (bad MAC or signature, unauthorized signer). */
+  trustAlert: 'dev.grantline.trust.alert.v1',
   ticketEvent: 'dev.grantline.ticket.event.v1',
   dlq: 'dev.grantline.dlq.v1',
   /** An offboarding grantline itself writes on `identity.lifecycle.v1` (from the SCIM endpoint). */

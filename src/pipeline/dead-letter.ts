@@ -3,7 +3,7 @@ import type { DeadLetter, DeadLetterOriginal } from '../model/index.js';
 import { CE_TYPES, encodeCloudEvent, type EncodedMessage } from './cloudevents.js';
 
 /** The roles that dead-letter messages; the CloudEvent source is `urn:grantline:<role>`. */
-export type DeadLetterRole = 'processor' | 'writeback' | 'lifecycle';
+export type DeadLetterRole = 'processor' | 'writeback' | 'lifecycle' | 'state' | 'poller' | 'directory' | 'ledger' | 'cli';
 
 /** The original of a consumed message, as the DLQ keeps it. */
 export function originalOf(topic: string, partition: number, message: InboundMessage): DeadLetterOriginal {

@@ -3,6 +3,7 @@ import { scimStateOf, type DirectoryConflict, type MergedDirectory, type ScimDir
 import type { InboundMessage, Kafka } from '../kafka/index.js';
 import { DirectoryRecord, type ScimGroupRecord, type ScimUserRecord } from '../model/index.js';
 import type { PipelineMetrics } from './metrics.js';
+import type { Gate } from './refusals.js';
 import { TopicTail } from './state-view.js';
 
 const CONFLICT_KINDS: readonly DirectoryConflict['kind'][] = ['principal', 'identity', 'group', 'nhi'];
@@ -45,10 +46,13 @@ export class DirectoryView {
   readonly #tail: TopicTail;
   readonly #logger: Logger;
   readonly #onChange: (state: ScimDirectoryState) => void;
+  readonly #gate: Gate;
   #scheduled = false;
   #cached: ScimDirectoryState | null = null;
 
-  constructor(kafka: Kafka, topic: string, logger: Logger, onChange: (state: ScimDirectoryState) => void) {
+  /** `gate` authenticates each record (its MAC, src/trust); a refused one is reported and never applied. */
+  constructor(kafka: Kafka, topic: string, logger: Logger, gate: Gate, onChange: (state: ScimDirectoryState) => void) {
+    this.#gate = gate;
     this.#logger = logger;
     this.#onChange = onChange;
     this.#tail = new TopicTail(kafka, topic, (message, partition) => this.#read(message, partition));
@@ -101,16 +105,13 @@ export class DirectoryView {
     const key = message.key?.toString('utf8');
     if (key === undefined || key === '') return;
     const offset = BigInt(message.offset);
+    const opened = this.#gate.open(partition, message);
+    if (!opened.ok) return;
     if (message.value === null) {
       if (this.#apply(key, null, offset)) this.#schedule();
       return;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message.value.toString('utf8'));
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = opened.value;
     const result = DirectoryRecord.safeParse(parsed);
     if (!result.success) {
       this.#logger.error({ partition, offset: message.offset, key }, 'invalid directory record skipped');

@@ -4,6 +4,7 @@ import { FulfillmentResult, IdentityLifecycleEvent, PARTITION_COMMAND_KEY, type 
 import { CE_TYPES, encodeCloudEvent } from './cloudevents.js';
 import { encodeDeadLetter, originalOf } from './dead-letter.js';
 import type { PipelineMetrics } from './metrics.js';
+import type { InputGate } from './refusals.js';
 
 /** The lifecycle's pure rules live in `lifecycle/plan.ts`; re-exported for their callers. */
 export { grantsEndedBy, planLifecycle, nextDueAt } from './lifecycle/plan.js';
@@ -19,6 +20,8 @@ export interface LifecycleOptions {
   readonly now?: () => Date;
   /** Called when the consumer crashed and kafkajs will not restart it: the role is no longer working. */
   readonly onFatal?: (err: unknown) => void;
+  /** Verifies identity events and fulfillment results (signatures, src/trust) before anything is done. */
+  readonly trust: InputGate;
 }
 
 /** How often the partition count of the ticket-events topic is read again (partitions can be added). */
@@ -80,16 +83,14 @@ export class Lifecycle {
     for (const message of batch.messages) {
       if (!batch.active()) return;
       const now = this.now();
-      let json: unknown;
-      try {
-        json = JSON.parse(message.value?.toString('utf8') ?? '');
-      } catch {
-        json = undefined;
-      }
+      const opened = this.options.trust.open(batch.topic, batch.partition, message);
+      const json = opened.ok ? opened.value : undefined;
       const original = originalOf(batch.topic, batch.partition, message);
       // The same id in every partition's copy and on every re-read: owners decide each once.
       const commandId = `${batch.topic === topics.lifecycle ? 'offboarded' : 'fulfillment'}:${batch.partition}:${message.offset}`;
-      if (batch.topic === topics.lifecycle) {
+      if (!opened.ok) {
+        await opened.reported;
+      } else if (batch.topic === topics.lifecycle) {
         const event = IdentityLifecycleEvent.safeParse(json);
         if (!event.success) await this.toDlq('lifecycle.identity', 'not an identity lifecycle event', original, now);
         else {
@@ -100,7 +101,9 @@ export class Lifecycle {
         const result = FulfillmentResult.safeParse(json);
         if (!result.success) await this.toDlq('lifecycle.fulfillment', 'not a fulfillment result', original, now);
         else {
-          await this.fanOut({ kind: 'fulfillment-reported', commandId, result: result.data }, now);
+          // Only the grant's owner knows its channel: it checks the signer's against it.
+          const origin = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key?.toString('utf8') ?? null };
+          await this.fanOut({ kind: 'fulfillment-reported', commandId, result: result.data, signerChannel: opened.channel ?? null, origin }, now);
           metrics.lifecycle.inc({ kind: 'fanout:fulfillment-reported' });
         }
       }

@@ -41,6 +41,12 @@ export function createPipelineMetrics(registry: Registry) {
       labelNames: ['stage'] as const,
       registers,
     }),
+    messagesRefused: new Counter({
+      name: 'grantline_messages_refused_total',
+      help: 'Messages grantline read and refused to act on (sent to the DLQ, alerted), by topic and reason: unsealed, unknown-key, bad-mac, malformed (internal topics), unsigned, bad-signature, not-authorized (signed inputs).',
+      labelNames: ['topic', 'reason'] as const,
+      registers,
+    }),
     pausedPartitions: new Gauge({
       name: 'grantline_paused_partitions',
       help: 'Partitions paused while a source API is unavailable or rate limiting.',

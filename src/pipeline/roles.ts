@@ -80,7 +80,7 @@ function scimParts(ctx: PipelineRoleContext, rt: PipelineRuntime): { components:
   const token = ctx.config.scim.bearerToken;
   if (view === null || token === undefined) return { components: [], mounts: [] };
   const logger = ctx.logger.child({ component: 'scim' });
-  const producer = createProducer(ctx.kafka, { transactionalId: namesFor(ctx).transactionalId('scim', ctx.config.service.instanceId) });
+  const producer = createProducer(ctx.kafka, { transactionalId: namesFor(ctx).transactionalId('scim', ctx.config.service.instanceId), seal: rt.seal });
   const timeoutMs = ctx.config.pipeline.produceTimeoutMs;
   const store = new KafkaScimStore({ producer, view, topics: { directory: rt.topics.directory, lifecycle: rt.topics.lifecycle }, timeoutMs, sign: (event) => sign(event, rt.keys) });
   const service = new ScimService({
@@ -112,7 +112,7 @@ export function ingressRole(ctx: PipelineRoleContext): PipelineRoleParts {
   const scim = scimParts(ctx, rt);
   const components: Component[] = [producerComponent(rt), rt.policyReloader(), ...directoryViewComponents(rt), ...scim.components];
   if (settings.pollIntervalMs > 0 && rt.connectors.size > 0) {
-    const table = new KafkaTable(ctx.kafka, rt.topics.pollerState, PollerState, ctx.logger.child({ component: 'poller-state' }));
+    const table = new KafkaTable(ctx.kafka, rt.topics.pollerState, PollerState, ctx.logger.child({ component: 'poller-state' }), rt.gate(rt.topics.pollerState, 'poller'));
     const pollers = [...rt.connectors.values()].map(
       (connector) =>
         new Poller({
@@ -184,6 +184,7 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
     ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'processor'),
     stateListener: owner,
+    trust: { open: rt.ticketEventOpener(), state: rt.gate(rt.topics.ticketState, 'state'), seal: rt.seal, refusals: rt.refusals, serves: rt.inputGate().serves },
   });
   const writeback = new WritebackWorker({
     kafka: ctx.kafka,
@@ -197,6 +198,7 @@ export function processorRole(ctx: PipelineRoleContext): PipelineRoleParts {
     backoff,
     ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'writeback'),
+    gate: rt.gate(rt.topics.writeback, 'writeback'),
   });
   return {
     components: [
@@ -224,6 +226,7 @@ export function lifecycleRole(ctx: PipelineRoleContext): PipelineRoleParts {
     metrics: rt.metrics,
     ...(ctx.clock ? { now: ctx.clock } : {}),
     onFatal: (err) => ctx.fail(err, 'lifecycle'),
+    trust: rt.inputGate(),
   });
   return {
     components: [producerComponent(rt), rt.policyReloader(), { name: 'lifecycle', start: () => lifecycle.start(), stop: () => lifecycle.stop() }],

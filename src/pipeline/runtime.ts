@@ -5,7 +5,7 @@ import { ConfigError } from '../config/errors.js';
 import type { GrantlineConfig } from '../config/schema.js';
 import type { Connector, ConnectorType, PrincipalResolver } from '../connector/contract.js';
 import { chainEvent, jsonSha256, loadSigningKeys, publicJwks, sign, type SigningKeys } from '../custody/index.js';
-import { createProducer, ensureTopics, type GrantlineProducer, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
+import { createProducer, ensureTopics, type GrantlineProducer, type Kafka, type ProducerOptions, type TopicNames, type TopicSpec } from '../kafka/index.js';
 import { decide, pendingGrant } from '../policy/index.js';
 import { publishAlerts } from './alerts.js';
 import { BreakGlassLedger } from './break-glass-ledger.js';
@@ -14,6 +14,10 @@ import { DirectoryView, directoryConflictReporter } from './directory-view.js';
 import { createPipelineMetrics, type PipelineMetrics } from './metrics.js';
 import { PolicyReloader } from './policy-reload.js';
 import type { ProcessorPorts } from './ports.js';
+import { gate, Refusals, type Gate, type InputGate } from './refusals.js';
+import type { DeadLetterRole } from './dead-letter.js';
+import { checkActivePrincipal } from '../catalog/index.js';
+import { InternalKeyring, internalSealer, OperatorKeys, SignedInputs, ticketEventOpener, type MessageBytes, type Opened } from '../trust/index.js';
 
 /**
  * What every pipeline role of one process shares: the catalog and directory in force (reloaded while
@@ -26,6 +30,10 @@ export class PipelineRuntime {
   private directory: DirectoryView | null = null;
   private ledger: BreakGlassLedger | null = null;
   private readonly users = new Map<string, number>();
+  /** Seals every message a grantline producer writes to an internal topic. */
+  readonly seal: NonNullable<ProducerOptions['seal']>;
+  /** DLQ, alert and metric of every message a reader refuses. */
+  readonly refusals: Refusals;
 
   private constructor(
     readonly config: GrantlineConfig,
@@ -38,7 +46,43 @@ export class PipelineRuntime {
     readonly keys: SigningKeys,
     readonly connectors: ReadonlyMap<string, Connector>,
     readonly metrics: PipelineMetrics,
-  ) {}
+    /** The MAC keys of the internal topics (`trust.internal`). */
+    readonly keyring: InternalKeyring,
+    /** Who may sign `grantline revoke` (`trust.operators`). */
+    readonly operators: OperatorKeys,
+    /** Keys of the adapters and identity feeds whose signed messages the lifecycle acts on. */
+    readonly inputs: SignedInputs,
+  ) {
+    this.seal = internalSealer(keyring, internalTopics(topics));
+    this.refusals = new Refusals({ topics, metrics, logger: logger.child({ component: 'trust' }), raisedBy: `${config.service.name}@${config.service.instanceId}` });
+  }
+
+  /** How the processor opens a ticket event: grantline's MAC, or an operator's signature on a manual revoke. */
+  ticketEventOpener(): (topic: string, message: MessageBytes) => Opened {
+    return ticketEventOpener(this.keyring, this.operators, (id) => {
+      const check = checkActivePrincipal(this.documents.current().directory, id);
+      return check.ok ? null : check.message;
+    });
+  }
+
+  /** The lifecycle's check of identity events and fulfillment results: their signatures, the adapter's channel. */
+  inputGate(): InputGate {
+    const report: InputGate['refuse'] = (topic, partition, message, refused) => this.refusals.report(this.sharedProducer(), 'lifecycle', topic, partition, message, refused);
+    return {
+      open: (topic, partition, message) => {
+        const text = message.value?.toString('utf8') ?? null;
+        const opened = topic === this.topics.lifecycle ? this.inputs.identity(text) : this.inputs.fulfillment(text);
+        return opened.ok ? opened : { ...opened, reported: report(topic, partition, message, opened) };
+      },
+      serves: (channel, grantTopic) => channel !== undefined && /^[A-Za-z0-9_-]+$/.test(channel) && this.topics.grants(channel) === grantTopic,
+      refuse: report,
+    };
+  }
+
+  /** The check every reader of `topic` passes a message through before acting on it. */
+  gate(topic: string, role: DeadLetterRole): Gate {
+    return gate(topic, role, (t, m) => this.keyring.open(t, m), this.refusals, () => this.sharedProducer());
+  }
 
   /**
    * Loads the catalog and directory, keys and connectors. A catalog or directory that is missing,
@@ -91,7 +135,13 @@ export class PipelineRuntime {
       if (!type) throw new Error(`connector ${entry.id}: unknown type ${entry.type}`);
       connectors.set(entry.id, type.create(entry.config as never, { connectorId: entry.id, logger: logger.child({ connector: entry.id }), directory }));
     }
-    return new PipelineRuntime(config, logger, kafka, topics, documents, keys, connectors, metrics);
+    if (config.trust.internal === undefined) {
+      throw new ConfigError('(config)', [{ path: 'trust.internal', problem: 'required to serve: every grantline process holds the internal MAC key (grantline keygen --internal)' }]);
+    }
+    const keyring = InternalKeyring.load(config.trust.internal);
+    const operators = OperatorKeys.load(config.trust.operators);
+    const inputs = SignedInputs.load(config.trust.adapters, config.trust.identityFeeds, publicJwks(keys));
+    return new PipelineRuntime(config, logger, kafka, topics, documents, keys, connectors, metrics, keyring, operators, inputs);
   }
 
   /** Grant topics for every channel of the catalog in force (the shared topics come from `grantlineTopicSpecs`). */
@@ -155,7 +205,7 @@ export class PipelineRuntime {
   directoryView(): DirectoryView | null {
     if (!this.config.scim.enabled) return null;
     const logger = this.logger.child({ component: 'directory-view' });
-    this.directory ??= new DirectoryView(this.kafka, this.topics.directory, logger, (state) => {
+    this.directory ??= new DirectoryView(this.kafka, this.topics.directory, logger, this.gate(this.topics.directory, 'directory'), (state) => {
       const report = this.documents.applyScim(state);
       if (report.previous.directory.version !== report.snapshot.directory.version) {
         logger.info({ directoryVersion: report.snapshot.directory.version, previous: report.previous.directory.version, users: state.users.length, groups: state.groups.length }, 'directory changed by SCIM: the new version decides from now on');
@@ -169,13 +219,13 @@ export class PipelineRuntime {
 
   /** The break-glass holdings of every person (`grantline.break-glass.v1`); the processor role starts it. */
   breakGlassLedger(): BreakGlassLedger {
-    this.ledger ??= new BreakGlassLedger(this.topics.breakGlass, this.logger.child({ component: 'break-glass-ledger' }));
+    this.ledger ??= new BreakGlassLedger(this.topics.breakGlass, this.logger.child({ component: 'break-glass-ledger' }), this.gate(this.topics.breakGlass, 'ledger'));
     return this.ledger;
   }
 
   /** An idempotent, non-transactional producer shared by ingress, pollers, write-back and lifecycle. */
   sharedProducer(): GrantlineProducer {
-    this.producer ??= createProducer(this.kafka);
+    this.producer ??= createProducer(this.kafka, { seal: this.seal });
     return this.producer;
   }
 
@@ -197,4 +247,9 @@ export class PipelineRuntime {
 
 function channelsOf(snapshot: PolicySnapshot): string[] {
   return [...new Set(snapshot.catalog.entries().map((e) => e.channel))];
+}
+
+/** The topics only grantline writes, whose messages carry its MAC (docs/security.md). */
+export function internalTopics(topics: TopicNames): string[] {
+  return [topics.ticketEvents, topics.ticketState, topics.writeback, topics.pollerState, topics.directory, topics.breakGlass];
 }

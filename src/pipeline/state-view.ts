@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { TopicTail, type InboundMessage, type Kafka } from '../kafka/index.js';
 import { TicketState } from '../model/index.js';
+import type { Gate } from './refusals.js';
 
 /** Topic reading lives in `src/kafka/tail.ts`; re-exported for the CLI, the adapter kit and tests. */
 export { readTopic, TopicTail } from '../kafka/index.js';
@@ -23,6 +24,8 @@ export class KafkaTable<S extends z.ZodType<{ version: number }>> {
     topic: string,
     private readonly schema: S,
     private readonly logger: Logger,
+    /** Authenticates each record (its MAC, src/trust); a refused one is reported and never applied. */
+    private readonly gate: Gate,
   ) {
     this.tail = new TopicTail(kafka, topic, (message, partition) => this.read(message, partition));
   }
@@ -54,12 +57,9 @@ export class KafkaTable<S extends z.ZodType<{ version: number }>> {
   private read(message: InboundMessage, partition: number): void {
     const key = message.key?.toString('utf8');
     if (!key || message.value === null) return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message.value.toString('utf8'));
-    } catch {
-      parsed = undefined;
-    }
+    const opened = this.gate.open(partition, message);
+    if (!opened.ok) return;
+    const parsed = opened.value;
     // Most records read back are this process's own writes, already applied: a version that is not
     // newer than the held row would be discarded anyway, so it is not validated either.
     const held = this.rows.get(key);
@@ -90,8 +90,8 @@ export class KafkaTable<S extends z.ZodType<{ version: number }>> {
 export class StateView extends KafkaTable<typeof TicketState> {
   private readonly grantIndex = new Map<string, string>();
 
-  constructor(kafka: Kafka, topic: string, logger: Logger) {
-    super(kafka, topic, TicketState, logger);
+  constructor(kafka: Kafka, topic: string, logger: Logger, gate: Gate) {
+    super(kafka, topic, TicketState, logger, gate);
   }
 
   /** The key of the ticket that issued a grant, for commands that name only the grant. */

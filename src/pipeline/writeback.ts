@@ -9,6 +9,7 @@ import { encodeDeadLetter, originalOf } from './dead-letter.js';
 import type { PipelineMetrics } from './metrics.js';
 import { PartitionBackoff } from './backoff.js';
 import { reviewOverdueNotes } from '../policy/review.js';
+import type { Gate } from './refusals.js';
 
 export interface WritebackOptions {
   readonly kafka: Kafka;
@@ -24,6 +25,8 @@ export interface WritebackOptions {
   readonly now?: () => Date;
   /** Called when the consumer crashed and kafkajs will not restart it: the role is no longer working. */
   readonly onFatal?: (err: unknown) => void;
+  /** Authenticates each task (its MAC, src/trust); a refused one is reported and never performed. */
+  readonly gate: Gate;
 }
 
 /**
@@ -62,20 +65,20 @@ export class WritebackWorker {
   private async handleBatch(batch: PartitionBatch): Promise<void> {
     for (const message of batch.messages) {
       if (!batch.active()) return;
-      const raw = message.value?.toString('utf8') ?? '';
-      let task: WritebackTask | null = null;
-      try {
-        const parsed = WritebackTask.safeParse(JSON.parse(raw));
-        if (parsed.success) task = parsed.data;
-      } catch {
-        task = null;
-      }
-      if (task === null) {
-        await this.toDlq('writeback.parse', 'not a write-back task', originalOf(batch.topic, batch.partition, message));
+      const opened = this.options.gate.open(batch.partition, message);
+      if (!opened.ok) {
+        await opened.reported;
         batch.resolve(message.offset);
         continue;
       }
-      const outcome = await this.perform(task);
+      const parsed = WritebackTask.safeParse(opened.value);
+      if (!parsed.success) {
+        const reason = `not a write-back task: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+        await this.toDlq('writeback.parse', reason, originalOf(batch.topic, batch.partition, message));
+        batch.resolve(message.offset);
+        continue;
+      }
+      const outcome = await this.perform(parsed.data);
       if (outcome.kind === 'retry') {
         this.backoff.pause(batch, message.offset, outcome.retryAfterMs);
         await batch.commitResolved();

@@ -11,7 +11,7 @@ import { runAdapter, type AdapterHandle } from '../../adapters/kit/index.js';
 import { PostgresTarget } from '../../adapters/postgres/target.js';
 import { startStack, startStubs, type Stack, type Stubs } from '../../dev/harness.js';
 import { jiraDelivery, jiraWebhookSecret, post, seedJiraTicket, type AccessTicket } from '../../dev/scenarios.js';
-import { freshKey, grantTopicMessage, signedGrant } from '../../dev/signed-grants.js';
+import { adapterTrust, freshKey, grantTopicMessage, signedGrant } from '../../dev/signed-grants.js';
 import type { StubIssue } from '../../dev/stubs/jira-stub.js';
 import { publicJwks, verifyDetachedJws } from '../../src/custody/index.js';
 import { createProducer } from '../../src/kafka/index.js';
@@ -93,7 +93,7 @@ async function metric(name: string): Promise<number> {
 beforeAll(async () => {
   scratch = await createScratch([ENTITLEMENT], ['svc-orders', 'svc-reports', 'svc-billing']);
   stubs = await startStubs();
-  stack = await startStack({ brokers: brokers().join(','), topicPrefix: prefix, stubs, clock, pipeline: { lifecycleTickMs: 200, revocationConfirmMs: 60_000 } });
+  stack = await startStack({ brokers: brokers().join(','), topicPrefix: prefix, stubs, clock, pipeline: { lifecycleTickMs: 200, revocationConfirmMs: 60_000 }, adapters: [adapterTrust('pam', adapterKey)] });
   [grants, alerts, results] = await Promise.all([follow(kafka, topic.pam), follow(kafka, topic.alerts), follow(kafka, topic.results)]);
   target = await PostgresTarget.connect(scratch.targetConfig());
   adapter = await startAdapter();

@@ -62,7 +62,8 @@ async function grantFor(): Promise<string> {
 async function revokeByHand(grantId: string): Promise<string> {
   const quiet = [vi.spyOn(console, 'log').mockImplementation(() => undefined), vi.spyOn(console, 'error').mockImplementation(() => undefined)];
   try {
-    expect(await revoke([grantId, '--reason', 'access no longer needed', '--actor', 'erin', '--config', grantlineConfig])).toBe(0);
+    // erin's DEV ONLY operator key, which the example config lists in trust.operators.
+    expect(await revoke([grantId, '--reason', 'access no longer needed', '--actor', 'erin', '--key', resolve(import.meta.dirname, '../../examples/keys/dev-operator-erin.pem'), '--config', grantlineConfig])).toBe(0);
   } finally {
     for (const spy of quiet) spy.mockRestore();
   }

@@ -127,7 +127,8 @@ describe('break-glass per-person limit on the real broker', () => {
     // Revoking the first grant releases the holding; the next break-glass is granted.
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      expect(await revoke([grantId, '--reason', 'outage over', '--actor', 'erin', '--config', configFile])).toBe(0);
+      // erin's DEV ONLY operator key, which the example config lists in trust.operators.
+      expect(await revoke([grantId, '--reason', 'outage over', '--actor', 'erin', '--key', join(EXAMPLES, 'keys/dev-operator-erin.pem'), '--config', configFile])).toBe(0);
     } finally {
       log.mockRestore();
     }

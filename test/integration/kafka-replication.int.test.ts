@@ -40,6 +40,7 @@ describe('replication of the topics grantline creates', () => {
         catalog: { path: join(repo, 'examples/catalog.yaml') },
         directory: { path: join(repo, 'examples/directory.yaml') },
         signing: { activeKid: 'dev-example-1', keys: [{ kid: 'dev-example-1', privateKeyPem: `\${file:${join(repo, 'examples/keys/dev-signing-key.pem')}}` }] },
+        trust: { internal: { activeKid: 'i1', keys: [{ kid: 'i1', secret: 'dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE=' }] } },
         policy: { version: 'it' },
       }),
     );

@@ -6,8 +6,8 @@
  * untrusted CA, a missing client certificate and a plaintext client on a TLS port, never printing
  * a secret.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createPublicKey, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -42,7 +42,7 @@ afterAll(async () => {
 /** A kafka client made from a `kafka` config section, as serve and the CLI make theirs. */
 function clientFor(kafka: Record<string, unknown>, env: Record<string, string> = {}): Kafka {
   const config = parseConfig(
-    { kafka, catalog: { path: 'c' }, directory: { path: 'd' }, signing: { activeKid: 'k', keys: [{ kid: 'k', privateKeyPem: '${file:examples/keys/dev-signing-key.pem}' }] }, policy: { version: 'it' } },
+    { kafka, catalog: { path: 'c' }, directory: { path: 'd' }, signing: { activeKid: 'k', keys: [{ kid: 'k', privateKeyPem: '${file:examples/keys/dev-signing-key.pem}' }] }, trust: { internal: { activeKid: 'i1', keys: [{ kid: 'i1', secret: 'dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE=' }] } }, policy: { version: 'it' } },
     { baseDir: repo, env: { ...process.env, ...env, KAFKA_BROKERS: '' } as Record<string, string>, source: 'test' },
   );
   return createKafka(kafkaSettings(config.kafka, { clientIdSuffix: '-it-reader' }), testLogger());
@@ -136,6 +136,10 @@ function serveConfig(name: string, kafka: Record<string, unknown>): string {
       catalog: { path: join(repo, 'examples/catalog.yaml') },
       directory: { path: join(repo, 'examples/directory.yaml') },
       signing: { activeKid: 'dev-example-1', keys: [{ kid: 'dev-example-1', privateKeyPem: `\${file:${join(repo, 'examples/keys/dev-signing-key.pem')}}` }] },
+      trust: {
+        internal: { activeKid: 'i1', keys: [{ kid: 'i1', secret: 'dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE=' }] },
+        operators: [{ id: 'erin', publicKeyPem: createPublicKey(readFileSync(join(repo, 'examples/keys/dev-operator-erin.pem'), 'utf8')).export({ type: 'spki', format: 'pem' }).toString() }],
+      },
       policy: { version: 'it' },
     }),
   );
@@ -187,7 +191,7 @@ describe('serve refuses a connection it cannot use, in one line, without a secre
 describe('the CLI commands that read Kafka say why they cannot, in one line, without a secret', () => {
   it.each([
     ['evidence', ['evidence', '--ticket', 'ACC-1']],
-    ['revoke', ['revoke', 'gr_unknown', '--reason', 'test', '--actor', 'erin']],
+    ['revoke', ['revoke', 'gr_unknown', '--reason', 'test', '--actor', 'erin', '--key', join(repo, 'examples/keys/dev-operator-erin.pem')]],
   ])('%s with a wrong password exits 1', async (command, args) => {
     const wrong = `wrong-${randomBytes(6).toString('hex')}`;
     const config = serveConfig(`cli-${command}`, {

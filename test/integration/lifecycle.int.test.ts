@@ -24,10 +24,16 @@ import { Lifecycle } from '../../src/pipeline/lifecycle.js';
 import { createPipelineMetrics } from '../../src/pipeline/metrics.js';
 import { TopicTail } from '../../src/pipeline/state-view.js';
 import { Registry } from 'prom-client';
+import { sign } from '../../src/custody/index.js';
+import { adapterTrust, freshKey } from '../../dev/signed-grants.js';
 import { brokers, randomTopicSuffix, testKafka, testLogger } from './helpers/kafka.js';
 import { until } from './helpers/wait.js';
 
 const EXAMPLES = resolve(fileURLToPath(new URL('../../examples/', import.meta.url)));
+/** erin's DEV ONLY operator key, listed in the example config's trust.operators. */
+const OPERATOR_KEY = join(EXAMPLES, 'keys/dev-operator-erin.pem');
+const PAM_ADAPTER = freshKey('cyberark-pam-it');
+const WORKDAY_FEED = freshKey('workday');
 const prefix = `lc-${randomTopicSuffix()}.`;
 const kafka = testKafka('grantline-lifecycle-reader');
 const work = mkdtempSync(join(tmpdir(), 'grantline-lifecycle-'));
@@ -162,8 +168,9 @@ async function produce(name: string, key: string, value: unknown): Promise<void>
   }
 }
 
-function fulfillment(grantId: string, action: FulfillmentResult['action'], status: FulfillmentResult['status'], reference: string): FulfillmentResult {
-  return { grantId, action, status, adapter: 'cyberark-pam', reference, at: clock().toISOString() };
+/** A result signed by the pam adapter's key, which the stack's config registers for the pam channel. */
+function fulfillment(grantId: string, action: FulfillmentResult['action'], status: FulfillmentResult['status'], reference: string, detail?: string): FulfillmentResult {
+  return sign({ grantId, action, status, adapter: 'cyberark-pam', reference, at: clock().toISOString(), ...(detail === undefined ? {} : { detail }) }, PAM_ADAPTER.keys);
 }
 
 /** Runs a CLI command's `run()` and returns its exit code and what it printed on stdout. */
@@ -210,7 +217,10 @@ beforeAll(async () => {
     pipeline: { lifecycleTickMs: 200, reviewPollMs: 500, directoryCheckMs: 500, revocationConfirmMs: 60_000 },
     edit: (tree) => {
       tree.directory = { path: directoryFile };
+      const feed = adapterTrust('-', WORKDAY_FEED);
+      (tree.trust as Record<string, unknown>).identityFeeds = [{ id: 'workday', publicKeyPem: feed.publicKeyPem }];
     },
+    adapters: [adapterTrust('pam', PAM_ADAPTER)],
   };
   writeStackConfig(stackOptions, configFile);
   stack = await startStack(stackOptions);
@@ -286,7 +296,8 @@ describe('grant lifecycle on the real broker', () => {
     const alices = [await granted(ordersTicket('svc-orders')), await granted(ordersTicket('svc-reports')), await granted(ordersTicket('svc-ledger'))];
     const graces = await granted(ordersTicket('svc-billing'));
 
-    const event: IdentityLifecycleEvent = { type: 'principal.offboarded', principalId: 'alice', at: clock().toISOString(), source: 'workday' };
+    // Signed by the workday feed's key, which the stack's config registers (trust.identityFeeds).
+    const event: IdentityLifecycleEvent = sign({ type: 'principal.offboarded', principalId: 'alice', at: clock().toISOString(), source: 'workday' }, WORKDAY_FEED.keys);
     await produce(topic.lifecycle, 'alice', event);
 
     for (const { issue, grant } of alices) {
@@ -326,11 +337,11 @@ describe('grant lifecycle on the real broker', () => {
       ['mallory', '--actor "mallory" (Mallory Moss) is not active in the directory'],
       ['someone-else', '--actor "someone-else" is not a principal in the directory'],
     ]) {
-      const refused = await cli(revoke, [grantId, '--reason', 'not mine to end', '--actor', actor as string]);
+      const refused = await cli(revoke, [grantId, '--reason', 'not mine to end', '--actor', actor as string, '--key', OPERATOR_KEY]);
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain(message);
     }
-    const result = await cli(revoke, [grantId, '--reason', 'incident INC-42 is over', '--actor', 'erin']);
+    const result = await cli(revoke, [grantId, '--reason', 'incident INC-42 is over', '--actor', 'erin', '--key', OPERATOR_KEY]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ grantId, revoked: true, actor: 'erin', ticket: issue.key });
@@ -343,7 +354,7 @@ describe('grant lifecycle on the real broker', () => {
     expect(commentsWith(issue, `Access revoked: grant ${grantId}`)[0]).toContain('incident INC-42 is over [manual]');
 
     // Revoking again is not an error and changes nothing.
-    const again = await cli(revoke, [grantId, '--reason', 'again', '--actor', 'erin']);
+    const again = await cli(revoke, [grantId, '--reason', 'again', '--actor', 'erin', '--key', OPERATOR_KEY]);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ grantId, alreadyRevoked: true, revocationId: revocation.value.revocationId });
   });
@@ -361,13 +372,13 @@ describe('grant lifecycle on the real broker', () => {
     expect(provisioned?.value.data).toMatchObject({ status: 'provisioned', adapter: 'cyberark-pam', reference: 'acct-7781' });
     expect(await until(() => commentsWith(confirmed.issue, `reports grant ${confirmedId} provisioned`).length === 1)).toBe(true);
 
-    for (const id of [confirmedId, silentId, failingId]) expect((await cli(revoke, [id, '--reason', 'job finished', '--actor', 'bob'])).code).toBe(0);
+    for (const id of [confirmedId, silentId, failingId]) expect((await cli(revoke, [id, '--reason', 'job finished', '--actor', 'erin', '--key', OPERATOR_KEY])).code).toBe(0);
     const first = await revocationOf(silent.grant);
     await revocationOf(confirmed.grant);
 
     // An adapter that fails to revoke is answered at once: alert, and the same revocation again.
     const failingRevocation = await revocationOf(failing.grant);
-    await produce(topic.fulfillment, failingId, { ...fulfillment(failingId, 'revoke', 'failed', 'acct-7790'), detail: 'account locked by another session' });
+    await produce(topic.fulfillment, failingId, fulfillment(failingId, 'revoke', 'failed', 'acct-7790', 'account locked by another session'));
     const [failedAlert] = await waitFor(topic.alerts, (s) => s.value.grantId === failingId);
     expect(failedAlert?.value).toMatchObject({ kind: 'revocation.failed', ticket: { ticketKey: failing.issue.key } });
     const again = await waitFor(topic.pam, isRevocation(failingId), 2);
@@ -502,6 +513,8 @@ describe('grant lifecycle on the real broker', () => {
       logger: testLogger(),
       metrics: createPipelineMetrics(new Registry()),
       onFatal: (err) => fatal.push(err),
+      // Opens anything (this test is about a failing DLQ write, not about signatures).
+      trust: { open: (_topic, _partition, message) => ({ ok: true, value: JSON.parse(message.value?.toString('utf8') ?? 'null') as unknown, kid: 'test' }), serves: () => true, refuse: async () => undefined },
     });
     try {
       await lifecycle.start();

@@ -94,6 +94,7 @@ describe('the packed tarball', () => {
       'examples/catalog.yaml',
       'examples/directory.yaml',
       'examples/keys/dev-signing-key.pem',
+      'examples/keys/dev-internal-1.key',
       'examples/requests/nhi-dual-approval.granted.json',
     ]) {
       expect(paths).toContain(needed);
@@ -181,6 +182,8 @@ describe('the installed package (npm install --omit=dev)', () => {
     config.catalog = { path: join(examples, 'catalog.yaml') };
     config.directory = { path: join(examples, 'directory.yaml') };
     config.signing = { ...config.signing, keys: [{ kid: 'dev-example-1', privateKeyPem: `\${file:${join(examples, 'keys/dev-signing-key.pem')}}` }] };
+    const trust = config.trust as { internal: Record<string, unknown> };
+    config.trust = { ...trust, internal: { ...trust.internal, keys: [{ kid: 'dev-internal-1', secret: `\${file:${join(examples, 'keys/dev-internal-1.key')}}` }] } };
     config.pipeline = { ...config.pipeline, pollIntervalMs: 0 };
     const configPath = join(work, 'grantline.yaml');
     writeFileSync(configPath, stringifyYaml(config));

@@ -4,7 +4,7 @@ import { examplePamTarget } from '../../examples/pam-adapter.js';
 import { createProducer } from '../../src/kafka/index.js';
 import { startStack, startStubs, type Stack, type Stubs } from '../../dev/harness.js';
 import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket } from '../../dev/scenarios.js';
-import { freshKey } from '../../dev/signed-grants.js';
+import { adapterTrust, freshKey } from '../../dev/signed-grants.js';
 import { brokers, consumeAll, randomTopicSuffix, testKafka, testLogger } from './helpers/kafka.js';
 import { until } from './helpers/wait.js';
 
@@ -18,14 +18,16 @@ const events: AdapterEvent[] = [];
 
 beforeAll(async () => {
   stubs = await startStubs();
-  stack = await startStack({ brokers: brokers().join(','), topicPrefix: prefix, stubs });
+  const key = freshKey('example-pam-it');
+  // grantline acts only on results signed by an adapter registered for the channel.
+  stack = await startStack({ brokers: brokers().join(','), topicPrefix: prefix, stubs, adapters: [adapterTrust('pam', key)] });
   adapter = await runAdapter({
     name: 'example-pam',
     channel: 'pam',
     brokers: brokers(),
     kafka: { topicPrefix: prefix },
     jwks: `${stack.url}/.well-known/jwks.json`,
-    signingKey: freshKey('example-pam-it').input,
+    signingKey: key.input,
     target,
     logger: testLogger(),
     onEvent: (e) => events.push(e),

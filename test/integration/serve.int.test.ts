@@ -58,6 +58,7 @@ describe('grantline serve', () => {
         'signing:',
         '  activeKid: it-1',
         '  keys: [{ kid: it-1, privateKeyPem: "${file:signing.pem}" }]',
+        'trust: { internal: { activeKid: i1, keys: [{ kid: i1, secret: dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE= }] } }',
         'policy: { version: it }',
         'service: { shutdownTimeoutMs: 30000 }',
       ].join('\n'),
@@ -141,6 +142,7 @@ describe('grantline serve', () => {
         'signing:',
         '  activeKid: it-1',
         '  keys: [{ kid: it-1, privateKeyPem: "${env:GRANTLINE_IT_UNSET_KEY}" }]',
+        'trust: { internal: { activeKid: i1, keys: [{ kid: i1, secret: dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE= }] } }',
         'policy: { version: it }',
       ].join('\n'),
     );

@@ -16,6 +16,7 @@ import { BreakGlassLedger } from '../../src/pipeline/break-glass-ledger.js';
 import { createPipelineMetrics } from '../../src/pipeline/metrics.js';
 import type { ProcessorPorts } from '../../src/pipeline/ports.js';
 import { planChunk } from '../../src/pipeline/processor/plan-chunk.js';
+import { Refusals } from '../../src/pipeline/refusals.js';
 import type { PreparedChunk } from '../../src/pipeline/processor/prefetch.js';
 import { processTicket } from '../../src/pipeline/ticket/index.js';
 import { checkCatalog, decide } from '../../src/policy/index.js';
@@ -228,6 +229,8 @@ describe('processor: break-glass holdings on grantline.break-glass.v1', () => {
       log: pino({ level: 'silent' }),
       state: () => undefined,
       now: NOW,
+      refusals: new Refusals({ topics: { dlq: 'dlq', alerts: 'alerts' }, metrics: createPipelineMetrics(new Registry()), logger: pino({ level: 'silent' }), raisedBy: 'test' }),
+      serves: () => true,
     });
     const grants = plan.outputs.filter((o) => o.topic === 'grants.pam');
     const rejected = plan.outputs.filter((o) => o.topic === 'rejected').map((o) => JSON.parse(o.message.value) as { reasons: { code: string }[] });

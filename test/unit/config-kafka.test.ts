@@ -30,6 +30,7 @@ function tree(kafka: Record<string, unknown>): Record<string, unknown> {
     catalog: { path: 'catalog.yaml' },
     directory: { path: 'directory.yaml' },
     signing: { activeKid: 'k1', keys: [{ kid: 'k1', privateKeyPem: '${file:signing.pem}' }] },
+    trust: { internal: { activeKid: 'i1', keys: [{ kid: 'i1', secret: 'dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE=' }] } },
     policy: { version: 'v1' },
   };
 }

@@ -21,6 +21,7 @@ function parse(scim: unknown, env: Record<string, string> = {}) {
       catalog: { path: 'catalog.yaml' },
       directory: { path: 'directory.yaml' },
       signing: { activeKid: 'k1', keys: [{ kid: 'k1', privateKeyPem: '${file:signing.pem}' }] },
+      trust: { internal: { activeKid: 'i1', keys: [{ kid: 'i1', secret: 'dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE=' }] } },
       policy: { version: 'v1' },
       ...(scim === undefined ? {} : { scim }),
     },

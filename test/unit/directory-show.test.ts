@@ -25,6 +25,7 @@ beforeAll(() => {
       `catalog: { path: ${EXAMPLE_CATALOG_PATH} }`,
       `directory: { path: ${EXAMPLE_DIRECTORY_PATH} }`,
       'signing: { activeKid: t-1, keys: [{ kid: t-1, privateKeyPem: "${file:signing.pem}" }] }',
+      'trust: { internal: { activeKid: i1, keys: [{ kid: i1, secret: dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE= }] } }',
       'policy: { version: t }',
     ].join('\n'),
   );

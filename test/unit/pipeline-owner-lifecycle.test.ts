@@ -169,12 +169,18 @@ describe('partition commands', () => {
     const out = planPartitionCommands(
       [
         { offset: '5', message: { key: null, value: null, offset: '5' }, command: { kind: 'principal-offboarded', commandId: 'offboarded:0:1', event: { type: 'principal.offboarded', principalId: 'alice', at: NOW.toISOString(), source: 'workday' } } },
-        { offset: '6', message: { key: null, value: null, offset: '6' }, command: { kind: 'fulfillment-reported', commandId: 'fulfillment:0:2', result: { grantId: 'g2', action: 'provision', status: 'provisioned', adapter: 'pam', reference: 'r', at: NOW.toISOString() } } },
-        { offset: '7', message: { key: null, value: null, offset: '7' }, command: { kind: 'fulfillment-reported', commandId: 'fulfillment:0:3', result: { grantId: 'elsewhere', action: 'provision', status: 'provisioned', adapter: 'pam', reference: 'r', at: NOW.toISOString() } } },
+        { offset: '6', message: { key: null, value: null, offset: '6' }, command: { kind: 'fulfillment-reported', commandId: 'fulfillment:0:2', result: { grantId: 'g2', action: 'provision', status: 'provisioned', adapter: 'pam', reference: 'r', at: NOW.toISOString() }, signerChannel: 'pam', origin: { topic: 'results', partition: 0, offset: '2', key: 'g2' } } },
+        { offset: '7', message: { key: null, value: null, offset: '7' }, command: { kind: 'fulfillment-reported', commandId: 'fulfillment:0:3', result: { grantId: 'elsewhere', action: 'provision', status: 'provisioned', adapter: 'pam', reference: 'r', at: NOW.toISOString() }, signerChannel: 'pam', origin: { topic: 'results', partition: 0, offset: '2', key: 'g2' } } },
       ],
       view,
       'te',
       NOW,
+      {
+        serves: (channel) => channel === 'pam',
+        refuse: () => {
+          throw new Error('nothing here is refused');
+        },
+      },
     );
     expect(out.map((o) => [o.message.key, (JSON.parse(o.message.value) as { commandId: string }).commandId])).toEqual([
       ['jira-main|1', 'owner-offboarded:g1'],

@@ -3,8 +3,8 @@
  * genuine `grant.revoked` and its custody. The check runs before anything talks to Kafka, so these
  * run without a broker (the config's broker is never contacted).
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,9 @@ import { checkActivePrincipal } from '../../src/catalog/index.js';
 import { run as revoke } from '../../src/cli/commands/revoke.js';
 import { EXAMPLE_CATALOG_PATH, EXAMPLE_DIRECTORY_PATH, exampleDirectory } from '../fixtures/requests/factory.js';
 import { captureCli, type CliOutcome } from '../fixtures/cli.js';
+
+const ERIN_KEY = join(import.meta.dirname, '../../examples/keys/dev-operator-erin.pem');
+const ERIN_PUBLIC = createPublicKey(readFileSync(ERIN_KEY, 'utf8')).export({ type: 'spki', format: 'pem' }).toString();
 
 describe('checkActivePrincipal', () => {
   const directory = exampleDirectory();
@@ -43,6 +46,8 @@ describe('grantline revoke --actor', () => {
         `catalog: { path: ${EXAMPLE_CATALOG_PATH} }`,
         `directory: { path: ${directoryPath} }`,
         'signing: { activeKid: t-1, keys: [{ kid: t-1, privateKeyPem: "${file:signing.pem}" }] }',
+      // erin is an operator (the example's DEV ONLY key); an operator's machine holds no internal key.
+        `trust: { operators: [{ id: erin, publicKeyPem: "${ERIN_PUBLIC.replace(/\n/g, '\\n')}" }] }`,
         'policy: { version: t }',
       ].join('\n'),
     );
@@ -57,9 +62,19 @@ describe('grantline revoke --actor', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function cli(argv: string[], configFile = config): Promise<CliOutcome> {
-    return captureCli(revoke, [...argv, '--config', configFile]);
+  function cli(argv: string[], configFile = config, key = ERIN_KEY): Promise<CliOutcome> {
+    return captureCli(revoke, [...argv, '--key', key, '--config', configFile]);
   }
+
+  it.each([
+    ['without --key', () => captureCli(revoke, ['gr_anything', '--reason', 'r', '--actor', 'erin', '--config', config]), '--key is required'],
+    ['for an active principal who is not an operator', () => cli(['gr_anything', '--reason', 'r', '--actor', 'alice']), '--actor "alice" is not in trust.operators'],
+    ['with a key that is not the operator\'s', () => cli(['gr_anything', '--reason', 'r', '--actor', 'erin'], config, join(dir, 'signing.pem')), 'is not the key trust.operators lists for "erin"'],
+  ])('refuses %s with exit 2 before anything talks to Kafka', async (_name, run, message) => {
+    const result = await run();
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
 
   it.each([
     ['someone not in the directory', 'nobody', '--actor "nobody" is not a principal in the directory'],

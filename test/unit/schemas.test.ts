@@ -11,7 +11,7 @@ import { approval, makeRequest, NOW, REPO, testCatalog, testDirectory } from '..
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM interop.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
 
-const FILES = ['grant.v1.json', 'rejection.v1.json', 'revocation.v1.json', 'grant-amendment.v1.json', 'custody-event.v1.json', 'fulfillment-result.v1.json', 'entitlement-request.v1.json', 'identity-lifecycle-event.v1.json', 'lifecycle-alert.v1.json', 'policy-alert.v1.json', 'adapter-alert.v1.json', 'decision-request.v1.json'];
+const FILES = ['grant.v1.json', 'rejection.v1.json', 'revocation.v1.json', 'grant-amendment.v1.json', 'custody-event.v1.json', 'fulfillment-result.v1.json', 'entitlement-request.v1.json', 'identity-lifecycle-event.v1.json', 'lifecycle-alert.v1.json', 'policy-alert.v1.json', 'adapter-alert.v1.json', 'decision-request.v1.json', 'trust-alert.v1.json'];
 
 describe('schemas/ is generated from the zod model', () => {
   const built = buildSchemas();

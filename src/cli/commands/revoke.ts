@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkActivePrincipal, type Directory } from '../../catalog/index.js';
 import { createProducer } from '../../kafka/index.js';
@@ -6,16 +7,21 @@ import { CE_TYPES, encodeCloudEvent } from '../../pipeline/cloudevents.js';
 import type { RevokeCommand } from '../../pipeline/events.js';
 import { StateView } from '../../pipeline/state-view.js';
 import { directoryInForce, DirectoryUnavailableError } from '../directory-in-force.js';
-import { connectCli, openCli } from '../kafka-cli.js';
+import { cliGate, connectCli, openCli } from '../kafka-cli.js';
+import { ed25519PublicKey, signOperatorCommand } from '../../trust/index.js';
 
-const USAGE = `usage: grantline revoke <grantId> --reason TEXT --actor PRINCIPAL [--config PATH] [--no-wait] [--timeout SECONDS]
+const USAGE = `usage: grantline revoke <grantId> --reason TEXT --actor PRINCIPAL --key FILE [--config PATH] [--no-wait] [--timeout SECONDS]
 
 Revokes a grant now. The revocation is published on the grant's own topic (after the grant), signed,
 recorded in custody with you as its actor, and written back on the ticket.
 
   --reason TEXT     why (kept in the revocation and on the ticket)
   --actor ID        who is revoking: an active principal of the directory in force (directory.path,
-                    and what the identity provider said over SCIM when scim.enabled)
+                    and what the identity provider said over SCIM when scim.enabled), listed in
+                    trust.operators
+  --key FILE        your operator key (Ed25519 PKCS#8 PEM, grantline keygen --operator): the command
+                    is signed with it, and the processor acts only on a signature of a configured
+                    operator in their own name
   --no-wait         return once the request is stored, without waiting for the revocation
   --timeout N       seconds to wait for the processor to publish the revocation (default 30)
 
@@ -30,6 +36,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         reason: { type: 'string' },
         actor: { type: 'string' },
+        key: { type: 'string' },
         config: { type: 'string' },
         'no-wait': { type: 'boolean', default: false },
         timeout: { type: 'string', default: '30' },
@@ -51,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) problems.push('name exactly one grant id');
   if (!values.reason?.trim()) problems.push('--reason is required');
   if (!values.actor?.trim()) problems.push('--actor is required');
+  if (!values.key?.trim()) problems.push('--key is required (your operator key)');
   const timeoutSeconds = Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) problems.push('--timeout must be a positive number of seconds');
   if (problems.length > 0) {
@@ -85,11 +93,17 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
+  const signer = operatorKey(values.key as string, actor, cli.config.trust.operators);
+  if (typeof signer === 'string') {
+    console.error(`grantline revoke: ${signer}`);
+    return 2;
+  }
+
   if (!connected) {
     const unreachable = await connectCli('revoke', cli);
     if (unreachable !== null) return unreachable;
   }
-  const view = new StateView(cli.kafka, cli.topics.ticketState, cli.logger);
+  const view = new StateView(cli.kafka, cli.topics.ticketState, cli.logger, cliGate(cli, cli.topics.ticketState));
   const producer = createProducer(cli.kafka);
   try {
     await view.start();
@@ -106,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const now = new Date().toISOString();
-    const command: RevokeCommand = {
+    const unsigned: RevokeCommand = {
       kind: 'revoke',
       commandId: `manual:${grantId}:${randomUUID()}`,
       connectorId: state.connectorId,
@@ -117,6 +131,7 @@ export async function run(argv: string[]): Promise<number> {
       actor,
       requestedAt: now,
     };
+    const command = signOperatorCommand(cli.topics.ticketEvents, unsigned, actor, signer);
     await producer.connect();
     await producer.send(cli.topics.ticketEvents, [
       encodeCloudEvent(key as string, { id: command.commandId, source: 'urn:grantline:cli', type: CE_TYPES.ticketEvent, time: now, subject: grantId }, command),
@@ -140,4 +155,26 @@ export async function run(argv: string[]): Promise<number> {
     await producer.disconnect().catch(() => undefined);
     await view.stop().catch(() => undefined);
   }
+}
+
+/**
+ * The operator's private key from `--key`, checked against the operator `actor` in
+ * `trust.operators`; or what is wrong, in one line that quotes no key material.
+ */
+function operatorKey(file: string, actor: string, operators: readonly { id: string; publicKeyPem: string }[]): KeyObject | string {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: readFileSync(file, 'utf8'), format: 'pem' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === undefined ? `--key ${file} is not a PEM private key` : `cannot read --key ${file} (${code})`;
+  }
+  if (key.asymmetricKeyType !== 'ed25519') return `--key ${file} is not an Ed25519 key (grantline keygen --operator makes one)`;
+  const listed = operators.find((o) => o.id === actor);
+  if (listed === undefined) return `--actor "${actor}" is not in trust.operators; the processor acts only on revocations signed by a configured operator`;
+  const mine = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  if (!ed25519PublicKey(listed.publicKeyPem, `operator "${actor}"`).export({ format: 'der', type: 'spki' }).equals(mine)) {
+    return `--key ${file} is not the key trust.operators lists for "${actor}"`;
+  }
+  return key;
 }

@@ -1,5 +1,5 @@
 import { describeError, GrantlineError } from '../../connector/errors.js';
-import { createProducer, partitionTransactionalId, type GrantlineProducer, type Kafka } from '../../kafka/index.js';
+import { createProducer, partitionTransactionalId, type GrantlineProducer, type Kafka, type ProducerOptions } from '../../kafka/index.js';
 import type { TicketState } from '../../model/index.js';
 import { encodeStateRecord } from '../state/record.js';
 import type { Output } from '../cloudevents.js';
@@ -72,6 +72,8 @@ export class TransactionalCommitter {
       readonly groupId: string;
       readonly inputTopic: string;
       readonly stateTopic: string;
+      /** Seals what goes to grantline's internal topics (`internalSealer`, src/trust). */
+      readonly seal?: ProducerOptions['seal'];
     },
   ) {}
 
@@ -82,7 +84,7 @@ export class TransactionalCommitter {
    */
   async acquire(partition: number): Promise<void> {
     await this.release(partition);
-    const producer = createProducer(this.kafka, { transactionalId: partitionTransactionalId(this.options.groupId, this.options.inputTopic, partition) });
+    const producer = createProducer(this.kafka, { transactionalId: partitionTransactionalId(this.options.groupId, this.options.inputTopic, partition), ...(this.options.seal ? { seal: this.options.seal } : {}) });
     await producer.connect();
     this.producers.set(partition, producer);
   }

@@ -5,6 +5,7 @@ import type { Output } from '../cloudevents.js';
 import { encodeDeadLetter, originalOf } from '../dead-letter.js';
 import type { PipelineMetrics } from '../metrics.js';
 import type { ProcessorPorts } from '../ports.js';
+import type { Refusals } from '../refusals.js';
 import { processTicket } from '../ticket/index.js';
 import type { FetchOutcome } from './attempts.js';
 import { planPartitionCommands } from './partition-commands.js';
@@ -35,6 +36,10 @@ export interface PlanDeps {
   /** The partition's held tickets, for partition commands (offboarding, fulfillment reports). */
   readonly held: { tickets: ReadonlyMap<string, TicketState>; ticketOfGrant(grantId: string): string | undefined };
   readonly now: Date;
+  /** A refused (unauthenticated) event's DLQ record and alert go out in the chunk's transaction. */
+  readonly refusals: Refusals;
+  /** Whether an adapter registered for `channel` may report on a grant published on `grantTopic`. */
+  readonly serves: (channel: string | undefined, grantTopic: string) => boolean;
 }
 
 /**
@@ -66,6 +71,12 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
   // Poison before the cutoff goes to the DLQ now; after it, it is read again on resume.
   for (const p of prepared.poison) {
     if (!before(p.offset)) continue;
+    const refused = p.refused;
+    if (refused !== undefined) {
+      outputs.push(...deps.refusals.outputs('processor', topic, partition, p.message, refused, now));
+      afterCommit.push(() => deps.refusals.counted('processor', topic, partition, p.message, refused));
+      continue;
+    }
     log.warn({ offset: p.offset.toString(), reason: p.reason }, 'poison event sent to the DLQ');
     toDlq('processor.parse', p.reason, originalOf(topic, partition, p.message));
   }
@@ -136,6 +147,13 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
         },
         ports.topics.ticketEvents,
         now,
+        {
+          serves: deps.serves,
+          refuse: (t, p, message, refused) => {
+            afterCommit.push(() => deps.refusals.counted('lifecycle', t, p, message, refused));
+            return deps.refusals.outputs('lifecycle', t, p, message, refused, now);
+          },
+        },
       ),
     );
   }

@@ -2,6 +2,7 @@ import type { TicketSnapshot } from '../../connector/contract.js';
 import { GrantlineError } from '../../connector/errors.js';
 import type { InboundMessage } from '../../kafka/index.js';
 import type { TicketState } from '../../model/index.js';
+import type { Opened } from '../../trust/index.js';
 import type { PipelineMetrics } from '../metrics.js';
 import type { ProcessorPorts } from '../ports.js';
 import { parseTicketEvent, type ParsedEvent, type ParsedPartitionCommand } from './parse.js';
@@ -22,6 +23,8 @@ export interface Poison {
   readonly offset: bigint;
   readonly reason: string;
   readonly message: InboundMessage;
+  /** Set when the message failed authentication (not only parsing): DLQ stage `processor.trust`, alert, metric. */
+  readonly refused?: Extract<Opened, { ok: false }> | undefined;
 }
 
 /** A chunk parsed and grouped by ticket, with its fetches under way. */
@@ -41,6 +44,8 @@ export interface PrefetchDeps {
   readonly state: (key: string) => TicketState | undefined;
   /** Source fetches in flight at once. */
   readonly fetchConcurrency: number;
+  /** Authenticates and parses a ticket-events message (src/trust). */
+  readonly open: (message: InboundMessage) => Opened;
 }
 
 /** Whether the group holds a delivery the ticket's state has not seen: only then is the source read. */
@@ -87,9 +92,9 @@ export function prepareChunk(messages: readonly InboundMessage[], deps: Prefetch
   const commands: ParsedPartitionCommand[] = [];
   const groups = new Map<string, TicketGroup>();
   for (const message of messages) {
-    const parsed = parseTicketEvent(message);
+    const parsed = parseTicketEvent(message, deps.open);
     if (!parsed.ok) {
-      poison.push({ offset: BigInt(message.offset), reason: parsed.reason, message });
+      poison.push({ offset: BigInt(message.offset), reason: parsed.reason, message, refused: parsed.refused });
       continue;
     }
     if ('command' in parsed) {

@@ -5,6 +5,9 @@ import type { PipelineMetrics } from '../metrics.js';
 import type { ProcessorPorts } from '../ports.js';
 import { PartitionStates, type HeldPartition, type PartitionStatesDeps } from '../state/partition-states.js';
 import { readStateRecord } from '../state/record.js';
+import type { Gate, Refusals } from '../refusals.js';
+import type { MessageBytes, Opened } from '../../trust/index.js';
+import type { ProducerOptions } from '../../kafka/index.js';
 import { Attempts } from './attempts.js';
 import { restartable, TransactionalCommitter } from './commit.js';
 import { planChunk } from './plan-chunk.js';
@@ -29,6 +32,12 @@ export interface ProcessorOptions {
   readonly onFatal?: (err: unknown) => void;
   /** Told when a partition's state is restored or dropped, and of each state committed (the owner's lifecycle). */
   readonly stateListener?: Pick<PartitionStatesDeps, 'restored' | 'changed' | 'dropped'>;
+  /**
+   * src/trust: `open` verifies ticket events, `state` the state records a restore reads; `seal`
+   * seals what the transaction writes to internal topics; refused events' DLQ record and alert go
+   * out in the chunk's transaction.
+   */
+  readonly trust: { readonly open: (topic: string, message: MessageBytes) => Opened; readonly state: Gate; readonly seal: NonNullable<ProducerOptions['seal']>; readonly refusals: Refusals; readonly serves: (channel: string | undefined, grantTopic: string) => boolean };
 }
 
 /**
@@ -57,7 +66,7 @@ export class Processor {
     this.backoff = new PartitionBackoff('processor', options.backoff, options.metrics);
     this.attempts = new Attempts(options.maxAttempts);
     const { kafka, ports, groupId, logger, metrics } = options;
-    this.committer = new TransactionalCommitter(kafka, { groupId, inputTopic: ports.topics.ticketEvents, stateTopic: ports.topics.ticketState });
+    this.committer = new TransactionalCommitter(kafka, { groupId, inputTopic: ports.topics.ticketEvents, stateTopic: ports.topics.ticketState, seal: options.trust.seal });
     this.states = new PartitionStates({
       acquire: (partition) => this.committer.acquire(partition),
       release: (partition) => this.committer.release(partition),
@@ -78,7 +87,8 @@ export class Processor {
   private async restore(held: HeldPartition): Promise<void> {
     const { kafka, ports, logger } = this.options;
     await readPartitionsToEnd(kafka, ports.topics.ticketState, [held.partition], (message) => {
-      const record = readStateRecord(message);
+      const record = readStateRecord(message, (m) => this.options.trust.state.open(held.partition, m));
+      if (record.kind === 'refused') return;
       if (record.kind === 'invalid') {
         logger.error({ topic: ports.topics.ticketState, partition: held.partition, offset: message.offset, reason: record.reason }, 'invalid state record skipped');
         return;
@@ -110,8 +120,9 @@ export class Processor {
   }
 
   private prepare(held: HeldPartition, messages: readonly InboundMessage[]): PreparedChunk {
-    const { ports, metrics, fetchConcurrency } = this.options;
-    return prepareChunk(messages, { ports, metrics, fetchConcurrency, state: (key) => held.get(key) });
+    const { ports, metrics, fetchConcurrency, trust } = this.options;
+    const topic = ports.topics.ticketEvents;
+    return prepareChunk(messages, { ports, metrics, fetchConcurrency, state: (key) => held.get(key), open: (message) => trust.open(topic, message) });
   }
 
   private async handleBatch(batch: PartitionBatch): Promise<void> {
@@ -160,6 +171,8 @@ export class Processor {
       state: (key) => held.get(key),
       held,
       now: this.now(),
+      refusals: this.options.trust.refusals,
+      serves: this.options.trust.serves,
     });
     if (plan.lastProcessed !== null) {
       const commit = { topic: batch.topic, partition: batch.partition, outputs: plan.outputs, states: plan.states, nextOffset: plan.lastProcessed + 1n };

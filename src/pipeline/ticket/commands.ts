@@ -19,7 +19,8 @@ export function revokeByCommand(ctx: TicketContext, command: RevokeCommand): voi
       deliveryId: command.commandId,
       via: command.trigger === 'manual' ? 'cli' : 'lifecycle',
       payloadSha256: ctx.ports.custody.digest(command),
-      signatureVerified: false,
+      // Only a manual revoke is signed (by its operator); it is processed only once verified.
+      signatureVerified: command.authorization !== undefined,
     },
     null,
   );
