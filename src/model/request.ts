@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { IsoDateTime, SourceIdentity, SubjectType, TicketSource } from './common.js';
 
-/** Where an approval came from. Only native approval records count; `comment` exists to be refused. */
-export const ApprovalEvidenceKind = z.enum(['jsm-approval', 'sysapproval_approver', 'workflow-transition', 'comment']);
+/**
+ * Where an approval came from. Only native approval records count; `comment` exists to be refused.
+ * `source-approval`: an approval record a generic source serves (the `json-webhook` connector).
+ */
+export const ApprovalEvidenceKind = z.enum(['jsm-approval', 'sysapproval_approver', 'workflow-transition', 'source-approval', 'comment']);
 export type ApprovalEvidenceKind = z.infer<typeof ApprovalEvidenceKind>;
 
 export const Approval = z.object({

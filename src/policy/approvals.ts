@@ -8,6 +8,7 @@ export const STRUCTURED_EVIDENCE: ReadonlySet<Approval['evidence']['kind']> = ne
   'jsm-approval',
   'sysapproval_approver',
   'workflow-transition',
+  'source-approval',
 ]);
 
 /** One approver position to fill: any distinct person who is a member of one of `groups`. */
