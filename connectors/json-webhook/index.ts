@@ -1,6 +1,7 @@
 import { defineConnector } from '../../src/connector/contract.js';
 import type { Connector, ConnectorDeps, PollPage, TicketSnapshot, WriteBack, WriteBackResult } from '../../src/connector/contract.js';
 import { NonRetriableError } from '../../src/connector/errors.js';
+import { markerFor } from '../../src/connector/note.js';
 import { JsonWebhookConfig } from './config.js';
 import { identifyJsonDelivery, verifyJsonDelivery } from './delivery.js';
 import { mapJsonTicket } from './map.js';
@@ -20,11 +21,9 @@ function readWatermark(watermark: string | null, since: Date): Watermark {
   return { updatedAt: parsed.updatedAt, id: parsed.id };
 }
 
-const MARKER_OPEN = '[grantline:';
-
 /** The note text for a write-back: the marker line, then what a person on the ticket needs to know. */
 function noteText(item: WriteBack, idempotencyKey: string): string {
-  const marker = `${MARKER_OPEN}${idempotencyKey.replace(/[\]\r\n]/g, '_')}]`;
+  const marker = markerFor(idempotencyKey);
   switch (item.kind) {
     case 'note':
       return `${marker}\n${item.text}`;
@@ -64,7 +63,7 @@ export function createJsonWebhookConnector(config: JsonWebhookConfig, deps: Conn
     async writeBack(ticketId, item, idempotencyKey): Promise<WriteBackResult> {
       const url = client.url(config.paths.notes, ticketId);
       const text = noteText(item, idempotencyKey);
-      const marker = text.slice(0, text.indexOf('\n'));
+      const marker = markerFor(idempotencyKey);
       const existing = (await client.json(SourceNotes, `notes of ${ticketId}`, url)).find((n) => n.body.includes(marker));
       if (existing !== undefined) return { written: false, recordId: existing.id };
       const created = await client.json(SourceNoteCreated, `new note on ${ticketId}`, url, { method: 'POST', body: { body: text } });

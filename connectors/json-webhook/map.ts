@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { MapResult, PrincipalResolver, TicketSnapshot } from '../../src/connector/contract.js';
 import { RequestField, SubjectType, type Approval, type FieldChange, type Reason, type SourceIdentity, type Subject, type TicketSource } from '../../src/model/index.js';
 import type { JsonWebhookConfig } from './config.js';
@@ -63,11 +62,9 @@ export function mapJsonTicket(snapshot: TicketSnapshot, ctx: MapContext): MapRes
     const field = RequestField.safeParse(c.field);
     return field.success ? [{ field: field.data, at: new Date(c.at).toISOString() }] : [];
   });
-  const fields = { entitlementId, subject, resource: r.resource, environment: r.environment, ttlSeconds: ttl ?? undefined, breakGlass: r.breakGlass, requester: requester.sourceIdentity };
   return {
     ok: true,
     request: {
-      requestId: `jw-${createHash('sha256').update(JSON.stringify([ctx.connectorId, t.id, fields])).digest('hex').slice(0, 40)}`,
       source,
       requester,
       filer,
@@ -79,7 +76,8 @@ export function mapJsonTicket(snapshot: TicketSnapshot, ctx: MapContext): MapRes
       ...(ttl === null ? {} : { ttlSeconds: ttl }),
       breakGlass: r.breakGlass,
       approvals,
-      approvalLikeComments: [],
+      // As they are: the core picks the approval-looking ones (src/policy/comments.ts).
+      comments: t.comments.map((c) => ({ authorSource: email(c.author.email), commentId: c.id, at: new Date(c.createdAt).toISOString(), text: c.body })),
       status: { name: t.status, actionable },
       changes,
       freeText: t.text,
