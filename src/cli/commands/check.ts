@@ -12,6 +12,7 @@ import { canonicalMapped, decideMapped } from '../../pipeline/ticket/decide.js';
 import type { CanonicalMapped } from '../../pipeline/ticket/decide.js';
 import { createPipelineRuntime } from '../../service/wiring.js';
 import { formatCheck, type CheckReport } from '../check-view.js';
+import { readFlags, type CliIo } from '../flags.js';
 
 const USAGE = `usage: grantline check --connector ID --ticket KEY [--config PATH] [--at ISO-TIME] [--json]
 
@@ -35,13 +36,9 @@ A ticket with a grant in force gets no rejection note; check cannot know that, a
 Exit codes: 0 granted, 3 rejected or not a request, 4 cancelled in the source, 1 the source could not
 be read, 2 bad usage or bad config.`;
 
-/** Terminal access, replaceable in tests. */
-export interface CheckIo {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type CheckIo = CliIo;
 
-const defaultIo: CheckIo = { out: (t) => console.log(t), err: (t) => console.error(t) };
+const defaultIo: CliIo = { out: (t) => console.log(t), err: (t) => console.error(t) };
 
 function parseOptions(args: string[]) {
   return parseArgs({
@@ -76,17 +73,8 @@ function report(connector: Connector, snapshot: TicketSnapshot, mapped: Canonica
 }
 
 export async function run(argv: string[], io: CheckIo = defaultIo): Promise<number> {
-  let values: ReturnType<typeof parseOptions>['values'];
-  try {
-    ({ values } = parseOptions(argv));
-  } catch (err) {
-    io.err(`grantline check: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const values = readFlags('check', USAGE, io, () => parseOptions(argv));
+  if (typeof values === 'number') return values;
   if (values.connector === undefined || values.ticket === undefined) {
     io.err(`grantline check: name both --connector and --ticket\n\n${USAGE}`);
     return 2;
