@@ -74,7 +74,7 @@ describe('grantline check through the Jira connector', { timeout: 30_000 }, () =
     expect(r.decision?.outcome).toBe('granted');
     expect(r.requestId).toBe(r.decision?.requestId);
     expect(r.decision).toEqual(await evaluated(r.request));
-    expect(r.writeBack?.kind).toBe('decision');
+    expect(r.writeBack).toEqual({ idempotencyKey: r.decision?.outcome === 'granted' ? r.decision.grantId : '', item: { kind: 'decision', decision: r.decision } });
     expect(stubs.jira.requests.length).toBeGreaterThan(0);
     expect(writes()).toEqual([]);
   });

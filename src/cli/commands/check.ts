@@ -8,7 +8,7 @@ import { createKafka, kafkaSettings, topicNames } from '../../kafka/index.js';
 import { createLogger } from '../../log/index.js';
 import type { Decision } from '../../model/index.js';
 import { writesBackRejection } from '../../policy/rejection.js';
-import { canonicalMapped, decideMapped } from '../../pipeline/ticket/decide.js';
+import { canonicalMapped, decideMapped, decisionKey } from '../../pipeline/ticket/decide.js';
 import type { CanonicalMapped } from '../../pipeline/ticket/decide.js';
 import { createPipelineRuntime } from '../../service/wiring.js';
 import { formatCheck, type CheckReport } from '../check-view.js';
@@ -55,10 +55,18 @@ function parseOptions(args: string[]) {
   });
 }
 
-function report(connector: Connector, snapshot: TicketSnapshot, mapped: CanonicalMapped | null, decided: { requestId: string; decision: Decision } | null): CheckReport {
+/** What the processor decided for the ticket: the canonical mapping, the decision, and the input they were taken on. */
+interface Decided {
+  readonly mapped: CanonicalMapped;
+  readonly requestId: string;
+  readonly decision: Decision;
+  readonly inputSha256: string;
+}
+
+function report(connector: Connector, snapshot: TicketSnapshot, decided: Decided | null): CheckReport {
   const base = { connectorId: connector.id, ticket: { ticketId: snapshot.ticketId, ticketKey: snapshot.ticketKey, fetchedAt: snapshot.fetchedAt } };
-  if (mapped === null || decided === null) return { ...base, cancelled: true, request: null, mappingFailure: null, requestId: null, decision: null, writeBack: null };
-  const { decision } = decided;
+  if (decided === null) return { ...base, cancelled: true, request: null, mappingFailure: null, requestId: null, decision: null, writeBack: null };
+  const { mapped, decision } = decided;
   const actionable = mapped.ok ? mapped.request.status.actionable : mapped.failure.actionable;
   const written = decision.outcome === 'granted' || writesBackRejection(actionable, 0);
   return {
@@ -68,7 +76,7 @@ function report(connector: Connector, snapshot: TicketSnapshot, mapped: Canonica
     mappingFailure: mapped.ok ? null : mapped.failure,
     requestId: decided.requestId,
     decision,
-    writeBack: written ? { kind: 'decision', decision } : null,
+    writeBack: written ? { idempotencyKey: decisionKey(decision, decided.inputSha256), item: { kind: 'decision', decision } } : null,
   };
 }
 
@@ -124,10 +132,12 @@ export async function run(argv: string[], io: CheckIo = defaultIo): Promise<numb
 
   let result: CheckReport;
   if (connector.isCancelled(snapshot)) {
-    result = report(connector, snapshot, null, null);
+    result = report(connector, snapshot, null);
   } else {
+    // As evaluate() does: the core's canonical mapping, its digest, the processor's decision.
     const mapped = canonicalMapped(connector.map(snapshot));
-    result = report(connector, snapshot, mapped, decideMapped(ports.policy, mapped, now, ports.custody.digest, ports.breakGlass));
+    const inputSha256 = ports.custody.digest(mapped);
+    result = report(connector, snapshot, { mapped, inputSha256, ...decideMapped(ports.policy, mapped, now, ports.custody.digest, ports.breakGlass) });
   }
   io.out(values.json ? JSON.stringify(result, null, 2) : formatCheck(result));
   if (result.decision === null) return 4;

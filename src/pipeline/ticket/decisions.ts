@@ -1,6 +1,7 @@
 import type { BreakGlassHolding, Grant, GrantDecision, Reason, RejectionDecision, Revocation, RevocationTrigger, TrackedGrant } from '../../model/index.js';
 import { breakGlassHolder } from '../../policy/break-glass-limit.js';
 import type { Origin, TicketContext } from './context.js';
+import { decisionKey } from './decide.js';
 
 /** The break-glass holding of a tracked grant, held or (with `releasedAt`) given back. */
 function holdingOf(ctx: TicketContext, grant: TrackedGrant, holder: string, releasedAt: string | null): BreakGlassHolding {
@@ -66,8 +67,7 @@ export function reject(ctx: TicketContext, decision: RejectionDecision, origin: 
     { requestId: decision.requestId, grantId: null },
   );
   const rejection = ports.signer.sign({ ...decision, custody: ctx.custodyBlock(event, origin, snapshotSha256) });
-  // The same rejection for a changed input is a new message (and a new note).
-  const id = `${rejection.rejectionId}:${inputSha256.slice(0, 12)}`;
+  const id = decisionKey(decision, inputSha256);
   ctx.emit.rejected(rejection, id, ctx.state.ticketKey);
   ctx.counts.rejected += 1;
   if (writeBack) {
