@@ -1,5 +1,6 @@
 import type { ConnectorType } from '../src/connector/contract.js';
 import { jiraConnector } from './jira/index.js';
+import { jsonWebhookConnector } from './json-webhook/index.js';
 import { serviceNowConnector } from './servicenow/index.js';
 
 /**
@@ -8,6 +9,7 @@ import { serviceNowConnector } from './servicenow/index.js';
 export const connectorTypes = {
   jira: jiraConnector,
   servicenow: serviceNowConnector,
+  'json-webhook': jsonWebhookConnector,
 } satisfies Record<string, ConnectorType>;
 
 export type ConnectorTypeId = keyof typeof connectorTypes;

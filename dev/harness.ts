@@ -14,6 +14,7 @@ import { ROLE_NAMES, type RoleName } from '../src/service/roles.js';
 import type { Service } from '../src/service/service.js';
 import { buildService } from '../src/service/wiring.js';
 import { startJiraStub, type JiraStub } from './stubs/jira-stub.js';
+import { startJsonWebhookStub, type JsonWebhookStub } from './stubs/json-webhook-stub.js';
 import { startServiceNowStub, type ServiceNowStub } from './stubs/servicenow-stub.js';
 
 const EXAMPLES = resolve(dirname(fileURLToPath(import.meta.url)), '../examples');
@@ -21,18 +22,22 @@ const EXAMPLES = resolve(dirname(fileURLToPath(import.meta.url)), '../examples')
 export interface Stubs {
   readonly jira: JiraStub;
   readonly servicenow: ServiceNowStub;
+  /** The generic JSON source of the `json-webhook` connector. */
+  readonly json: JsonWebhookStub;
   close(): Promise<void>;
 }
 
-/** Starts both stubs on free ports (or the given ones). */
-export async function startStubs(ports: { jira?: number; servicenow?: number } = {}): Promise<Stubs> {
+/** Starts the stubs of the example's connectors on free ports (or the given ones). */
+export async function startStubs(ports: { jira?: number; servicenow?: number; json?: number } = {}): Promise<Stubs> {
   const jira = await startJiraStub({ port: ports.jira ?? 0 });
   const servicenow = await startServiceNowStub({ port: ports.servicenow ?? 0 });
+  const json = await startJsonWebhookStub({ port: ports.json ?? 0 });
   return {
     jira,
     servicenow,
+    json,
     close: async () => {
-      await Promise.all([jira.close(), servicenow.close()]);
+      await Promise.all([jira.close(), servicenow.close(), json.close()]);
     },
   };
 }
@@ -82,6 +87,7 @@ export function stackTree(options: StackOptions): Record<string, unknown> {
   for (const c of tree.connectors as unknown as Record<string, unknown>[]) {
     if (c.type === 'jira') c.baseUrl = options.stubs.jira.baseUrl;
     if (c.type === 'servicenow') c.instanceUrl = options.stubs.servicenow.baseUrl;
+    if (c.type === 'json-webhook') c.baseUrl = options.stubs.json.baseUrl;
   }
   if (options.adapters !== undefined) {
     const trust = tree.trust ?? {};

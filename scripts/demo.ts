@@ -260,6 +260,7 @@ async function main(argv: string[]): Promise<number> {
 
   const jiraConn = config.connectors.find((c) => c.id === 'jira-main');
   const snConn = config.connectors.find((c) => c.id === 'servicenow-main');
+  const jsonConn = config.connectors.find((c) => c.type === 'json-webhook');
   if (!jiraConn || !snConn) {
     console.error('demo: the config needs the example connectors jira-main and servicenow-main');
     return 2;
@@ -267,6 +268,7 @@ async function main(argv: string[]): Promise<number> {
   const stubs = await startStubs({
     jira: portOf((jiraConn.config as { baseUrl?: unknown }).baseUrl, 'connectors jira-main baseUrl'),
     servicenow: portOf((snConn.config as { instanceUrl?: unknown }).instanceUrl, 'connectors servicenow-main instanceUrl'),
+    ...(jsonConn ? { json: portOf((jsonConn.config as { baseUrl?: unknown }).baseUrl, `connectors ${jsonConn.id} baseUrl`) } : {}),
   });
   seedServiceNowUsers(stubs.servicenow);
   const tails: TopicTail[] = [];

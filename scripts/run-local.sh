@@ -54,6 +54,7 @@ require_free "$http_port" "grantline HTTP" "set GRANTLINE_HTTP_PORT"
 if [[ "$config" == "examples/grantline.yaml" ]]; then
   require_free 18080 "Jira stub of examples/grantline.yaml" "free the port"
   require_free 18081 "ServiceNow stub of examples/grantline.yaml" "free the port"
+  require_free 18082 "JSON webhook source stub of examples/grantline.yaml" "free the port"
 fi
 
 # Node >= 22.12 first on PATH (installs node@24 locally when the machine's node is older).

@@ -42,6 +42,7 @@ async function evaluated(request: unknown): Promise<unknown> {
 
 const writes = () => [
   ...stubs.jira.requests.filter((r) => r.method !== 'GET').map((r) => `jira ${r.method} ${r.path}`),
+  ...stubs.json.requests.filter((r) => r.method !== 'GET').map((r) => `json ${r.method} ${r.path}`),
   ...stubs.servicenow.requests.filter((r) => r.method !== 'GET').map((r) => `servicenow ${r.method} ${r.url}`),
 ];
 
@@ -61,6 +62,7 @@ afterAll(async () => {
 beforeEach(() => {
   stubs.jira.requests.length = 0;
   stubs.servicenow.requests.length = 0;
+  stubs.json.requests.length = 0;
 });
 
 describe('grantline check through the Jira connector', { timeout: 30_000 }, () => {
@@ -72,7 +74,7 @@ describe('grantline check through the Jira connector', { timeout: 30_000 }, () =
     expect(r.decision?.outcome).toBe('granted');
     expect(r.requestId).toBe(r.decision?.requestId);
     expect(r.decision).toEqual(await evaluated(r.request));
-    expect(r.writeBack?.kind).toBe('decision');
+    expect(r.writeBack).toEqual({ idempotencyKey: r.decision?.outcome === 'granted' ? r.decision.grantId : '', item: { kind: 'decision', decision: r.decision } });
     expect(stubs.jira.requests.length).toBeGreaterThan(0);
     expect(writes()).toEqual([]);
   });
@@ -130,11 +132,32 @@ describe('grantline check through the ServiceNow connector', { timeout: 30_000 }
   });
 });
 
+describe('grantline check through the json-webhook connector of the example config', () => {
+  it('a ticket of the generic JSON source, approved by an owner: granted as evaluate grants it, nothing written', async () => {
+    const decided = new Date(Date.parse(AT) - 600_000).toISOString();
+    stubs.json.put({
+      id: 'REQ-1',
+      status: 'open',
+      createdAt: new Date(Date.parse(AT) - 3_600_000).toISOString(),
+      updatedAt: decided,
+      requester: { email: 'alice@example.com' },
+      request: { entitlement: 'analytics-readonly', environment: 'prod', resource: 'analytics-warehouse', justification: 'quarterly report' },
+      approvals: [{ id: 'ap-1', approver: { email: 'bob@example.com' }, decision: 'approved', decidedAt: decided }],
+    });
+    const { code, report: r } = await report('json-main', 'REQ-1');
+    expect(code, JSON.stringify(r.decision)).toBe(0);
+    expect(r.request).toMatchObject({ entitlementId: 'analytics-readonly', subject: { type: 'human', id: 'alice' }, approvals: [{ approverPrincipalId: 'bob', evidence: { kind: 'source-approval', recordId: 'ap-1' } }] });
+    expect(r.decision).toEqual(await evaluated(r.request));
+    expect(stubs.json.requests.length).toBeGreaterThan(0);
+    expect(writes()).toEqual([]);
+  });
+});
+
 describe('grantline check, bad input', () => {
   it('an unknown connector id names the configured ones, exit 2', async () => {
     const { code, err } = await runCheck('jira-nope', 'ACC-1');
     expect(code).toBe(2);
-    expect(err).toContain('no connector "jira-nope" in the config (configured: jira-main, servicenow-main');
+    expect(err).toContain('no connector "jira-nope" in the config (configured: jira-main, json-main, servicenow-main');
   });
 
   it('a ticket the source does not have: exit 1, one line naming it', async () => {

@@ -8,10 +8,11 @@ import { createKafka, kafkaSettings, topicNames } from '../../kafka/index.js';
 import { createLogger } from '../../log/index.js';
 import type { Decision } from '../../model/index.js';
 import { writesBackRejection } from '../../policy/rejection.js';
-import { canonicalMapped, decideMapped } from '../../pipeline/ticket/decide.js';
+import { canonicalMapped, decideMapped, decisionKey } from '../../pipeline/ticket/decide.js';
 import type { CanonicalMapped } from '../../pipeline/ticket/decide.js';
 import { createPipelineRuntime } from '../../service/wiring.js';
 import { formatCheck, type CheckReport } from '../check-view.js';
+import { readFlags, type CliIo } from '../flags.js';
 
 const USAGE = `usage: grantline check --connector ID --ticket KEY [--config PATH] [--at ISO-TIME] [--json]
 
@@ -35,13 +36,9 @@ A ticket with a grant in force gets no rejection note; check cannot know that, a
 Exit codes: 0 granted, 3 rejected or not a request, 4 cancelled in the source, 1 the source could not
 be read, 2 bad usage or bad config.`;
 
-/** Terminal access, replaceable in tests. */
-export interface CheckIo {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type CheckIo = CliIo;
 
-const defaultIo: CheckIo = { out: (t) => console.log(t), err: (t) => console.error(t) };
+const defaultIo: CliIo = { out: (t) => console.log(t), err: (t) => console.error(t) };
 
 function parseOptions(args: string[]) {
   return parseArgs({
@@ -58,10 +55,18 @@ function parseOptions(args: string[]) {
   });
 }
 
-function report(connector: Connector, snapshot: TicketSnapshot, mapped: CanonicalMapped | null, decided: { requestId: string; decision: Decision } | null): CheckReport {
+/** What the processor decided for the ticket: the canonical mapping, the decision, and the input they were taken on. */
+interface Decided {
+  readonly mapped: CanonicalMapped;
+  readonly requestId: string;
+  readonly decision: Decision;
+  readonly inputSha256: string;
+}
+
+function report(connector: Connector, snapshot: TicketSnapshot, decided: Decided | null): CheckReport {
   const base = { connectorId: connector.id, ticket: { ticketId: snapshot.ticketId, ticketKey: snapshot.ticketKey, fetchedAt: snapshot.fetchedAt } };
-  if (mapped === null || decided === null) return { ...base, cancelled: true, request: null, mappingFailure: null, requestId: null, decision: null, writeBack: null };
-  const { decision } = decided;
+  if (decided === null) return { ...base, cancelled: true, request: null, mappingFailure: null, requestId: null, decision: null, writeBack: null };
+  const { mapped, decision } = decided;
   const actionable = mapped.ok ? mapped.request.status.actionable : mapped.failure.actionable;
   const written = decision.outcome === 'granted' || writesBackRejection(actionable, 0);
   return {
@@ -71,22 +76,13 @@ function report(connector: Connector, snapshot: TicketSnapshot, mapped: Canonica
     mappingFailure: mapped.ok ? null : mapped.failure,
     requestId: decided.requestId,
     decision,
-    writeBack: written ? { kind: 'decision', decision } : null,
+    writeBack: written ? { idempotencyKey: decisionKey(decision, decided.inputSha256), item: { kind: 'decision', decision } } : null,
   };
 }
 
 export async function run(argv: string[], io: CheckIo = defaultIo): Promise<number> {
-  let values: ReturnType<typeof parseOptions>['values'];
-  try {
-    ({ values } = parseOptions(argv));
-  } catch (err) {
-    io.err(`grantline check: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const values = readFlags('check', USAGE, io, () => parseOptions(argv));
+  if (typeof values === 'number') return values;
   if (values.connector === undefined || values.ticket === undefined) {
     io.err(`grantline check: name both --connector and --ticket\n\n${USAGE}`);
     return 2;
@@ -136,10 +132,12 @@ export async function run(argv: string[], io: CheckIo = defaultIo): Promise<numb
 
   let result: CheckReport;
   if (connector.isCancelled(snapshot)) {
-    result = report(connector, snapshot, null, null);
+    result = report(connector, snapshot, null);
   } else {
+    // As evaluate() does: the core's canonical mapping, its digest, the processor's decision.
     const mapped = canonicalMapped(connector.map(snapshot));
-    result = report(connector, snapshot, mapped, decideMapped(ports.policy, mapped, now, ports.custody.digest, ports.breakGlass));
+    const inputSha256 = ports.custody.digest(mapped);
+    result = report(connector, snapshot, { mapped, inputSha256, ...decideMapped(ports.policy, mapped, now, ports.custody.digest, ports.breakGlass) });
   }
   io.out(values.json ? JSON.stringify(result, null, 2) : formatCheck(result));
   if (result.decision === null) return 4;

@@ -3,6 +3,7 @@ import { loadCatalog } from '../../catalog/index.js';
 import { loadSigningKeys, publicJwks, type Jwks } from '../../custody/index.js';
 import { follow, type TopicNames } from '../../kafka/index.js';
 import { loadJwks } from '../input.js';
+import { readFlags, type CliIo } from '../flags.js';
 import { connectCli, openCli } from '../kafka-cli.js';
 import { describeMessage, formatLine, ticketsOf } from '../tail-view.js';
 
@@ -27,9 +28,7 @@ Exit codes: 0 stopped by Ctrl-C (SIGINT) or SIGTERM, 1 Kafka not reachable or no
 2 bad usage, bad config or bad JWKS.`;
 
 /** Terminal and the stop signal, replaceable in tests. */
-export type TailIo = {
-  out: (line: string) => void;
-  err: (line: string) => void;
+export type TailIo = CliIo & {
   /** Resolves when the tail should stop; default the first SIGINT or SIGTERM. */
   stopped: () => Promise<void>;
 };
@@ -82,17 +81,8 @@ function parseOptions(args: string[]) {
 }
 
 export async function run(argv: string[], io: TailIo = defaultIo): Promise<number> {
-  let values: ReturnType<typeof parseOptions>['values'];
-  try {
-    ({ values } = parseOptions(argv));
-  } catch (err) {
-    io.err(`grantline tail: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
+  const values = readFlags('tail', USAGE, io, () => parseOptions(argv));
+  if (typeof values === 'number') return values;
   const topic = values.topic as TailTopic | undefined;
   if (topic === undefined || !TOPICS.includes(topic)) {
     io.err(`grantline tail: --topic must be one of ${TOPICS.join(', ')}${values.topic === undefined ? '' : ` (got "${values.topic}")`}\n\n${USAGE}`);

@@ -41,3 +41,12 @@ export function decideMapped(
   const rejectionId = `rj_${digest([requestId, versions]).slice(0, 32)}`;
   return { requestId, decision: rejectionFromFailure(mapped.failure, { requestId, rejectionId }, versions, now) };
 }
+
+/**
+ * The idempotency key of a decision's note on the ticket: a grant's id; for a rejection (also its
+ * message's id) its id and the decision input, since the same rejection of a changed ticket is a
+ * new message and a new note.
+ */
+export function decisionKey(decision: Decision, inputSha256: string): string {
+  return decision.outcome === 'granted' ? decision.grantId : `${decision.rejectionId}:${inputSha256.slice(0, 12)}`;
+}

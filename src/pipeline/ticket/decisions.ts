@@ -2,6 +2,7 @@ import type { BreakGlassHolding, CustodyEvent, EntitlementRequest, Grant, GrantA
 import { breakGlassHolder } from '../../policy/break-glass-limit.js';
 import type { AmendedExpiry } from '../../policy/expiry.js';
 import type { Origin, TicketContext } from './context.js';
+import { decisionKey } from './decide.js';
 
 /** The break-glass holding of a tracked grant, held or (with `releasedAt`) given back. */
 function holdingOf(ctx: TicketContext, grant: TrackedGrant, holder: string, releasedAt: string | null): BreakGlassHolding {
@@ -104,8 +105,7 @@ export function reject(
     { requestId: decision.requestId, grantId: null },
   );
   const rejection = ports.signer.sign({ ...decision, custody: ctx.custodyBlock(event, origin, snapshotSha256) });
-  // The same rejection for a changed input is a new message (and a new note).
-  const id = `${rejection.rejectionId}:${inputSha256.slice(0, 12)}`;
+  const id = decisionKey(decision, inputSha256);
   ctx.emit.rejected(rejection, id, ctx.state.ticketKey);
   keepRequest(ctx, event, decision, request);
   ctx.counts.rejected += 1;
