@@ -146,7 +146,7 @@ describe('Kafka ACLs per role on a broker that enforces them', () => {
     const operatorConfig = join(data, 'operator.yaml');
     writeStackConfig({ brokers: `127.0.0.1:${port + 2}`, topicPrefix: prefix, stubs, edit: asPrincipal('operator') }, operatorConfig);
     const grantId = String(grant?.grantId);
-    expect(await withoutSharedBroker(() => revokeCli([grantId, '--reason', 'ACL test', '--actor', 'alice', '--config', operatorConfig]))).toBe(0);
+    expect(await withoutSharedBroker(() => revokeCli([grantId, '--reason', 'ACL test', '--actor', 'erin', '--key', fileURLToPath(new URL('../../examples/keys/dev-operator-erin.pem', import.meta.url)), '--config', operatorConfig]))).toBe(0);
     await until(() => grants.some((g) => g.grantId === grantId && g.outcome === 'revoked'), 20_000);
     expect(grants.filter((g) => g.grantId === grantId).map((g) => g.outcome)).toEqual(['granted', 'revoked']);
     // The lifecycle role runs under its own principal all along.
