@@ -102,6 +102,8 @@ describe('grantline serve', () => {
         '  activeKid: it-1',
         '  keys: [{ kid: it-1, privateKeyPem: "${file:signing.pem}" }]',
         'policy: { version: it }',
+        // Every serving process holds the internal MAC key (docs/security.md).
+        `trust: { internal: { activeKid: dev-internal-1, keys: [{ kid: dev-internal-1, secret: "\${file:${join(repo, 'examples/keys/dev-internal-1.key')}}" }] } }`,
       ].join('\n'),
     );
     const run = runGrantline(['serve', '--config', config], { ...process.env, KAFKA_BROKERS: brokers, IT_METRICS_TOKEN: token });

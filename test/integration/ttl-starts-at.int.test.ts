@@ -15,6 +15,7 @@ import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket 
 import { run as evidence } from '../../src/cli/commands/evidence.js';
 import { createProducer, type InboundMessage } from '../../src/kafka/index.js';
 import type { FulfillmentResult } from '../../src/model/index.js';
+import { loadSigningKeys, sign } from '../../src/custody/index.js';
 import { CE_TYPES } from '../../src/pipeline/cloudevents.js';
 import { TopicTail } from '../../src/pipeline/state-view.js';
 import { brokers, randomTopicSuffix, testKafka } from './helpers/kafka.js';
@@ -100,7 +101,9 @@ describe('ttlStartsAt: fulfillment on the real broker', () => {
     const result: FulfillmentResult = { grantId, action: 'provision', status: 'provisioned', adapter: 'cyberark-pam', reference: 'sess-7', at: new Date(provisionedAt).toISOString() };
     const producer = createProducer(kafka);
     await producer.connect();
-    await producer.send(fulfillment, [{ key: grantId, value: JSON.stringify(result), headers: {} }]);
+    // Signed by the pam adapter's key, which the example config registers (trust.adapters).
+    const adapterKey = loadSigningKeys({ activeKid: 'example-pam-1', keys: [{ kid: 'example-pam-1', privateKeyPem: readFileSync(fileURLToPath(new URL('../../examples/keys/dev-adapter-pam.pem', import.meta.url)), 'utf8') }] });
+    await producer.send(fulfillment, [{ key: grantId, value: JSON.stringify(sign(result, adapterKey)), headers: {} }]);
     await producer.disconnect();
 
     const amended = await waitFor((s) => s.type === CE_TYPES.grantAmended && s.value.grantId === grantId);
