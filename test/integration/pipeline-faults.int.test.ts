@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InternalKeyring, MAC_HEADER } from '../../src/trust/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsumer, createProducer, type Consumer } from '../../src/kafka/index.js';
 import { startStack, startStubs, writeStackConfig, type Stack, type StackOptions, type Stubs } from '../../dev/harness.js';
@@ -109,6 +110,9 @@ describe('faults on the real broker', () => {
       const N = 60;
       const secret = jiraWebhookSecret(ingress.config);
       const issues = [];
+      const internal = ingress.config.trust.internal;
+      if (internal === undefined) throw new Error('the test config has trust.internal');
+      const keyring = InternalKeyring.load(internal);
       const producer = createProducer(kafka);
       await producer.connect();
       for (let i = 0; i < N; i += 1) {
@@ -116,8 +120,14 @@ describe('faults on the real broker', () => {
         expect((await post(`${ingress.url}/webhooks/jira-main`, jiraDelivery(issue, secret))).status).toBe(202);
         issues.push(issue);
         // A poison event right behind the middle ticket on its partition: parsed before the pause
-        // and read again after it.
-        if (i === N / 2) await producer.send(`${prefix}grantline.ticket-events.v1`, [{ key: `jira-main|${issue.id}`, value: 'not json' }]);
+        // and read again after it. Sealed with grantline's own key, so it passes the MAC check and
+        // is refused by the parser (an unsealed one is refused earlier, as trust-internal shows).
+        if (i === N / 2) {
+          const topic = `${prefix}grantline.ticket-events.v1`;
+          const key = `jira-main|${issue.id}`;
+          const value = JSON.stringify({ not: 'a ticket event' });
+          await producer.send(topic, [{ key, value, headers: { [MAC_HEADER]: keyring.seal(topic, key, value) } }]);
+        }
       }
       await producer.disconnect();
       // One ticket in the middle of the backlog is unavailable for its first three reads. Batches of
