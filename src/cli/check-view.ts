@@ -13,7 +13,7 @@ export interface CheckReport {
   readonly requestId: string | null;
   readonly decision: Decision | null;
   /** What the write-back worker would write on the ticket, under which idempotency key; null when nothing. */
-  readonly writeBack: { readonly idempotencyKey: string; readonly item: WriteBack } | null;
+  readonly writeBack: { readonly idempotencyKey: string; readonly item: WriteBack; readonly text: string } | null;
 }
 
 function indent(text: string, by = '  '): string {
@@ -55,7 +55,7 @@ export function formatCheck(r: CheckReport): string {
       lines.push(`not a request (request id ${r.requestId ?? '?'}): the ticket does not map, ${r.mappingFailure.actionable ? 'and is open for a decision' : 'and is closed in the source'}`, '');
     }
     if (r.decision !== null) lines.push(...decisionLines(r.decision), '');
-    lines.push(r.writeBack === null ? 'written on the ticket: nothing (the ticket is closed in the source)' : `written on the ticket: the decision above, as a note marked [grantline:${r.writeBack.idempotencyKey}]`);
+    lines.push(r.writeBack === null ? 'written on the ticket: nothing (the ticket is closed in the source)' : `written on the ticket (once, marked [grantline:${r.writeBack.idempotencyKey}]):\n${indent(r.writeBack.text)}`);
   }
   lines.push('', 'check published nothing and wrote nothing on the ticket.');
   return lines.join('\n');

@@ -74,7 +74,11 @@ describe('grantline check through the Jira connector', { timeout: 30_000 }, () =
     expect(r.decision?.outcome).toBe('granted');
     expect(r.requestId).toBe(r.decision?.requestId);
     expect(r.decision).toEqual(await evaluated(r.request));
-    expect(r.writeBack).toEqual({ idempotencyKey: r.decision?.outcome === 'granted' ? r.decision.grantId : '', item: { kind: 'decision', decision: r.decision } });
+    const grantId = r.decision?.outcome === 'granted' ? r.decision.grantId : '';
+    expect(r.writeBack).toMatchObject({ idempotencyKey: grantId, item: { kind: 'decision', decision: r.decision } });
+    // The very text the write-back would post: the marker, the grant id and its expiry.
+    expect(r.writeBack?.text).toContain(`[grantline:${grantId}]`);
+    expect(r.writeBack?.text).toContain(grantId);
     expect(stubs.jira.requests.length).toBeGreaterThan(0);
     expect(writes()).toEqual([]);
   });
@@ -87,6 +91,9 @@ describe('grantline check through the Jira connector', { timeout: 30_000 }, () =
     expect(out).toMatch(/canonical request \S+:/);
     expect(out).toMatch(/REJECTED: rejection rj_\S+, \d+ reasons?:/);
     expect(out).toMatch(/- SELF_APPROVAL/);
+    // Only approvals are missing: what would be written is the note for the approvers, not the rejection.
+    expect(out).toMatch(/written on the ticket \(once, marked \[grantline:pending:\S+\]\):/);
+    expect(out).toContain('db-orders-prod-readwrite');
     expect(out).toContain('check published nothing and wrote nothing on the ticket.');
     expect(writes()).toEqual([]);
   });
@@ -99,6 +106,9 @@ describe('grantline check through the Jira connector', { timeout: 30_000 }, () =
     expect(r.mappingFailure?.reasons.map((x) => x.code)).toContain('FREE_TEXT_REQUEST');
     expect(r.decision?.outcome).toBe('rejected');
     expect(r.decision?.outcome === 'rejected' && r.decision.reasons).toEqual(r.mappingFailure?.reasons);
+    // The rejection note, with the shared how-to-fix hint of each reason.
+    expect(r.writeBack?.text).toContain('FREE_TEXT_REQUEST');
+    expect(r.writeBack?.text).toMatch(/How to fix/i);
     expect(writes()).toEqual([]);
   });
 });

@@ -2,13 +2,16 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { ConfigError, loadConfig, resolveConfigPath, type GrantlineConfig } from '../../config/index.js';
-import type { Connector, TicketSnapshot } from '../../connector/contract.js';
+import type { Connector, TicketSnapshot, WriteBack } from '../../connector/contract.js';
 import { GrantlineError } from '../../connector/errors.js';
 import { createKafka, kafkaSettings, topicNames } from '../../kafka/index.js';
 import { createLogger } from '../../log/index.js';
 import type { Decision } from '../../model/index.js';
 import { writesBackRejection } from '../../policy/rejection.js';
-import { canonicalMapped, decideMapped, decisionKey } from '../../pipeline/ticket/decide.js';
+import { canonicalMapped, decideMapped, decisionKey, pendingWriteBack } from '../../pipeline/ticket/decide.js';
+import type { ProcessorPorts } from '../../pipeline/ports.js';
+import { plainNote, renderNote } from '../../connector/note.js';
+import { renderPendingNote } from '../../policy/index.js';
 import type { CanonicalMapped } from '../../pipeline/ticket/decide.js';
 import { createPipelineRuntime } from '../../service/wiring.js';
 import { formatCheck, type CheckReport } from '../check-view.js';
@@ -63,7 +66,16 @@ interface Decided {
   readonly inputSha256: string;
 }
 
-function report(connector: Connector, snapshot: TicketSnapshot, decided: Decided | null): CheckReport {
+/** What the write-back worker would write for this decision: the same choice and renderer it uses. */
+function writeBackOf(ports: ProcessorPorts, decided: Decided): CheckReport['writeBack'] {
+  const { mapped, decision } = decided;
+  const pending = decision.outcome === 'rejected' ? pendingWriteBack(ports.policy, mapped.ok ? mapped.request : null, decision, ports.custody.digest) : null;
+  const idempotencyKey = pending?.idempotencyKey ?? decisionKey(decision, decided.inputSha256);
+  const item: WriteBack = pending !== null ? { kind: 'note', text: renderPendingNote(pending.item.pending) } : { kind: 'decision', decision };
+  return { idempotencyKey, item, text: plainNote(renderNote(item, idempotencyKey)) };
+}
+
+function report(ports: ProcessorPorts, connector: Connector, snapshot: TicketSnapshot, decided: Decided | null): CheckReport {
   const base = { connectorId: connector.id, ticket: { ticketId: snapshot.ticketId, ticketKey: snapshot.ticketKey, fetchedAt: snapshot.fetchedAt } };
   if (decided === null) return { ...base, cancelled: true, request: null, mappingFailure: null, requestId: null, decision: null, writeBack: null };
   const { mapped, decision } = decided;
@@ -76,7 +88,7 @@ function report(connector: Connector, snapshot: TicketSnapshot, decided: Decided
     mappingFailure: mapped.ok ? null : mapped.failure,
     requestId: decided.requestId,
     decision,
-    writeBack: written ? { idempotencyKey: decisionKey(decision, decided.inputSha256), item: { kind: 'decision', decision } } : null,
+    writeBack: written ? writeBackOf(ports, decided) : null,
   };
 }
 
@@ -132,12 +144,12 @@ export async function run(argv: string[], io: CheckIo = defaultIo): Promise<numb
 
   let result: CheckReport;
   if (connector.isCancelled(snapshot)) {
-    result = report(connector, snapshot, null);
+    result = report(ports, connector, snapshot, null);
   } else {
     // As evaluate() does: the core's canonical mapping, its digest, the processor's decision.
     const mapped = canonicalMapped(connector.map(snapshot));
     const inputSha256 = ports.custody.digest(mapped);
-    result = report(connector, snapshot, { mapped, inputSha256, ...decideMapped(ports.policy, mapped, now, ports.custody.digest, ports.breakGlass) });
+    result = report(ports, connector, snapshot, { mapped, inputSha256, ...decideMapped(ports.policy, mapped, now, ports.custody.digest, ports.breakGlass) });
   }
   io.out(values.json ? JSON.stringify(result, null, 2) : formatCheck(result));
   if (result.decision === null) return 4;

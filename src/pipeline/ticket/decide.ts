@@ -1,5 +1,5 @@
 import type { MapResult, MappingFailure } from '../../connector/contract.js';
-import type { Decision, EntitlementRequest } from '../../model/index.js';
+import type { Decision, EntitlementRequest, PendingGrant } from '../../model/index.js';
 import type { BreakGlassHoldings } from '../../policy/break-glass-limit.js';
 import { unmappedRequestIdFor } from '../../policy/ids.js';
 import { requestFromMapped } from '../../policy/request.js';
@@ -49,4 +49,19 @@ export function decideMapped(
  */
 export function decisionKey(decision: Decision, inputSha256: string): string {
   return decision.outcome === 'granted' ? decision.grantId : `${decision.rejectionId}:${inputSha256.slice(0, 12)}`;
+}
+
+/**
+ * The note a request that only waits for approvals gets instead of its rejection: what it would
+ * grant and who must approve, keyed by that content so approvals that still fall short write
+ * nothing again. Null when the rejection itself is written. `digest`: the custody digest.
+ */
+export function pendingWriteBack(
+  policy: PolicyPort,
+  request: EntitlementRequest | null,
+  decision: Decision,
+  digest: (value: unknown) => string,
+): { item: { kind: 'pending'; pending: PendingGrant }; idempotencyKey: string } | null {
+  const pending = request === null ? null : (policy.pending?.(request, decision) ?? null);
+  return pending === null ? null : { item: { kind: 'pending', pending }, idempotencyKey: `pending:${digest(pending).slice(0, 32)}` };
 }

@@ -2,7 +2,7 @@ import type { BreakGlassHolding, CustodyEvent, EntitlementRequest, Grant, GrantA
 import { breakGlassHolder } from '../../policy/break-glass-limit.js';
 import type { AmendedExpiry } from '../../policy/expiry.js';
 import type { Origin, TicketContext } from './context.js';
-import { decisionKey } from './decide.js';
+import { decisionKey, pendingWriteBack } from './decide.js';
 
 /** The break-glass holding of a tracked grant, held or (with `releasedAt`) given back. */
 function holdingOf(ctx: TicketContext, grant: TrackedGrant, holder: string, releasedAt: string | null): BreakGlassHolding {
@@ -112,9 +112,9 @@ export function reject(
   if (!writeBack) return;
   // A request that only waits for approvals gets one note saying what it would grant and who must
   // approve, keyed by that content: new approvals that still fall short write nothing again.
-  const pending = request === null ? null : (ports.policy.pending?.(request, decision) ?? null);
+  const pending = pendingWriteBack(ports.policy, request, decision, ports.custody.digest);
   if (pending !== null) {
-    ctx.writeback({ grantId: null, requestId: rejection.requestId, item: { kind: 'pending', pending }, idempotencyKey: `pending:${ctx.shortHash(pending)}` });
+    ctx.writeback({ grantId: null, requestId: rejection.requestId, ...pending });
   } else {
     ctx.writeback({ grantId: null, requestId: rejection.requestId, item: { kind: 'decision', decision: rejection }, idempotencyKey: id });
   }
