@@ -247,9 +247,9 @@ describe('Data Center: every platform call on /rest/api/2, JSM on servicedeskapi
   it('writes back a plain-text comment, internal and restricted as configured', async () => {
     const issue = stub.state.seedIssue({ reporter: dcUser });
     const connector = make({ approvals: { mode: 'workflow', approvedStatus: 'Approved' }, writeBack: { visibility: { type: 'role', value: 'Administrators' } } });
-    expect((await connector.writeBack(issue.id, { kind: 'note', text: 'line one\nline two' }, 'dc-1')).written).toBe(true);
+    expect((await connector.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'line one\nline two' }, 'dc-1')).written).toBe(true);
     const post = stub.requests.find((r) => r.method === 'POST');
-    expect(post?.path).toBe(`/rest/api/2/issue/${issue.id}/comment`);
+    expect(post?.path).toBe(`/rest/api/2/issue/${issue.key}/comment`);
     expect(post?.body).toEqual({
       body: expect.stringContaining('line one\nline two'),
       properties: [{ key: 'sd.public.comment', value: { internal: true } }],

@@ -10,6 +10,11 @@ const COMMENT_SELF = /\/rest\/api\/[0-9]+\/issue\/([0-9]+)\/comment\/[0-9]+$/;
 
 const ISSUE_KEY = /^([A-Z][A-Z0-9_]+)-[0-9]+$/;
 
+/** The project of an issue key (`ACC-12` → `ACC`), or null when it is not an issue key. */
+export function projectOfKey(key: string): string | null {
+  return ISSUE_KEY.exec(key)?.[1] ?? null;
+}
+
 /**
  * Reads the ticket and a dedup id from a verified Jira delivery. The ticket is `issue.id`; a Data
  * Center `comment_created` carries no `issue`, so the id comes from the path of `comment.self`
@@ -38,7 +43,7 @@ export function identifyJiraDelivery(projects: readonly string[], delivery: Deli
   if (body.data.issue !== undefined) {
     ticketId = body.data.issue.id;
     ticketKey = body.data.issue.key ?? null;
-    project = body.data.issue.fields?.project?.key ?? (ticketKey === null ? null : (ISSUE_KEY.exec(ticketKey)?.[1] ?? null));
+    project = body.data.issue.fields?.project?.key ?? (ticketKey === null ? null : projectOfKey(ticketKey));
   } else if (body.data.comment?.self !== undefined) {
     ticketId = COMMENT_SELF.exec(safePath(body.data.comment.self))?.[1] ?? null;
   }

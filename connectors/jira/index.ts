@@ -1,8 +1,8 @@
 import { defineConnector } from '../../src/connector/contract.js';
-import type { Connector, ConnectorDeps, TicketSnapshot } from '../../src/connector/contract.js';
+import type { Connector, ConnectorDeps, ScopeCheck, TicketRef, TicketSnapshot } from '../../src/connector/contract.js';
 import { JiraApi } from './client.js';
 import { JiraConfig } from './config.js';
-import { identifyJiraDelivery } from './identify.js';
+import { identifyJiraDelivery, projectOfKey } from './identify.js';
 import { fetchIssue } from './fetch.js';
 import { JiraSnapshotRaw, mapJiraSnapshot } from './map.js';
 import { pollJira } from './poll.js';
@@ -31,15 +31,18 @@ export function createJiraConnector(config: JiraConfig, deps: ConnectorDeps): Co
 
     map: (snapshot) => mapJiraSnapshot(snapshot, ctx),
 
-    async writeBack(ticketId, item, idempotencyKey) {
-      const result = await writeComment(api, config, ticketId, item, idempotencyKey);
-      if (result.written) log.info({ ticket: ticketId, kind: item.kind, recordId: result.recordId }, 'wrote back to the ticket');
+    scope: (ticket, kind = 'ticket') => jiraScope(kind === 'review' ? (config.review === undefined ? [] : [config.review.projectKey]) : config.projects, ticket),
+
+    // Addressed by the issue key that `scope` judged (Jira takes an id or a key), never by the id alone.
+    async writeBack(ticket, item, idempotencyKey) {
+      const result = await writeComment(api, config, ticket.ticketKey, item, idempotencyKey);
+      if (result.written) log.info({ ticket: ticket.ticketKey, kind: item.kind, recordId: result.recordId }, 'wrote back to the ticket');
       return result;
     },
 
     openReview: (ticketId, grant) => openReviewIssue(api, config, deps.connectorId, ticketId, grant),
     noteReview: async (review, text, idempotencyKey) => {
-      const result = await writeReviewNote(api, config, review.ticketId, text, idempotencyKey);
+      const result = await writeReviewNote(api, config, review.ticketKey, text, idempotencyKey);
       if (result.written) log.info({ ticket: review.ticketKey, recordId: result.recordId }, 'wrote a note on the review ticket');
       return result;
     },
@@ -54,6 +57,14 @@ export function createJiraConnector(config: JiraConfig, deps: ConnectorDeps): Co
       return config.statuses.cancelled.some((s) => s.toLowerCase() === name);
     },
   };
+}
+
+/** A Jira ticket is in scope when its key is an issue key of one of the configured projects. */
+export function jiraScope(projects: readonly string[], ticket: TicketRef): ScopeCheck {
+  const project = projectOfKey(ticket.ticketKey);
+  if (project === null) return { ok: false, detail: `"${ticket.ticketKey.slice(0, 40)}" is not a Jira issue key` };
+  if (!projects.includes(project)) return { ok: false, detail: `issue ${ticket.ticketKey} is in project ${project}, not one of the configured projects (${projects.join(', ') || 'none'})` };
+  return { ok: true };
 }
 
 /** The Jira connector type (Cloud, Data Center, Service Management). Registered as `jira`. */

@@ -173,11 +173,19 @@ describe('Jira client safety', () => {
     }
   });
 
+  it('scope: only issue keys of the configured projects, and reviews only in the review project', () => {
+    const c = make();
+    expect(c.scope({ ticketId: '10001', ticketKey: 'ACC-7' })).toEqual({ ok: true });
+    expect(c.scope({ ticketId: '10001', ticketKey: 'OPS-7' })).toMatchObject({ ok: false, detail: expect.stringContaining('project OPS') });
+    expect(c.scope({ ticketId: '10001', ticketKey: '10001' })).toMatchObject({ ok: false, detail: expect.stringContaining('not a Jira issue key') });
+    expect(c.scope({ ticketId: '10001', ticketKey: 'ACC-7' }, 'review')).toMatchObject({ ok: false });
+  });
+
   it('JSM write-back is an internal servicedeskapi comment, written once', async () => {
     const issue = stub.state.seedIssue({ approvals: [] });
     const c = make();
-    expect((await c.writeBack(issue.id, { kind: 'note', text: 'hello' }, 'k-1')).written).toBe(true);
-    expect((await c.writeBack(issue.id, { kind: 'note', text: 'hello' }, 'k-1')).written).toBe(false);
+    expect((await c.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'hello' }, 'k-1')).written).toBe(true);
+    expect((await c.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'hello' }, 'k-1')).written).toBe(false);
     expect(stub.state.comments(issue.id).map((x) => [x.public, x.text.split('\n')[0]])).toEqual([[false, '[grantline:k-1]']]);
   });
 });

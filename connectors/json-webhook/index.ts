@@ -41,7 +41,15 @@ export function createJsonWebhookConnector(config: JsonWebhookConfig, deps: Conn
 
     map: (snapshot) => mapJsonTicket(snapshot, { connectorId: deps.connectorId, config, directory: deps.directory, ticketUrl }),
 
-    async writeBack(ticketId, item, idempotencyKey): Promise<WriteBackResult> {
+    // Every call goes to a configured path under baseUrl with the id URL-encoded into it: that is the scope.
+    scope: (ticket, kind = 'ticket') =>
+      kind === 'review'
+        ? { ok: false, detail: 'a json-webhook source has no review tickets' }
+        : ticket.ticketId.length > 0 && ticket.ticketId.length <= 200
+          ? { ok: true }
+          : { ok: false, detail: 'a ticket id must be 1 to 200 characters' },
+
+    async writeBack({ ticketId }, item, idempotencyKey): Promise<WriteBackResult> {
       const url = client.url(config.paths.notes, ticketId);
       const text = plainNote(renderNote(item, idempotencyKey));
       const marker = markerFor(idempotencyKey);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { SecretString } from '../../src/connector/secret.js';
 
-const SYS_ID = /^[0-9a-f]{32}$/;
+/** A ServiceNow record id: 32 lower-case hex characters. The one home of this rule for the connector. */
+export const SYS_ID = /^[0-9a-f]{32}$/;
 const SysId = z.string().regex(SYS_ID, 'expected a 32-character lowercase hex sys_id');
 const HeaderName = z
   .string()

@@ -162,8 +162,8 @@ describe('write-back', () => {
     const id = order();
     const patches = () => stub.requests.filter((r) => r.method === 'PATCH').length;
     const before = patches();
-    const first = await connector.writeBack(id, { kind: 'decision', decision: grant(id) }, 'decision:grt_01');
-    const second = await connector.writeBack(id, { kind: 'decision', decision: grant(id) }, 'decision:grt_01');
+    const first = await connector.writeBack({ ticketId: id, ticketKey: id }, { kind: 'decision', decision: grant(id) }, 'decision:grt_01');
+    const second = await connector.writeBack({ ticketId: id, ticketKey: id }, { kind: 'decision', decision: grant(id) }, 'decision:grt_01');
     expect(first.written).toBe(true);
     expect(second).toEqual({ written: false, recordId: first.recordId });
     expect(patches() - before).toBe(1);
@@ -174,7 +174,7 @@ describe('write-back', () => {
     expect(notes[0]?.['value']).toContain('grt_01');
     expect(notes[0]?.['value']).toContain('2026-11-20T18:00:00Z');
     expect(notes[0]?.['value']).toContain('[grantline:decision:grt_01]');
-    const other = await connector.writeBack(id, { kind: 'note', text: 'hello' }, 'note:2');
+    const other = await connector.writeBack({ ticketId: id, ticketKey: id }, { kind: 'note', text: 'hello' }, 'note:2');
     expect(other.written).toBe(true);
     expect(stub.state.journal(id, 'work_notes')).toHaveLength(2);
   });
@@ -198,7 +198,7 @@ describe('write-back', () => {
       policy: { version: 'p1', catalogVersion: 'c1', directoryVersion: 'd1' },
       decidedAt: '2026-11-20T10:00:00Z',
     };
-    await connector.writeBack(id, { kind: 'decision', decision: rejection }, 'decision:rej_01');
+    await connector.writeBack({ ticketId: id, ticketKey: id }, { kind: 'decision', decision: rejection }, 'decision:rej_01');
     const text = stub.state.journal(id, 'work_notes')[0]?.['value'] ?? '';
     expect(text).toContain('Access not granted (rejection id rej_01)');
     expect(text).toContain('UNMAPPED_ENTITLEMENT: Catalog item "Laptop" is not mapped. How to fix:');

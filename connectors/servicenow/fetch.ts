@@ -1,9 +1,9 @@
 import { NonRetriableError } from '../../src/connector/errors.js';
 import type { TicketSnapshot } from '../../src/connector/contract.js';
 import type { ServiceNowClient } from './client.js';
+import { SYS_ID } from './config.js';
 import { Field, type ServiceNowRawInput } from './records.js';
 
-const SYS_ID = /^[0-9a-f]{32}$/;
 /** User names safe to put into an encoded query (no `^`, `,` or `=`). */
 const USER_NAME = /^[\w.@+-]{1,100}$/;
 /** RITM fields whose change makes it a different request; read from `sys_audit`. */

@@ -1,6 +1,6 @@
 import { defineConnector, type Connector, type ConnectorDeps, type TicketSnapshot } from '../../src/connector/contract.js';
 import { ServiceNowClient } from './client.js';
-import { ServiceNowConfig } from './config.js';
+import { ServiceNowConfig, SYS_ID } from './config.js';
 import { fetchRequestedItem } from './fetch.js';
 import { identifyDelivery } from './identify.js';
 import { mapRequestedItem } from './map.js';
@@ -37,7 +37,10 @@ export function createServiceNowConnector(config: ServiceNowConfig, deps: Connec
         statuses: config.statuses,
         directory: deps.directory,
       }),
-    writeBack: (ticketId, item, idempotencyKey) => writeWorkNote(client, ticketId, renderWriteBack(item, idempotencyKey), idempotencyKey),
+    // Work notes only ever go, by sys_id, to the RITM table (sc_req_item) or the configured review table: those tables are the scope.
+    scope: (ticket, kind = 'ticket') =>
+      SYS_ID.test(ticket.ticketId) ? { ok: true } : { ok: false, detail: `"${ticket.ticketId.slice(0, 40)}" is not a sys_id of the ${kind === 'review' ? config.reviews.table : 'sc_req_item'} table` },
+    writeBack: (ticket, item, idempotencyKey) => writeWorkNote(client, ticket.ticketId, renderWriteBack(item, idempotencyKey), idempotencyKey),
     openReview: (ticketId, grant) => openReviewRecord(client, instanceUrl, config.reviews, ticketId, grant),
     reviewState: (review) => readReviewState(client, config.reviews, review),
     noteReview: (review, text, idempotencyKey) =>

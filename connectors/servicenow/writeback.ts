@@ -2,6 +2,7 @@ import type { WriteBack, WriteBackResult } from '../../src/connector/contract.js
 import { NonRetriableError } from '../../src/connector/errors.js';
 import { markerFor, plainNote, renderNote } from '../../src/connector/note.js';
 import type { ServiceNowClient } from './client.js';
+import { SYS_ID } from './config.js';
 import { Field } from './records.js';
 
 /** The core's note as a ServiceNow work note: plain text (work notes take no markup). */
@@ -21,7 +22,7 @@ export async function writeWorkNote(
   table: 'sc_req_item' | 'sc_task' | 'incident' = 'sc_req_item',
 ): Promise<WriteBackResult> {
   // The ticket id goes into an encoded query; the key into a one-line marker.
-  if (!/^[0-9a-f]{32}$/.test(ticketId)) throw new NonRetriableError(`"${ticketId.slice(0, 40)}" is not a ServiceNow sys_id`);
+  if (!SYS_ID.test(ticketId)) throw new NonRetriableError(`"${ticketId.slice(0, 40)}" is not a ServiceNow sys_id`);
   if (!/^[^\]\r\n]{1,200}$/.test(idempotencyKey)) throw new NonRetriableError('write-back idempotency key must be one line, without "]", at most 200 characters');
   const tag = markerFor(idempotencyKey);
   const existing = await findNote(client, ticketId, tag);

@@ -30,6 +30,10 @@ export function cliGate(cli: CliKafka, topic: string): Gate {
       if (!opened.ok) cli.logger.warn({ topic, partition, offset: message.offset, reason: opened.reason, detail: opened.detail }, 'message refused: skipped');
       return opened;
     },
+    refuse: (partition, message, refused) => {
+      cli.logger.warn({ topic, partition, offset: message.offset, reason: refused.reason, detail: refused.detail }, 'message refused: skipped');
+      return Promise.resolve();
+    },
   };
 }
 

@@ -72,6 +72,15 @@ export type WriteBack =
   | { readonly kind: 'review-opened'; readonly grantId: string; readonly reviewTicketKey: string; readonly reviewUrl: string }
   | { readonly kind: 'note'; readonly text: string };
 
+/** The ticket a write-back is for: the source's id and its human key (a Jira issue key, a RITM number or sys_id). */
+export interface TicketRef {
+  readonly ticketId: string;
+  readonly ticketKey: string;
+}
+
+/** Whether a ticket is one this connector instance may write on (its configured projects or tables). */
+export type ScopeCheck = { readonly ok: true } | { readonly ok: false; readonly detail: string };
+
 export interface WriteBackResult {
   /** False when a note with the same idempotency key was already on the ticket. */
   readonly written: boolean;
@@ -153,8 +162,16 @@ export interface Connector {
   fetchTicket(ticketId: string): Promise<TicketSnapshot>;
   /** Maps a snapshot to a canonical request or a structured failure. Pure. */
   map(snapshot: TicketSnapshot): MapResult;
+  /**
+   * Whether `ticket` lies in what this instance is configured to serve (Jira: its projects;
+   * ServiceNow: its RITM table; json-webhook: its paths under `baseUrl`). Pure, no I/O. The
+   * write-back worker refuses a task outside it; `writeBack` addresses the ticket the way this
+   * check judged it, so a task cannot pass with one name and write on another. `review`: a
+   * post-event review ticket `openReview` opened (Jira: the review project; ServiceNow: its table).
+   */
+  scope(ticket: TicketRef, kind?: 'ticket' | 'review'): ScopeCheck;
   /** Writes on the ticket; a second call with the same key writes nothing. */
-  writeBack(ticketId: string, item: WriteBack, idempotencyKey: string): Promise<WriteBackResult>;
+  writeBack(ticket: TicketRef, item: WriteBack, idempotencyKey: string): Promise<WriteBackResult>;
   /** Opens a post-event review ticket for a break-glass grant, linked to the original ticket. */
   openReview(ticketId: string, grant: GrantDecision): Promise<ReviewTicket>;
   reviewState(review: ReviewTicket): Promise<ReviewState>;

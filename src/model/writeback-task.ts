@@ -33,6 +33,8 @@ export const WritebackTask = z.object({
   taskId: z.string().min(1),
   connectorId: z.string().min(1),
   ticketId: z.string().min(1),
+  /** The ticket's key as the source names it (a Jira issue key): the write-back's scope is judged on it. */
+  ticketKey: z.string().min(1),
   grantId: z.string().min(1).nullable(),
   requestId: z.string().min(1).nullable(),
   item: WritebackItem,

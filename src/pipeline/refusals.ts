@@ -86,6 +86,8 @@ export interface Gate {
    * (DLQ, alert, metric) and `reported` settles once it is; the caller must not act on it.
    */
   open(partition: number, message: InboundMessage): Opened & { reported?: Promise<void> };
+  /** Reports a message that opened but that the reader refuses on what it says (a write-back task outside the connector's scope). */
+  refuse(partition: number, message: InboundMessage, refused: Refused): Promise<void>;
 }
 
 /** A gate over one topic: verify with `open`, report refusals with `refusals` through `producer`. */
@@ -102,6 +104,7 @@ export function gate(
       if (opened.ok) return opened;
       return { ...opened, reported: refusals.report(producer(), role, topic, partition, message, opened) };
     },
+    refuse: (partition, message, refused) => refusals.report(producer(), role, topic, partition, message, refused),
   };
 }
 

@@ -78,6 +78,12 @@ export class WritebackWorker {
         batch.resolve(message.offset);
         continue;
       }
+      const outOfScope = this.outOfScope(parsed.data);
+      if (outOfScope !== null) {
+        await this.options.gate.refuse(batch.partition, message, { ok: false, reason: 'out-of-scope', detail: outOfScope });
+        batch.resolve(message.offset);
+        continue;
+      }
       const outcome = await this.perform(parsed.data);
       if (outcome.kind === 'retry') {
         this.backoff.pause(batch, message.offset, outcome.retryAfterMs);
@@ -94,11 +100,26 @@ export class WritebackWorker {
     await batch.commitResolved();
   }
 
+  /**
+   * Why the task may not be performed: it names a ticket outside its connector's configured scope
+   * (or a review ticket outside it). Null when it may. An unknown connector is left to `perform`.
+   */
+  private outOfScope(task: WritebackTask): string | null {
+    const connector = this.options.connectors.get(task.connectorId);
+    if (connector === undefined) return null;
+    const checked = connector.scope({ ticketId: task.ticketId, ticketKey: task.ticketKey });
+    if (!checked.ok) return `connector ${task.connectorId}: ${checked.detail}`;
+    const review = task.item.kind === 'review-overdue' ? task.item.review : null;
+    const reviewChecked = review === null ? checked : connector.scope(review, 'review');
+    return reviewChecked.ok ? null : `connector ${task.connectorId}, review ticket: ${reviewChecked.detail}`;
+  }
+
   private async perform(task: WritebackTask): Promise<{ kind: 'done' } | { kind: 'retry'; retryAfterMs: number | undefined } | { kind: 'dead'; reason: string }> {
     const { connectors, metrics, logger } = this.options;
     const log = logger.child({ connector: task.connectorId, ticket: task.ticketId, task: task.taskId });
     const connector = connectors.get(task.connectorId);
     if (!connector) return { kind: 'dead', reason: `connector ${task.connectorId} is not configured` };
+    const ticket = { ticketId: task.ticketId, ticketKey: task.ticketKey };
     try {
       const commands: RecordCommand[] = [];
       const at = this.now().toISOString();
@@ -106,7 +127,7 @@ export class WritebackWorker {
         const grant = task.item.decision;
         const review = await connector.openReview(task.ticketId, grant);
         const note = await connector.writeBack(
-          task.ticketId,
+          ticket,
           { kind: 'review-opened', grantId: grant.grantId, reviewTicketKey: review.ticketKey, reviewUrl: review.url },
           `review-note:${grant.grantId}`,
         );
@@ -114,13 +135,13 @@ export class WritebackWorker {
       } else if (task.item.kind === 'review-overdue') {
         // The escalation goes where people look: the original ticket and the review ticket.
         const notes = reviewOverdueNotes(task.item);
-        const result = await connector.writeBack(task.ticketId, { kind: 'note', text: notes.original }, task.idempotencyKey);
+        const result = await connector.writeBack(ticket, { kind: 'note', text: notes.original }, task.idempotencyKey);
         if (task.item.review !== null && notes.review !== null) await connector.noteReview(task.item.review, notes.review, task.idempotencyKey);
         metrics.writebacks.inc({ connector: task.connectorId, result: result.written ? 'written' : 'already_present' });
         commands.push(this.command(task, 'ticket.written-back', at, { kind: task.item.kind, recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
       } else {
         const item = task.item.kind === 'pending' ? { kind: 'note' as const, text: renderPendingNote(task.item.pending) } : task.item;
-        const result = await connector.writeBack(task.ticketId, item, task.idempotencyKey);
+        const result = await connector.writeBack(ticket, item, task.idempotencyKey);
         metrics.writebacks.inc({ connector: task.connectorId, result: result.written ? 'written' : 'already_present' });
         commands.push(this.command(task, 'ticket.written-back', at, { kind: task.item.kind, recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
       }

@@ -167,13 +167,15 @@ export function describeConformance<Seed>(options: ConformanceOptions<Seed>): vo
     describe('write-back', () => {
       it('writes once for one idempotency key, even when called twice', async () => {
         const { ticketId } = stub.seed(options.validSeed);
+        const ticket = { ticketId, ticketKey: (await connector.fetchTicket(ticketId)).ticketKey };
+        expect(connector.scope(ticket)).toEqual({ ok: true });
         const before = stub.commentCount(ticketId);
-        const first = await connector.writeBack(ticketId, { kind: 'note', text: 'conformance note' }, 'kit-key-1');
-        const second = await connector.writeBack(ticketId, { kind: 'note', text: 'conformance note' }, 'kit-key-1');
+        const first = await connector.writeBack(ticket, { kind: 'note', text: 'conformance note' }, 'kit-key-1');
+        const second = await connector.writeBack(ticket, { kind: 'note', text: 'conformance note' }, 'kit-key-1');
         expect(first.written).toBe(true);
         expect(second).toEqual({ written: false, recordId: first.recordId });
         expect(stub.commentCount(ticketId)).toBe(before + 1);
-        const third = await connector.writeBack(ticketId, { kind: 'note', text: 'another decision' }, 'kit-key-2');
+        const third = await connector.writeBack(ticket, { kind: 'note', text: 'another decision' }, 'kit-key-2');
         expect(third.written).toBe(true);
         expect(stub.commentCount(ticketId)).toBe(before + 2);
       });
@@ -217,7 +219,7 @@ export function describeConformance<Seed>(options: ConformanceOptions<Seed>): vo
           const snapshot = await connector.fetchTicket(ticketId);
           const mapped = connector.map(snapshot);
           expect(mapped.ok).toBe(true);
-          await connector.writeBack(ticketId, { kind: 'note', text: 'url check' }, 'kit-url-check');
+          await connector.writeBack({ ticketId, ticketKey: snapshot.ticketKey }, { kind: 'note', text: 'url check' }, 'kit-url-check');
           expect(trap.hits()).toBe(0);
           const host = new URL(stub.baseUrl).host;
           expect(stub.requests.length).toBeGreaterThan(0);

@@ -203,6 +203,7 @@ describe('forged messages on the internal topics', () => {
       taskId: `task-${reference}`,
       connectorId: 'jira-main',
       ticketId: issue.id,
+      ticketKey: issue.key,
       grantId,
       requestId: null,
       item: { kind: 'fulfillment', result: { grantId, action: 'provision', status: 'provisioned', adapter: 'mallory', reference, at: new Date().toISOString() } },
@@ -217,6 +218,33 @@ describe('forged messages on the internal topics', () => {
     expect(await until(() => notes('genuine-ref').length === 1, 30_000)).toBe(true);
     // Tasks are done in order: the genuine one is written, so the forged ones were passed over.
     expect(notes('forged-ref')).toEqual([]);
+  }, 120_000);
+
+  it('write-back tasks: a sealed task naming a ticket outside the connector\'s projects posts nothing there', async () => {
+    // An issue in a project jira-main does not serve (its config lists ACC only).
+    const outside = stubs.jira.state.seedIssue({ key: 'OPS-1' });
+    const task = (reference: string, ticketId: string, ticketKey: string): WritebackTask => ({
+      taskId: `task-${reference}`,
+      connectorId: 'jira-main',
+      ticketId,
+      ticketKey,
+      grantId,
+      requestId: null,
+      item: { kind: 'fulfillment', result: { grantId, action: 'provision', status: 'provisioned', adapter: 'pam', reference, at: new Date().toISOString() } },
+      idempotencyKey: `idem-${reference}`,
+      createdAt: new Date().toISOString(),
+    });
+    const notesOn = (id: string, reference: string) => stubs.jira.state.comments(id).filter((c) => c.text.includes(reference));
+    const key = `jira-main|${outside.id}`;
+    await produce(topic.writeback, [sealed(topic.writeback, key, task('scope-outside', outside.id, outside.key))]);
+    const dead = await deadLetters('writeback.trust', key, 1);
+    expect(dead[0]?.reason).toMatch(/^out-of-scope: .*OPS-1 is in project OPS/);
+    expect(await refusedAlerts('writeback.trust', key)).toHaveLength(1);
+    // The outside id under an in-scope key: the write goes to the key that was judged, never to the id.
+    await produce(topic.writeback, [sealed(topic.writeback, key, task('scope-mixed', outside.id, issue.key))]);
+    expect(await until(() => notesOn(issue.id, 'scope-mixed').length === 1, 30_000)).toBe(true);
+    expect(notesOn(outside.id, 'scope-outside')).toEqual([]);
+    expect(notesOn(outside.id, 'scope-mixed')).toEqual([]);
   }, 120_000);
 
   it('poller watermarks: a forged watermark is refused and polling goes on from the genuine one', async () => {

@@ -151,6 +151,7 @@ function ports(ledger: BreakGlassLedger, requests: Map<string, EntitlementReques
       if (!request) throw new Error(`no request for ${snapshot.ticketKey}`);
       return { ok: true, request: { ...request, comments: [] } };
     },
+    scope: () => ({ ok: true }),
     writeBack: () => Promise.reject(new Error('unused')),
     openReview: () => Promise.reject(new Error('unused')),
     reviewState: () => Promise.reject(new Error('unused')),

@@ -121,6 +121,7 @@ export class TicketContext {
       taskId: `wb_${this.shortHash([this.key, task.idempotencyKey])}`,
       connectorId: this.input.connectorId,
       ticketId: this.input.ticketId,
+      ticketKey: this.current.ticketKey,
       createdAt: this.nowIso,
       ...task,
     };
