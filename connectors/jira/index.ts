@@ -40,7 +40,7 @@ export function createJiraConnector(config: JiraConfig, deps: ConnectorDeps): Co
       return result;
     },
 
-    openReview: (ticketId, grant) => openReviewIssue(api, config, deps.connectorId, ticketId, grant),
+    openReview: (ticket, grant) => openReviewIssue(api, config, deps.connectorId, ticket.ticketKey, grant),
     noteReview: async (review, text, idempotencyKey) => {
       const result = await writeReviewNote(api, config, review.ticketKey, text, idempotencyKey);
       if (result.written) log.info({ ticket: review.ticketKey, recordId: result.recordId }, 'wrote a note on the review ticket');

@@ -8,7 +8,7 @@ import { toIso } from './records.js';
  * Opens (or finds, when a previous attempt already opened it) the post-event review issue of a
  * break-glass grant in the review project, labelled by grant id and linked to the original issue.
  */
-export async function openReviewIssue(api: JiraApi, config: Pick<JiraConfig, 'baseUrl' | 'review'>, connectorId: string, ticketId: string, grant: GrantDecision): Promise<ReviewTicket> {
+export async function openReviewIssue(api: JiraApi, config: Pick<JiraConfig, 'baseUrl' | 'review'>, connectorId: string, issue: string, grant: GrantDecision): Promise<ReviewTicket> {
   if (config.review === undefined) throw new Error(`connector ${connectorId}: no review project configured (review.projectKey)`);
   const review = config.review;
   const label = `grantline-review-${grant.grantId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
@@ -16,7 +16,7 @@ export async function openReviewIssue(api: JiraApi, config: Pick<JiraConfig, 'ba
   const found = await api.search(`project = "${review.projectKey}" AND labels = "${label}" ORDER BY created ASC`, null, 1);
   const hit = found.issues[0];
   if (hit !== undefined) return { ticketId: hit.id, ticketKey: hit.key, url: `${config.baseUrl}/browse/${hit.key}` };
-  const original = await api.getIssue(ticketId);
+  const original = await api.getIssue(issue);
   const created = await api.createIssue({
     projectKey: review.projectKey,
     issueType: review.issueType,

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivery, TicketSnapshot } from '../../src/connector/contract.js';
 import { NonRetriableError } from '../../src/connector/errors.js';
+import type { GrantDecision } from '../../src/model/index.js';
 import { JiraConfig, jiraConnector, signJiraBody } from './index.js';
 import type { JiraConfigInput } from './index.js';
 import { verifyJiraDelivery } from './verify.js';
@@ -117,7 +118,7 @@ describe('Jira client safety', () => {
     other.closeAllConnections();
     await new Promise<void>((res) => other.close(() => res()));
   });
-  const make = () =>
+  const make = (review?: { projectKey: string }) =>
     jiraConnector.create(
       JiraConfig.parse({
         baseUrl: stub.baseUrl,
@@ -127,6 +128,7 @@ describe('Jira client safety', () => {
         projects: ['ACC'],
         fields: { entitlement: { fieldId: 'customfield_10100', options: {} } },
         approvals: { mode: 'jsm' },
+        ...(review === undefined ? {} : { review }),
       }),
       { connectorId: 'jira-main', logger: pino({ level: 'silent' }), directory: principalResolver(() => null) },
     );
@@ -179,6 +181,16 @@ describe('Jira client safety', () => {
     expect(c.scope({ ticketId: '10001', ticketKey: 'OPS-7' })).toMatchObject({ ok: false, detail: expect.stringContaining('project OPS') });
     expect(c.scope({ ticketId: '10001', ticketKey: '10001' })).toMatchObject({ ok: false, detail: expect.stringContaining('not a Jira issue key') });
     expect(c.scope({ ticketId: '10001', ticketKey: 'ACC-7' }, 'review')).toMatchObject({ ok: false });
+  });
+
+  it('a break-glass review is linked to the issue key that scope judged, never to the task\'s id', async () => {
+    const inside = stub.state.seedIssue({ key: 'ACC-900' });
+    const outside = stub.state.seedIssue({ key: 'OPS-900' });
+    const grant = { grantId: 'grt_scope', entitlementId: 'db-admin', resource: 'db-1', environment: 'prod', subject: { type: 'human', id: 'p-dave' }, validFrom: '2026-11-20T10:00:00Z', expiresAt: '2026-11-20T12:00:00Z', breakGlass: { active: true, reviewDueAt: '2026-11-21T10:00:00Z' } } as unknown as GrantDecision;
+    const review = await make({ projectKey: 'REV' }).openReview({ ticketId: outside.id, ticketKey: inside.key }, grant);
+    expect(review.ticketKey).toMatch(/^REV-/);
+    expect(stub.state.issue(inside.key)?.links.map((l) => [l.inward, l.outward].sort())).toEqual([[inside.key, review.ticketKey].sort()]);
+    expect(stub.state.issue(outside.key)?.links).toEqual([]);
   });
 
   it('JSM write-back is an internal servicedeskapi comment, written once', async () => {

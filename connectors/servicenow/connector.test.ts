@@ -209,10 +209,10 @@ describe('write-back', () => {
 
   it('opens one break-glass review task linked to the RITM and reads its state', async () => {
     const id = order();
-    const review = await connector.openReview(id, grant(id));
+    const review = await connector.openReview({ ticketId: id, ticketKey: id }, grant(id));
     expect(review.ticketKey).toMatch(/^SCTASK\d{7}$/);
     expect(review.url).toBe(`${stub.baseUrl}/sc_task.do?sys_id=${review.ticketId}`);
-    expect(await connector.openReview(id, grant(id))).toEqual(review);
+    expect(await connector.openReview({ ticketId: id, ticketKey: id }, grant(id))).toEqual(review);
     const task = stub.state.get('sc_task', review.ticketId);
     expect(task?.['request_item']).toBe(id);
     expect(await connector.reviewState(review)).toEqual({ closed: false, outcome: null, closedAt: null });
@@ -223,7 +223,7 @@ describe('write-back', () => {
 
   it('writes an escalation note on the review task once per key, not on the RITM', async () => {
     const id = order();
-    const review = await connector.openReview(id, grant(id));
+    const review = await connector.openReview({ ticketId: id, ticketKey: id }, grant(id));
     const before = stub.state.journal(id, 'work_notes').length;
     expect((await connector.noteReview(review, 'ESCALATION: this review is overdue.', 'review-overdue:gr_1')).written).toBe(true);
     expect((await connector.noteReview(review, 'ESCALATION: this review is overdue.', 'review-overdue:gr_1')).written).toBe(false);

@@ -41,7 +41,7 @@ export function createServiceNowConnector(config: ServiceNowConfig, deps: Connec
     scope: (ticket, kind = 'ticket') =>
       SYS_ID.test(ticket.ticketId) ? { ok: true } : { ok: false, detail: `"${ticket.ticketId.slice(0, 40)}" is not a sys_id of the ${kind === 'review' ? config.reviews.table : 'sc_req_item'} table` },
     writeBack: (ticket, item, idempotencyKey) => writeWorkNote(client, ticket.ticketId, renderWriteBack(item, idempotencyKey), idempotencyKey),
-    openReview: (ticketId, grant) => openReviewRecord(client, instanceUrl, config.reviews, ticketId, grant),
+    openReview: (ticket, grant) => openReviewRecord(client, instanceUrl, config.reviews, ticket.ticketId, grant),
     reviewState: (review) => readReviewState(client, config.reviews, review),
     noteReview: (review, text, idempotencyKey) =>
       writeWorkNote(client, review.ticketId, renderWriteBack({ kind: 'note', text }, idempotencyKey), idempotencyKey, config.reviews.table),

@@ -172,8 +172,8 @@ export interface Connector {
   scope(ticket: TicketRef, kind?: 'ticket' | 'review'): ScopeCheck;
   /** Writes on the ticket; a second call with the same key writes nothing. */
   writeBack(ticket: TicketRef, item: WriteBack, idempotencyKey: string): Promise<WriteBackResult>;
-  /** Opens a post-event review ticket for a break-glass grant, linked to the original ticket. */
-  openReview(ticketId: string, grant: GrantDecision): Promise<ReviewTicket>;
+  /** Opens a post-event review ticket for a break-glass grant, linked to the original ticket (addressed as `scope` judged it, like `writeBack`). */
+  openReview(ticket: TicketRef, grant: GrantDecision): Promise<ReviewTicket>;
   reviewState(review: ReviewTicket): Promise<ReviewState>;
   /** Writes a note on a review ticket `openReview` opened; a second call with the same key writes nothing. */
   noteReview(review: ReviewTicket, text: string, idempotencyKey: string): Promise<WriteBackResult>;

@@ -14,7 +14,7 @@ export const TrustAlert = z.object({
   kind: z.enum(['message.refused']),
   /** The DLQ stage: `<reader>.trust` (`processor.trust`, `state.trust`, `writeback.trust`, ...). */
   stage: z.string().min(1),
-  /** Stable code: unsealed, unknown-key, bad-mac, malformed, unsigned, bad-signature, not-authorized. */
+  /** Stable code: unsealed, unknown-key, bad-mac, malformed, unsigned, bad-signature, not-authorized, out-of-scope. */
   reason: z.string().min(1),
   topic: z.string().min(1),
   partition: z.number().int().nonnegative(),

@@ -43,7 +43,7 @@ export function createPipelineMetrics(registry: Registry) {
     }),
     messagesRefused: new Counter({
       name: 'grantline_messages_refused_total',
-      help: 'Messages grantline read and refused to act on (sent to the DLQ, alerted), by topic and reason: unsealed, unknown-key, bad-mac, malformed (internal topics), unsigned, bad-signature, not-authorized (signed inputs).',
+      help: 'Messages grantline read and refused to act on (sent to the DLQ, alerted), by topic and reason: unsealed, unknown-key, bad-mac, malformed (internal topics), unsigned, bad-signature, not-authorized (signed inputs), out-of-scope (a write-back task naming a ticket outside its connector\'s scope).',
       labelNames: ['topic', 'reason'] as const,
       registers,
     }),

@@ -10,6 +10,7 @@ import type { PipelineMetrics } from './metrics.js';
 import { PartitionBackoff } from './backoff.js';
 import { reviewOverdueNotes } from '../policy/review.js';
 import type { Gate } from './refusals.js';
+import { writebackOutOfScope } from './writeback-scope.js';
 
 export interface WritebackOptions {
   readonly kafka: Kafka;
@@ -78,7 +79,7 @@ export class WritebackWorker {
         batch.resolve(message.offset);
         continue;
       }
-      const outOfScope = this.outOfScope(parsed.data);
+      const outOfScope = writebackOutOfScope(this.options.connectors, parsed.data);
       if (outOfScope !== null) {
         await this.options.gate.refuse(batch.partition, message, { ok: false, reason: 'out-of-scope', detail: outOfScope });
         batch.resolve(message.offset);
@@ -100,20 +101,6 @@ export class WritebackWorker {
     await batch.commitResolved();
   }
 
-  /**
-   * Why the task may not be performed: it names a ticket outside its connector's configured scope
-   * (or a review ticket outside it). Null when it may. An unknown connector is left to `perform`.
-   */
-  private outOfScope(task: WritebackTask): string | null {
-    const connector = this.options.connectors.get(task.connectorId);
-    if (connector === undefined) return null;
-    const checked = connector.scope({ ticketId: task.ticketId, ticketKey: task.ticketKey });
-    if (!checked.ok) return `connector ${task.connectorId}: ${checked.detail}`;
-    const review = task.item.kind === 'review-overdue' ? task.item.review : null;
-    const reviewChecked = review === null ? checked : connector.scope(review, 'review');
-    return reviewChecked.ok ? null : `connector ${task.connectorId}, review ticket: ${reviewChecked.detail}`;
-  }
-
   private async perform(task: WritebackTask): Promise<{ kind: 'done' } | { kind: 'retry'; retryAfterMs: number | undefined } | { kind: 'dead'; reason: string }> {
     const { connectors, metrics, logger } = this.options;
     const log = logger.child({ connector: task.connectorId, ticket: task.ticketId, task: task.taskId });
@@ -125,7 +112,7 @@ export class WritebackWorker {
       const at = this.now().toISOString();
       if (task.item.kind === 'open-review') {
         const grant = task.item.decision;
-        const review = await connector.openReview(task.ticketId, grant);
+        const review = await connector.openReview(ticket, grant);
         const note = await connector.writeBack(
           ticket,
           { kind: 'review-opened', grantId: grant.grantId, reviewTicketKey: review.ticketKey, reviewUrl: review.url },

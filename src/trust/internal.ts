@@ -21,8 +21,10 @@ export const INTERNAL_KID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Fewer bytes than SHA-256's output would weaken HMAC-SHA256 (RFC 2104 section 3). */
 export const MIN_INTERNAL_KEY_BYTES = 32;
 
-/** Why a message was refused; stable codes, used as the metric's `reason` label. */
-/** Why a message is refused. `out-of-scope`: authentic, but it names a ticket its connector is not configured for. */
+/**
+ * Why a message was refused; stable codes, used as the metric's `reason` label. `out-of-scope`:
+ * authentic, but a write-back task naming a ticket its connector is not configured for.
+ */
 export type RefusalReason = 'unsealed' | 'unknown-key' | 'bad-mac' | 'malformed' | 'unsigned' | 'bad-signature' | 'not-authorized' | 'out-of-scope';
 
 /** The outcome of opening a message: its parsed JSON value, or why it may not be acted on. */

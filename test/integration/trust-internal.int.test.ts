@@ -220,7 +220,7 @@ describe('forged messages on the internal topics', () => {
     expect(notes('forged-ref')).toEqual([]);
   }, 120_000);
 
-  it('write-back tasks: a sealed task naming a ticket outside the connector\'s projects posts nothing there', async () => {
+  it('write-back tasks: a genuinely sealed task naming a ticket outside the connector\'s projects posts nothing; an in-scope one is written', async () => {
     // An issue in a project jira-main does not serve (its config lists ACC only).
     const outside = stubs.jira.state.seedIssue({ key: 'OPS-1' });
     const task = (reference: string, ticketId: string, ticketKey: string): WritebackTask => ({
@@ -235,16 +235,29 @@ describe('forged messages on the internal topics', () => {
       createdAt: new Date().toISOString(),
     });
     const notesOn = (id: string, reference: string) => stubs.jira.state.comments(id).filter((c) => c.text.includes(reference));
+    const outOfScope = async () =>
+      (await (await fetch(`${stack.url}/metrics`)).text())
+        .split('\n')
+        .filter((l) => l.startsWith('grantline_messages_refused_total{') && l.includes(`topic="${topic.writeback}"`) && l.includes('reason="out-of-scope"'))
+        .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    const refusedBefore = await outOfScope();
+    // All three under one key, so one partition performs them in order.
     const key = `jira-main|${outside.id}`;
-    await produce(topic.writeback, [sealed(topic.writeback, key, task('scope-outside', outside.id, outside.key))]);
+    await produce(topic.writeback, [
+      sealed(topic.writeback, key, task('scope-outside', outside.id, outside.key)),
+      // The outside id under an in-scope key: judged on the key, and written to the key, never to the id.
+      sealed(topic.writeback, key, task('scope-mixed', outside.id, issue.key)),
+      sealed(topic.writeback, key, task('scope-inside', issue.id, issue.key)),
+    ]);
     const dead = await deadLetters('writeback.trust', key, 1);
-    expect(dead[0]?.reason).toMatch(/^out-of-scope: .*OPS-1 is in project OPS/);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.reason).toMatch(/^out-of-scope: connector jira-main: issue OPS-1 is in project OPS, not one of the configured projects \(ACC\)/);
     expect(await refusedAlerts('writeback.trust', key)).toHaveLength(1);
-    // The outside id under an in-scope key: the write goes to the key that was judged, never to the id.
-    await produce(topic.writeback, [sealed(topic.writeback, key, task('scope-mixed', outside.id, issue.key))]);
-    expect(await until(() => notesOn(issue.id, 'scope-mixed').length === 1, 30_000)).toBe(true);
-    expect(notesOn(outside.id, 'scope-outside')).toEqual([]);
-    expect(notesOn(outside.id, 'scope-mixed')).toEqual([]);
+    expect(await until(() => notesOn(issue.id, 'scope-inside').length === 1, 30_000)).toBe(true);
+    expect(notesOn(issue.id, 'scope-mixed')).toHaveLength(1);
+    // Performed in order: the in-scope tasks after it are written, so the refused one was passed over.
+    expect(stubs.jira.state.comments(outside.id)).toEqual([]);
+    expect(await outOfScope()).toBe(refusedBefore + 1);
   }, 120_000);
 
   it('poller watermarks: a forged watermark is refused and polling goes on from the genuine one', async () => {
