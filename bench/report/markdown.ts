@@ -67,6 +67,9 @@ function e2e(dir: string, r: E2eReport): string[] {
 function history(dir: string, r: HistoryReport): string[] {
   const { small, large } = r.history;
   const lines = [`## ${r.name} (history of ${r.tickets} tickets, ${r.startedAt})`, '', machineLine(r), ''];
+  // Files written before the bench set the pipeline have no `pipeline`: retirement was at its 7-day default.
+  const p = r.history.pipeline;
+  lines.push(p === undefined ? 'Pipeline: `retireAfterMs` at its default (7 days): no ticket retired during the run.' : `Pipeline: ${Object.entries(p).map(([k, v]) => `\`${k}: ${v}\``).join(', ')}.`, '');
   lines.push(...charts(dir, [`${r.name}-memory.svg`, `${r.name}-startup.svg`]));
   lines.push(`| measure | ${small.tickets} tickets | ${large.tickets} tickets |`, '|---|---|---|');
   const row = (label: string, f: (run: typeof small) => string): void => {
@@ -80,6 +83,7 @@ function history(dir: string, r: HistoryReport): string[] {
   row('new process on the history: to /readyz 200', (x) => s(x.restart.readyAfterMs));
   row('new process on the history: to its first grant', (x) => s(x.restart.firstGrantAfterMs));
   row('new process on the history: peak RSS, live heap', (x) => `${mb(x.restart.peakRssBytes)} MB, ${mb(x.restart.liveHeapBytes)} MB`);
+  row('new process on the history: ticket states held (`grantline_state_tickets`)', (x) => n(x.restart.heldTickets ?? null));
   lines.push(`| live heap per active grant: new process on ${large.tickets} minus on ${small.tickets}, over the difference in active grants | | ${n(r.history.bytesPerActiveGrant)} B |`);
   lines.push(`| start-up ratio, ${large.tickets} vs ${small.tickets} (first grant; /readyz) | | ${n(r.history.startupRatio.firstGrant)}; ${n(r.history.startupRatio.ready)} |`, '');
   return [...lines, ...targets(r.targets)];

@@ -21,7 +21,13 @@ import { loadSigningKeys, sign } from '../../src/custody/index.js';
 /** Every tenth ticket stays open with its grant; the others are cancelled and revoked. */
 const ACTIVE_EVERY = 10;
 export const SMALL_HISTORY = 1000;
-const PIPELINE = { pollIntervalMs: 0 };
+/**
+ * The poller off; closed tickets retired as soon as nothing is pending (`retireAfterMs: 0`). The
+ * history stands for weeks of tickets compressed into minutes: in production a ticket is retired
+ * `pipeline.retireAfterMs` (7 days by default) after it closed, so what a process holds is the
+ * active tickets plus those closed within the grace period; here that period is zero.
+ */
+export const PIPELINE = { pollIntervalMs: 0, retireAfterMs: 0 };
 
 export interface MemoryPoint {
   /** Tickets whose story is over (granted, and cancelled and revoked for 9 in 10). */
@@ -38,7 +44,15 @@ export interface HistoryRun {
   /** The process that built the history. */
   build: { readyAfterMs: number; liveHeapEmptyBytes: number | null; liveHeapEndBytes: number | null; peakRssBytes: number | null; rssEndBytes: number | null };
   /** A new process started on that history. */
-  restart: { readyAfterMs: number; firstGrantAfterMs: number | null; liveHeapBytes: number | null; peakRssBytes: number | null; rssBytes: number | null };
+  restart: {
+    readyAfterMs: number;
+    firstGrantAfterMs: number | null;
+    liveHeapBytes: number | null;
+    peakRssBytes: number | null;
+    rssBytes: number | null;
+    /** Ticket states the new process holds (`grantline_state_tickets`, summed over its partitions); absent in older files. */
+    heldTickets?: number | null;
+  };
   /**
    * Slope of the building process's live heap from its first probe after the first chunk to the
    * end, per active grant added (start-up caches and JIT data, there before the first probe, are
@@ -64,6 +78,16 @@ function revokedResults(watch: DecisionWatch, issues: StubIssue[]): Message[] {
       value: JSON.stringify(sign({ grantId, action: 'revoke', status: 'revoked', adapter: 'bench-adapter', reference: `ref-${grantId}`, at }, ADAPTER_KEYS)),
     })),
   );
+}
+
+/** Ticket states a grantline process holds: `grantline_state_tickets` summed over its partitions. */
+async function heldStates(url: string): Promise<number | null> {
+  const text = await fetch(`${url}/metrics`)
+    .then((r) => r.text())
+    .catch(() => null);
+  if (text === null) return null;
+  const lines = text.split('\n').filter((l) => l.startsWith('grantline_state_tickets{'));
+  return lines.length === 0 ? null : lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 async function buildAndRestart(ctx: BenchContext, count: number): Promise<HistoryRun> {
@@ -116,6 +140,7 @@ async function buildAndRestart(ctx: BenchContext, count: number): Promise<Histor
   const grantedAt = watch.granted.get(fresh.key);
   const restartMem = again.memory();
   const restartHeap = await again.liveHeap();
+  const heldTickets = await heldStates(again.url);
   await again.stop();
   await watch.stop();
 
@@ -137,11 +162,12 @@ async function buildAndRestart(ctx: BenchContext, count: number): Promise<Histor
       liveHeapBytes: restartHeap,
       peakRssBytes: restartMem?.peakRssBytes ?? null,
       rssBytes: restartMem?.rssBytes ?? null,
+      heldTickets,
     },
     buildSlope: { perActiveGrantBytes: slope((p) => activeAt(p.tickets)), perTicketBytes: slope((p) => p.tickets) },
     samples,
   };
-  log(`history ${count}: live heap ${run.buildSlope.perTicketBytes} B per ticket of history; restart ready in ${run.restart.readyAfterMs} ms, first grant ${run.restart.firstGrantAfterMs} ms`);
+  log(`history ${count}: live heap ${run.buildSlope.perTicketBytes} B per ticket of history; restart ready in ${run.restart.readyAfterMs} ms, first grant ${run.restart.firstGrantAfterMs} ms, holds ${run.restart.heldTickets} ticket states`);
   return run;
 }
 
@@ -156,6 +182,8 @@ export interface HistoryResults {
   bytesPerActiveGrant: number | null;
   /** Start-up with the large history over start-up with the small one: to the first grant, and to /readyz. */
   startupRatio: { firstGrant: number | null; ready: number | null };
+  /** The pipeline settings both histories ran with (over the example config's); absent in older files. */
+  pipeline?: typeof PIPELINE;
 }
 
 export async function historyScenario(ctx: BenchContext, count: number): Promise<HistoryResults> {
@@ -174,6 +202,7 @@ export async function historyScenario(ctx: BenchContext, count: number): Promise
       large,
       bytesPerActiveGrant,
       startupRatio: { firstGrant: r(large.restart.firstGrantAfterMs, small.restart.firstGrantAfterMs), ready: r(large.restart.readyAfterMs, small.restart.readyAfterMs) },
+      pipeline: PIPELINE,
     };
   } finally {
     clearInterval(drain);
