@@ -78,6 +78,12 @@ export const TicketState = z.object({
    * while it is open. A closed ticket with nothing pending is retired `pipeline.retireAfterMs` later.
    */
   closedAt: IsoDateTime.nullable().optional(),
+  /**
+   * Idempotency keys of the notes queued for the source ticket (write-back tasks that end in a
+   * `ticket.written-back` record) and not yet written; absent when none. A ticket is not retired
+   * while one is pending: its record would otherwise arrive for a ticket with no custody head.
+   */
+  pendingWritebacks: z.array(z.string().min(1)).optional(),
 });
 export type TicketState = z.infer<typeof TicketState>;
 

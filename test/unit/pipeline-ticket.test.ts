@@ -240,7 +240,7 @@ describe('processTicket', () => {
   describe('retirement', () => {
     const retireAfterMs = 3_600_000;
     const lifecycle = { revocationConfirmMs: 60_000, directoryCheckMs: 60_000, retireAfterMs };
-    const rec = (custodyKind: 'fulfillment.reported' | 'ticket.retired', data: never, id: string, grantId: string | null) =>
+    const rec = (custodyKind: 'fulfillment.reported' | 'ticket.retired' | 'ticket.written-back', data: never, id: string, grantId: string | null) =>
       recordCommand({ commandId: id, connectorId: 'fake-main', ticketId: '10001', grantId, requestId: null, actor: 'grantline/lifecycle', at: NOW.toISOString() }, custodyKind, data);
     const revoke = (grantId: string): RevokeCommand => ({ kind: 'revoke', commandId: 'rv-1', connectorId: 'fake-main', ticketId: '10001', grantId, trigger: 'ttl-expired', reason: 'expired', actor: 'grantline/lifecycle', requestedAt: NOW.toISOString() });
 
@@ -258,7 +258,16 @@ describe('processTicket', () => {
       expect(early.retired).toBe(false);
 
       const revoked = run(closed.state, ticket, [revoke(grantId)] as never);
-      const confirmed = run(revoked.state, ticket, [rec('fulfillment.reported', { grantId, action: 'revoke', status: 'revoked', adapter: 'pam', reference: 'r1', at: NOW.toISOString() } as never, 'ff-1', grantId)] as never);
+      const reported = run(revoked.state, ticket, [rec('fulfillment.reported', { grantId, action: 'revoke', status: 'revoked', adapter: 'pam', reference: 'r1', at: NOW.toISOString() } as never, 'ff-1', grantId)] as never);
+      // The notes of the grant, the revocation and the adapter's report are still to be written: not retired yet.
+      const notes = [granted, revoked, reported].flatMap((r) => on(r.outputs, 'writeback').map((w) => w.data as { item: { kind: string }; idempotencyKey: string }));
+      expect(notes.map((n) => n.item.kind)).toEqual(['decision', 'revocation', 'fulfillment']);
+      expect(reported.state.pendingWritebacks).toEqual(notes.map((n) => n.idempotencyKey));
+      expect(planLifecycle([reported.state], later, lifecycle, null).commands).toEqual([]);
+      const written = (n: (typeof notes)[number], i: number) =>
+        rec('ticket.written-back', { kind: n.item.kind, recordId: `c${i}`, written: true, idempotencyKey: n.idempotencyKey } as never, `wb-${i}`, null);
+      const confirmed = run(reported.state, ticket, notes.map(written) as never);
+      expect(confirmed.state.pendingWritebacks).toBeUndefined();
       expect(planLifecycle([confirmed.state], new Date(later.getTime() - 1), lifecycle, null).commands).toEqual([]);
       const asks = planLifecycle([confirmed.state], later, lifecycle, null).commands;
       expect(asks.map((c) => (c.kind === 'record' ? c.custodyKind : c.kind))).toEqual(['ticket.retired']);
@@ -272,6 +281,26 @@ describe('processTicket', () => {
       const replay = run(null, ticket, [delivery('d-first')]);
       expect(replay.outputs).toEqual([]);
       expect(replay.state.version).toBe(0);
+    });
+
+    it('gives nothing for a command about a ticket with no state (retired): no custody chain restarted, no state written', () => {
+      const ticket = { current: { map: { ok: true, request: makeRequest({ approvals: [approval], status: { name: 'Done', actionable: false } }) } as MapResult, cancelled: false } };
+      const late = [
+        rec('ticket.written-back', { kind: 'fulfillment', recordId: 'c9', written: true, idempotencyKey: 'fulfillment:ff-1' } as never, 'wb-late', null),
+        rec('fulfillment.reported', { grantId: GR1, action: 'revoke', status: 'revoked', adapter: 'pam', reference: 'r1', at: NOW.toISOString() } as never, 'ff-again', GR1),
+        revoke(GR1),
+      ];
+      for (const command of late) {
+        const replay = run(null, ticket, [command] as never);
+        expect(replay.outputs).toEqual([]);
+        expect(replay.state.version).toBe(0);
+        expect(replay.state.custodyHead).toBeNull();
+        expect(replay.retired).toBe(false);
+      }
+      // With a delivery of the closed ticket in the same batch: still nothing.
+      const mixed = run(null, ticket, [delivery('d-again'), late[0]] as never);
+      expect(mixed.outputs).toEqual([]);
+      expect(mixed.state.version).toBe(0);
     });
 
     it('a reopened ticket is not retired', () => {

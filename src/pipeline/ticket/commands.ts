@@ -37,6 +37,8 @@ export function record(ctx: TicketContext, command: RecordCommand): void {
     return;
   }
   ctx.custody(command.custodyKind, command.actor, command.data, { requestId: command.requestId, grantId: command.grantId });
+  // A note written is no longer pending, whether or not its grant is still tracked (a rejection's has none; a pruned one's is gone).
+  if (command.custodyKind === 'ticket.written-back') ctx.apply({ type: 'writeback-written', idempotencyKey: command.data.idempotencyKey });
   const grant = command.grantId === null ? undefined : ctx.state.grants.find((g) => g.grantId === command.grantId);
   if (!grant) return;
   const grantId = grant.grantId;

@@ -126,5 +126,8 @@ export class TicketContext {
       ...task,
     };
     this.emit.writeback(full);
+    // A review ticket's opening is tracked on the grant (its review); every other task ends in a
+    // `ticket.written-back` record, awaited before the ticket may be retired.
+    if (task.item.kind !== 'open-review') this.apply({ type: 'writeback-queued', idempotencyKey: task.idempotencyKey });
   }
 }

@@ -42,15 +42,18 @@ export function processTicket(input: TicketInput, ports: ProcessorPorts): Ticket
     { connectorId: input.connectorId, ticketId: input.ticketId, state: input.state, snapshotKey: input.snapshot?.ticketKey ?? null, now: input.now },
     ports,
   );
-  // A ticket with no state whose source ticket is closed (never seen, or retired and now
-  // redelivered) gives nothing: a closed ticket gets no new grant, and a retired ticket's custody
-  // chain is not restarted by an old event read again.
-  if (input.state === null && input.snapshot !== null && input.events.every((e) => e.kind === 'delivery') && !openForDecision(ctx, input.snapshot)) {
-    ctx.counts.duplicates += input.events.length;
+  // A ticket with no state was never seen, or was retired. A command (a revoke, a record) is about a
+  // story the ticket had, so with no state it can only be one read again after the retirement; and
+  // a delivery of a closed ticket gives nothing: a closed ticket gets no new grant. Either way a
+  // retired ticket's custody chain is not restarted by an old event read again.
+  const events = input.state === null ? input.events.filter((e) => e.kind === 'delivery') : input.events;
+  ctx.counts.duplicates += input.events.length - events.length;
+  if (input.state === null && (events.length === 0 || (input.snapshot !== null && !openForDecision(ctx, input.snapshot)))) {
+    ctx.counts.duplicates += events.length;
     return { state: ctx.state, retired: false, outputs: [], counts: ctx.counts };
   }
   let pendingDelivery: DeliveryEvent | null = null;
-  for (const event of input.events) {
+  for (const event of events) {
     if (isDuplicate(ctx.state, event)) {
       ctx.counts.duplicates += 1;
       continue;

@@ -24,6 +24,8 @@ export type TicketChange =
   | { readonly type: 'review-escalated'; readonly grantId: string; readonly at: string }
   /** The source ticket was seen closed (`closedAt`) or open again (null). */
   | { readonly type: 'source-status'; readonly closedAt: string | null }
+  /** A note for the source ticket was queued (`queued`), or its write-back recorded (`written`). */
+  | { readonly type: 'writeback-queued' | 'writeback-written'; readonly idempotencyKey: string }
   /** Drops grants whose story is over (revocation confirmed, review closed) to keep the state small. */
   | { readonly type: 'pruned' };
 
@@ -38,11 +40,12 @@ export function storyOver(grant: TrackedGrant): boolean {
 }
 
 /**
- * Whether the ticket may be retired (its state tombstoned): the source ticket is closed, and every
- * grant's story is over (no active grant, no unconfirmed revocation, no open review).
+ * Whether the ticket may be retired (its state tombstoned): the source ticket is closed, every
+ * grant's story is over (no active grant, no unconfirmed revocation, no open review), and no note
+ * for the ticket is still to be written.
  */
 export function retirable(state: TicketState): state is TicketState & { closedAt: string } {
-  return typeof state.closedAt === 'string' && state.grants.every(storyOver);
+  return typeof state.closedAt === 'string' && state.grants.every(storyOver) && (state.pendingWritebacks ?? []).length === 0;
 }
 
 /** A ticket the processor has not seen before. */
@@ -106,6 +109,19 @@ export function reduce(state: TicketState, change: TicketChange): TicketState {
       return updateGrant(state, change.grantId, (g) => (g.breakGlass === null ? g : { ...g, breakGlass: { ...g.breakGlass, escalatedAt: change.at } }));
     case 'source-status':
       return { ...state, closedAt: change.closedAt };
+    case 'writeback-queued': {
+      const pending = state.pendingWritebacks ?? [];
+      return pending.includes(change.idempotencyKey) ? state : { ...state, pendingWritebacks: [...pending, change.idempotencyKey] };
+    }
+    case 'writeback-written': {
+      const pending = state.pendingWritebacks ?? [];
+      if (!pending.includes(change.idempotencyKey)) return state;
+      const rest = pending.filter((k) => k !== change.idempotencyKey);
+      // Absent when empty: most states have nothing pending, and their records stay as small as before.
+      if (rest.length > 0) return { ...state, pendingWritebacks: rest };
+      const { pendingWritebacks: _dropped, ...without } = state;
+      return without;
+    }
     case 'pruned': {
       const keep = state.grants.filter((g) => !storyOver(g));
       return keep.length === state.grants.length ? state : { ...state, grants: keep };
