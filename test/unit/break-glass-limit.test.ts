@@ -13,6 +13,7 @@ import { chainEvent, jsonSha256, loadSigningKeys, sign } from '../../src/custody
 import type { BreakGlassHolding, Decision, DeliveryEvent, EntitlementRequest, RevokeCommand } from '../../src/model/index.js';
 import { ticketKey } from '../../src/model/index.js';
 import { BreakGlassLedger } from '../../src/pipeline/break-glass-ledger.js';
+import { HeldPartition } from '../../src/pipeline/state/partition-states.js';
 import { createPipelineMetrics } from '../../src/pipeline/metrics.js';
 import type { ProcessorPorts } from '../../src/pipeline/ports.js';
 import { planChunk } from '../../src/pipeline/processor/plan-chunk.js';
@@ -224,7 +225,7 @@ describe('processor: break-glass holdings on grantline.break-glass.v1', () => {
     const plan = planChunk(prepared, [{ kind: 'ok', snapshot: snapshot(1) }, { kind: 'ok', snapshot: snapshot(2) }], {
       topic: 'te',
       partition: 0,
-      held: { tickets: new Map(), ticketOfGrant: () => undefined },
+      held: new HeldPartition(0),
       ports: p,
       metrics: createPipelineMetrics(new Registry()),
       log: pino({ level: 'silent' }),

@@ -148,6 +148,31 @@ describe('OwnerLifecycle', () => {
     expect(overdue.map((c) => (c.kind === 'record' ? c.custodyKind : c.kind))).toEqual(['revocation.overdue']);
   });
 
+  it('counts overdue break-glass reviews, opened or not yet, of the states it holds, and stops once closed', async () => {
+    const metrics = createPipelineMetrics(new Registry());
+    const p0 = new HeldPartition(0);
+    const overdue = (id: string, review: { closed: boolean } | null): TrackedGrant =>
+      grant(id, {
+        expiresAt: '2026-11-29T20:00:00.000Z',
+        breakGlass: { reviewDueAt: '2026-11-29T11:00:00.000Z', review: review && { ticketId: 'r', ticketKey: 'REV-1', url: 'u', closed: review.closed, outcome: null }, escalatedAt: null },
+      });
+    p0.set('jira-main|1', state('1', [overdue('g1', null)]));
+    p0.set('jira-main|2', state('2', [overdue('g2', { closed: false })]));
+    p0.set('jira-main|3', state('3', [grant('g3', { expiresAt: '2026-11-29T20:00:00.000Z' })]));
+    const lc = new OwnerLifecycle(
+      { producer: recordingProducer(), topics: { ticketEvents: 'te', alerts: 'al' }, connectors: new Map(), directory: null, logger: pino({ level: 'silent' }), metrics, settings: { ...settings, tickMs: 1_000, reviewPollMs: 3_600_000 }, now: () => NOW },
+      () => [p0],
+    );
+    const gauge = async (): Promise<number | undefined> => (await metrics.reviewsOverdue.get()).values[0]?.value;
+    lc.restored(p0);
+    await lc.tick();
+    expect(await gauge()).toBe(2);
+    p0.set('jira-main|2', { ...state('2', [overdue('g2', { closed: true })]), version: 2 });
+    lc.changed(p0, 'jira-main|2');
+    await lc.tick();
+    expect(await gauge()).toBe(1);
+  });
+
   it('forgets a dropped partition: nothing of it is scheduled or asked', async () => {
     const p1 = new HeldPartition(1);
     p1.set('jira-main|9', state('9', [grant('g9', { expiresAt: '2026-11-29T11:00:00.000Z' })]));

@@ -30,8 +30,17 @@ export interface OwnerLifecycleOptions {
 interface PartitionSchedule {
   readonly due: DueQueue;
   readonly openReviews: Set<string>;
+  /** Tickets with a break-glass grant whose review is not closed (the only ones a review can be overdue on). */
+  readonly reviewsPending: Set<string>;
   /** Tickets changed since the last owner check (only they need it while the directory is unchanged). */
   readonly unchecked: Set<string>;
+}
+
+function* statesOf(held: HeldPartition, keys: Iterable<string>): Generator<TicketState> {
+  for (const key of keys) {
+    const state = held.get(key);
+    if (state !== undefined) yield state;
+  }
 }
 
 /**
@@ -65,9 +74,9 @@ export class OwnerLifecycle {
 
   /** A partition's state was restored: its schedule is rebuilt from it. */
   restored(held: HeldPartition): void {
-    const schedule: PartitionSchedule = { due: new DueQueue(), openReviews: new Set(), unchecked: new Set() };
+    const schedule: PartitionSchedule = { due: new DueQueue(), openReviews: new Set(), reviewsPending: new Set(), unchecked: new Set() };
     this.schedules.set(held.partition, schedule);
-    for (const [key, state] of held.tickets) this.track(schedule, key, state);
+    for (const [key, state] of held.entries()) this.track(schedule, key, state);
   }
 
   /** A held state changed (this processor committed it). */
@@ -78,6 +87,7 @@ export class OwnerLifecycle {
     if (state === undefined) {
       schedule.due.set(key, null);
       schedule.openReviews.delete(key);
+      schedule.reviewsPending.delete(key);
       schedule.unchecked.delete(key);
       return;
     }
@@ -100,6 +110,8 @@ export class OwnerLifecycle {
     schedule.due.set(key, nextDueAt(state, this.options.settings));
     if (hasOpenReview(state)) schedule.openReviews.add(key);
     else schedule.openReviews.delete(key);
+    if (state.grants.some((g) => g.breakGlass !== null && g.breakGlass.review?.closed !== true)) schedule.reviewsPending.add(key);
+    else schedule.reviewsPending.delete(key);
     if (state.grants.length > 0) schedule.unchecked.add(key);
   }
 
@@ -143,7 +155,7 @@ export class OwnerLifecycle {
       const schedule = this.schedules.get(held.partition);
       if (!schedule) continue;
       tracked += held.grantCount();
-      reviewsOverdue += countOverdueReviews(held.tickets.values(), now);
+      reviewsOverdue += countOverdueReviews(statesOf(held, schedule.reviewsPending), now);
       const dueKeys = schedule.due.popDue(t);
       const states = dueKeys.map((k) => held.get(k)).filter((s): s is TicketState => s !== undefined);
       const plan = planLifecycle(states, now, settings, null);
@@ -155,7 +167,7 @@ export class OwnerLifecycle {
         if (next !== null) schedule.due.set(ticketKey(s.connectorId, s.ticketId), Math.max(next, t + RESEND_AFTER_MS));
       }
       if (directory !== null) {
-        const keys = everything ? [...held.tickets.keys()] : [...schedule.unchecked];
+        const keys = everything ? [...held.keys()] : [...schedule.unchecked];
         schedule.unchecked.clear();
         const owned = keys.map((k) => held.get(k)).filter((s): s is TicketState => s !== undefined);
         commands.push(...planLifecycle(owned, now, settings, directory).commands.filter((c) => c.kind === 'revoke' && c.trigger === 'owner-offboarded'));

@@ -6,6 +6,7 @@ import { encodeDeadLetter, originalOf } from '../dead-letter.js';
 import type { PipelineMetrics } from '../metrics.js';
 import type { ProcessorPorts } from '../ports.js';
 import type { Refusals } from '../refusals.js';
+import type { HeldPartition } from '../state/partition-states.js';
 import { processTicket } from '../ticket/index.js';
 import type { FetchOutcome } from './attempts.js';
 import { planPartitionCommands } from './partition-commands.js';
@@ -34,7 +35,7 @@ export interface PlanDeps {
   readonly log: Logger;
   readonly state: (key: string) => TicketState | undefined;
   /** The partition's held tickets, for partition commands (offboarding, fulfillment reports). */
-  readonly held: { tickets: ReadonlyMap<string, TicketState>; ticketOfGrant(grantId: string): string | undefined };
+  readonly held: Pick<HeldPartition, 'entries' | 'has' | 'get' | 'ticketOfGrant'>;
   readonly now: Date;
   /** A refused (unauthenticated) event's DLQ record and alert go out in the chunk's transaction. */
   readonly refusals: Refusals;
@@ -136,13 +137,13 @@ export function planChunk(prepared: PreparedChunk, fetched: readonly (FetchOutco
         commands,
         {
           *tickets() {
-            for (const [key, s] of held.tickets) if (!retired.has(key)) yield decided.get(key) ?? s;
-            for (const [key, s] of decided) if (!held.tickets.has(key)) yield s;
+            for (const [key, s] of held.entries()) if (!retired.has(key)) yield decided.get(key) ?? s;
+            for (const [key, s] of decided) if (!held.has(key)) yield s;
           },
           ticketOfGrant(grantId) {
             for (const s of decided.values()) if (s.grants.some((g) => g.grantId === grantId)) return s;
             const key = held.ticketOfGrant(grantId);
-            return key === undefined || retired.has(key) ? undefined : held.tickets.get(key);
+            return key === undefined || retired.has(key) ? undefined : held.get(key);
           },
         },
         ports.topics.ticketEvents,

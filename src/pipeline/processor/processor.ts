@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { PartitionLoop, readPartitionsToEnd, type InboundMessage, type Kafka, type PartitionBatch } from '../../kafka/index.js';
 import { PartitionBackoff } from '../backoff.js';
 import type { PipelineMetrics } from '../metrics.js';
+import type { TicketState } from '../../model/index.js';
 import type { ProcessorPorts } from '../ports.js';
 import { PartitionStates, type HeldPartition, type PartitionStatesDeps } from '../state/partition-states.js';
 import { readStateRecord } from '../state/record.js';
@@ -86,6 +87,9 @@ export class Processor {
   /** Reads the partition's records of the state topic, committed ones, up to its end. */
   private async restore(held: HeldPartition): Promise<void> {
     const { kafka, ports, logger } = this.options;
+    // Compaction keeps the latest record per key; before it runs, later records replace earlier ones
+    // (a state only by a newer version, as `HeldPartition.set`). Packed once read to the end.
+    const latest = new Map<string, TicketState>();
     await readPartitionsToEnd(kafka, ports.topics.ticketState, [held.partition], (message) => {
       const record = readStateRecord(message, (m) => this.options.trust.state.open(held.partition, m));
       if (record.kind === 'refused') return;
@@ -93,9 +97,10 @@ export class Processor {
         logger.error({ topic: ports.topics.ticketState, partition: held.partition, offset: message.offset, reason: record.reason }, 'invalid state record skipped');
         return;
       }
-      // Compaction keeps the latest record per key; before it runs, later records replace earlier ones.
-      held.set(record.key, record.kind === 'state' ? record.state : null);
+      if (record.kind !== 'state') latest.delete(record.key);
+      else if ((latest.get(record.key)?.version ?? -1) < record.state.version) latest.set(record.key, record.state);
     }, { groupPrefix: `${this.options.groupId}-restore` });
+    for (const [key, state] of latest) held.load(key, state);
   }
 
   async start(): Promise<void> {

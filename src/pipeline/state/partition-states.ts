@@ -1,16 +1,54 @@
 import type { Logger } from 'pino';
 import type { TicketState } from '../../model/index.js';
 import type { PipelineMetrics } from '../metrics.js';
+import { pack, unpack } from './packed.js';
 
-/** The ticket states of one owned partition, with an index from grant id to ticket. */
+/** How many unpacked states a partition keeps at hand: those of the tickets being processed now. */
+const RECENT = 128;
+
+/**
+ * The ticket states of one owned partition, with an index from grant id to ticket. States are held
+ * packed (`packed.ts`); the few most recently used are also kept unpacked, so a batch reads and
+ * writes a ticket's state without unpacking it each time. Nothing here grows with a state's size.
+ */
 export class HeldPartition {
-  readonly tickets = new Map<string, TicketState>();
+  private readonly packed = new Map<string, string>();
+  private readonly recent = new Map<string, TicketState>();
   private readonly grants = new Map<string, string>();
 
   constructor(readonly partition: number) {}
 
+  /** Tickets held. */
+  get size(): number {
+    return this.packed.size;
+  }
+
+  has(key: string): boolean {
+    return this.packed.has(key);
+  }
+
   get(key: string): TicketState | undefined {
-    return this.tickets.get(key);
+    const hit = this.recent.get(key);
+    if (hit !== undefined) {
+      // Most recently used last: the oldest is the first to go.
+      this.recent.delete(key);
+      this.recent.set(key, hit);
+      return hit;
+    }
+    const packed = this.packed.get(key);
+    if (packed === undefined) return undefined;
+    const state = unpack(packed);
+    this.keep(key, state);
+    return state;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.packed.keys();
+  }
+
+  /** Every held state, unpacked one at a time (not kept: a pass over all does not evict the recent ones). */
+  *entries(): Generator<[string, TicketState]> {
+    for (const [key, packed] of this.packed) yield [key, this.recent.get(key) ?? unpack(packed)];
   }
 
   /** Grants tracked on this partition (active, or awaiting their revocation's confirmation). */
@@ -25,16 +63,30 @@ export class HeldPartition {
 
   /** Holds a ticket's state if it is newer than the one held (null: the ticket was retired). */
   set(key: string, state: TicketState | null): boolean {
-    const held = this.tickets.get(key);
+    const held = this.get(key);
     if (state !== null && held && held.version >= state.version) return false;
     if (held) for (const g of held.grants) this.grants.delete(g.grantId);
     if (state === null) {
-      this.tickets.delete(key);
+      this.packed.delete(key);
+      this.recent.delete(key);
       return held !== undefined;
     }
     for (const g of state.grants) this.grants.set(g.grantId, key);
-    this.tickets.set(key, state);
+    this.packed.set(key, pack(state));
+    this.recent.delete(key);
+    this.keep(key, state);
     return true;
+  }
+
+  /** Holds a state restored from the state topic (the partition is being restored: nothing else is held for the key). */
+  load(key: string, state: TicketState): void {
+    for (const g of state.grants) this.grants.set(g.grantId, key);
+    this.packed.set(key, pack(state));
+  }
+
+  private keep(key: string, state: TicketState): void {
+    this.recent.set(key, state);
+    if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value as string);
   }
 }
 
@@ -95,7 +147,7 @@ export class PartitionStates {
       this.deps.metrics.stateRestore.observe(seconds);
       this.updateGauges(entry);
       this.deps.restored?.(entry);
-      this.deps.logger.info({ partition, tickets: entry.tickets.size, seconds }, 'partition state restored');
+      this.deps.logger.info({ partition, tickets: entry.size, seconds }, 'partition state restored');
       return entry;
     })();
     this.held.set(partition, promise);
@@ -150,7 +202,7 @@ export class PartitionStates {
   }
 
   private updateGauges(held: HeldPartition): void {
-    this.deps.metrics.stateTickets.set({ partition: String(held.partition) }, held.tickets.size);
+    this.deps.metrics.stateTickets.set({ partition: String(held.partition) }, held.size);
     this.deps.metrics.statePartitions.set(this.ready.size);
   }
 }
