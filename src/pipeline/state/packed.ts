@@ -9,37 +9,42 @@ import type { TicketState } from '../../model/index.js';
  * under 500 bytes per active grant). Only this process reads what it packs: the format is not stored
  * anywhere and may change with the code.
  */
-const DICTIONARY = Buffer.from(
-  JSON.stringify({
+function sample(grant: Record<string, unknown>, extra: Record<string, unknown>): string {
+  return JSON.stringify({
+    connectorId: 'jira-main',
+    ticketId: '10',
+    ticketKey: 'ACC-1',
+    version: 1,
+    recentDeliveryIds: ['jira-main:'],
+    recentCommandIds: [],
+    lastDecision: { inputSha256: '', requestId: 'rq_', outcome: 'granted', decisionId: 'gr_rq_', decidedAt: '2026-01-01T00:00:00.000Z' },
     grants: [
       {
         grantId: 'gr_rq_',
         requestId: 'rq_',
         topic: 'grants.pam',
-        source: { system: 'jira', connectorId: 'jira-main', instanceUrl: 'https://', ticketId: '1', ticketKey: '-1', url: 'https:///browse/-1' },
+        source: { system: 'jira', connectorId: 'jira-main', instanceUrl: 'https://', ticketId: '10', ticketKey: 'ACC-1', url: 'https:///browse/ACC-1' },
         subject: { type: 'service_account', id: 'svc-' },
-        subjectOwnerPrincipalId: null,
-        entitlementId: '-prod-readwrite',
+        subjectOwnerPrincipalId: 'a',
+        entitlementId: 'db--prod-readwrite',
         expiresAt: '2026-01-01T00:00:00.000Z',
         breakGlass: null,
         provisionedAt: null,
-        revocation: { revocationId: 'rv_', trigger: 'ttl-expired', reason: 'the grant expired at ', actor: 'grantline/lifecycle', revokedAt: '', confirmedAt: null, failedAt: null, overdueAlerts: 0 },
+        ...grant,
         ttlSeconds: 14400,
       },
     ],
-    closedAt: null,
-  }).slice(1, -1) +
-    JSON.stringify({
-      connectorId: 'jira-main',
-      ticketId: '1',
-      ticketKey: '-1',
-      version: 1,
-      recentDeliveryIds: ['jira-main:'],
-      recentCommandIds: [],
-      lastDecision: { inputSha256: '', requestId: 'rq_', outcome: 'granted', decisionId: 'gr_rq_', decidedAt: '2026-01-01T00:00:00.000Z' },
-      grants: [{ grantId: 'gr_rq_', requestId: 'rq_', topic: 'grants.pam', source: { system: 'jira', connectorId: 'jira-main' }, subject: { type: 'human', id: '' }, revocation: null }],
-      custodyHead: { seq: 1, hash: '' },
-    }),
+    custodyHead: { seq: 1, hash: '' },
+    ...extra,
+  });
+}
+
+/** The shape of a closed ticket's state (revoked grant), then of an active one: the latter, most common, nearest the end. */
+const DICTIONARY = Buffer.from(
+  sample(
+    { revocation: { revocationId: 'rv_', trigger: 'ticket-cancelled', reason: 'the source ticket was cancelled', actor: 'grantline/lifecycle', revokedAt: '2026-01-01T00:00:00.000Z', confirmedAt: null, failedAt: null, overdueAlerts: 0, signed: '' } },
+    { closedAt: '2026-01-01T00:00:00.000Z' },
+  ) + sample({ revocation: null }, {}),
 );
 const OPTIONS = { dictionary: DICTIONARY, windowBits: 12 };
 
