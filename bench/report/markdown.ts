@@ -47,7 +47,7 @@ function e2e(dir: string, r: E2eReport): string[] {
   lines.push(`| source requests per granted ticket, saturation run | ${r.sourceRequests.saturation.totalPerTicket} | | |`);
   lines.push(`| bursts (${r.burst.tickets} tickets × ${r.burst.updatesPerTicket} updates) | ${r.burst.fetchesPerEvent} fetches/event, ${r.burst.sourceRequestsPerEvent} source requests/event | 1 fetch/event | |`);
   lines.push(`| peak RSS of grantline | ${mb(r.memory.peakRssBytes)} MB | | |`);
-  lines.push(`| per ticket state (tracked grant) | ${n(r.memory.heapBytesPerTicketState)} B heap, ${r.memory.jsonBytesPerTicketState} B JSON | | |`);
+  lines.push(`| per ticket state (tracked grant) | ${n(r.memory.heapBytesPerTicketState)} B heap held${r.memory.heapBytesPerParsedState === undefined ? '' : ` (packed; ${n(r.memory.heapBytesPerParsedState)} B parsed)`}, ${r.memory.jsonBytesPerTicketState} B JSON | | |`);
   lines.push(`| RSS growth per processed ticket | ${n(r.memory.rssGrowthPerGrantedTicketBytes)} B | | |`);
   lines.push(`| live heap growth per processed ticket (after full GC) | ${n(r.memory.liveHeapGrowthPerTicketBytes)} B | | |`, '');
   const rows = [
@@ -104,7 +104,7 @@ function legacy(r: any): string[] {
   lines.push(`| end to end at ${r.load.fixedRate}/s offered | p50 ${r.e2e.fixedRate.latency.p50Ms} ms, p99 ${r.e2e.fixedRate.latency.p99Ms} ms | | |`);
   lines.push(`| bursts (${r.burst.tickets} tickets × ${r.burst.updatesPerTicket} updates) | ${r.burst.fetchesPerEvent} fetches/event, ${r.burst.sourceRequestsPerEvent} source HTTP requests/event | 1 fetch/event | |`);
   lines.push(`| peak RSS of grantline | ${mb(r.memory.peakRssBytes)} MB | | |`);
-  lines.push(`| per tracked active grant (ticket state) | ${r.memory.heapBytesPerTicketState ?? 'n/a'} B heap, ${r.memory.jsonBytesPerTicketState} B JSON | | |`);
+  lines.push(`| per tracked active grant (ticket state) | ${r.memory.heapBytesPerTicketState ?? 'n/a'} B heap held${r.memory.heapBytesPerParsedState === undefined ? '' : ` (packed; ${r.memory.heapBytesPerParsedState ?? 'n/a'} B parsed)`}, ${r.memory.jsonBytesPerTicketState} B JSON | | |`);
   lines.push(`| RSS growth per processed ticket | ${r.memory.rssGrowthPerGrantedTicketBytes ?? 'n/a'} B | | |`);
   lines.push(`| live heap growth per processed ticket (after full GC) | ${r.memory.liveHeapGrowthPerTicketBytes ?? 'n/a'} B | | |`, '');
   return [...lines, ...targets(r.targets)];

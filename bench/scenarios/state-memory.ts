@@ -1,16 +1,21 @@
 /**
  * Bytes per tracked ticket state, measured in the benchmark process: the ticket-state topic
- * grantline wrote is loaded (latest record per key) into a Map of parsed objects, the way an
- * in-memory state view holds them, and `heapUsed` after gc() is compared before and after.
+ * grantline wrote is loaded (latest record per key) into a `HeldPartition`, the way grantline's
+ * processor holds the states of a partition it owns (packed), and `heapUsed` after gc() is
+ * compared before and after; also as a Map of parsed objects, for comparison.
  */
 import type { Kafka } from '../../src/kafka/index.js';
 import { follow } from '../kafka.js';
 import { log, waitFor } from '../lib.js';
+import type { TicketState } from '../../src/model/index.js';
+import { HeldPartition } from '../../src/pipeline/state/partition-states.js';
 
 export interface StateMemory {
   ticketStates: number;
   activeGrants: number;
   heapBytesPerTicketState: number | null;
+  /** The same states as parsed objects in a Map (how grantline held them before they were packed); absent in older files. */
+  heapBytesPerParsedState?: number | null;
   jsonBytesPerTicketState: number;
   heapMethod: string;
 }
@@ -35,27 +40,34 @@ export async function stateMemory(kafka: Kafka, stateTopic: string): Promise<Sta
   await stateFollow.stop();
   const raws = [...stateRaw.values()];
   stateRaw.clear();
-  gc?.();
-  gc?.();
-  const heap0 = process.memoryUsage().heapUsed;
-  const view = new Map<string, unknown>();
+  const heapOf = (hold: (raw: string, i: number) => void): number | null => {
+    gc?.();
+    gc?.();
+    const before = process.memoryUsage().heapUsed;
+    raws.forEach(hold);
+    gc?.();
+    gc?.();
+    return gc ? Math.round((process.memoryUsage().heapUsed - before) / Math.max(1, raws.length)) : null;
+  };
   let activeGrants = 0;
-  raws.forEach((raw, i) => {
-    const state = JSON.parse(raw) as { grants?: { revocation?: unknown }[] };
-    activeGrants += (state.grants ?? []).filter((g) => g.revocation === null).length;
-    view.set(`k${i}`, state);
+  const held = new HeldPartition(0);
+  const packed = heapOf((raw, i) => {
+    const state = JSON.parse(raw) as TicketState;
+    activeGrants += state.grants.filter((g) => g.revocation === null).length;
+    held.load(`k${i}`, state);
   });
-  gc?.();
-  gc?.();
-  const heap1 = process.memoryUsage().heapUsed;
-  const size = view.size;
+  const size = held.size;
+  const view = new Map<string, unknown>();
+  const parsed = heapOf((raw, i) => view.set(`k${i}`, JSON.parse(raw)));
+  if (view.size !== size) throw new Error('state memory: the two holdings differ');
   view.clear();
   const jsonBytes = raws.reduce((a, r) => a + Buffer.byteLength(r), 0);
   return {
     ticketStates: size,
     activeGrants,
-    heapBytesPerTicketState: gc ? Math.round((heap1 - heap0) / Math.max(1, size)) : null,
+    heapBytesPerTicketState: packed,
+    heapBytesPerParsedState: parsed,
     jsonBytesPerTicketState: Math.round(jsonBytes / Math.max(1, raws.length)),
-    heapMethod: 'heapUsed after gc(), before and after parsing the ticket-state topic (latest record per key) into a Map of plain objects; JSON bytes are the serialized state on the topic',
+    heapMethod: 'heapUsed after gc(), before and after loading the ticket-state topic (latest record per key) into a HeldPartition as the processor holds it (packed), then into a Map of parsed objects; JSON bytes are the serialized state on the topic',
   };
 }
