@@ -212,8 +212,9 @@ describe('retirement of closed tickets on the real broker', () => {
     const aClosedAt = closedAt(lastLive);
     expect(aClosedAt).not.toBeNull();
     expect(aStates.at(-1)?.value).toBeNull();
-    const custodyA = custodyOf(a.issue);
-    const retiredRecord = custodyA.find((s) => s.value?.kind === 'ticket.retired');
+    // Written in the same transaction as the tombstone, but read by another consumer, which may lag.
+    expect(await until(() => custodyOf(a.issue).some((s) => s.value?.kind === 'ticket.retired'), 30_000)).toBe(true);
+    const retiredRecord = custodyOf(a.issue).find((s) => s.value?.kind === 'ticket.retired');
     expect(retiredRecord?.value?.data).toEqual({ closedAt: aClosedAt, retireAfterMs: RETIRE_AFTER_MS });
     expect(Date.parse(String(retiredRecord?.value?.at)) - Date.parse(String(aClosedAt))).toBeGreaterThanOrEqual(RETIRE_AFTER_MS);
 
