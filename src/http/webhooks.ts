@@ -78,7 +78,7 @@ export function webhookMount(ingress: Ingress, limits: RefusalLimits): Mount {
         const { connector, client } = res.locals.refusal as { connector: string; client: string };
         limiter.refused(connector, client, 'error' in result.body ? result.body.error.code : String(result.status));
       }
-      if (result.status === 503) res.set('Retry-After', String(result.retryAfterSeconds));
+      if (result.status === 503 || result.status === 504) res.set('Retry-After', String(result.retryAfterSeconds));
       res.status(result.status).json(result.body);
     });
   };

@@ -132,3 +132,22 @@ export class KafkaConnectError extends GrantlineError {
     this.broker = broker;
   }
 }
+
+/**
+ * Whether a failed `send` of an idempotent producer may be sent again, as the same batch, to learn
+ * its outcome. kafkajs takes back a failed batch's sequence numbers, so after a timeout or a lost
+ * connection (the broker may have appended it) the next batch to the partition reuses them: sent
+ * again, the same batch is appended once or dropped by the broker as a duplicate (exactly once); a
+ * different batch of the same size would be dropped as that duplicate and reported as written.
+ * Not resendable: the broker answered with an error retrying cannot fix (the batch is too large,
+ * not authorized, ...), or the producer refused it before sending (disconnected, invalid).
+ */
+export function resendable(err: unknown): boolean {
+  const errors = chain(err);
+  if (errors.some((e) => e.name === 'KafkaJSProtocolError' && e.retriable === false)) return false;
+  const innermost = errors.at(-1);
+  if (innermost === undefined) return true;
+  if (innermost.name === 'KafkaJSNonRetriableError') return false;
+  // kafkajs' producer, once disconnected: it would fail the same way forever.
+  return !(innermost.name === 'KafkaJSError' && text(innermost.message).includes('producer is disconnect'));
+}

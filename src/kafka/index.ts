@@ -10,7 +10,7 @@ export type { KafkaSettingsOptions } from './settings.js';
 export type { KafkaSasl, KafkaTls } from './security.js';
 export { createOAuthTokenSource, OAuthTokenError } from './oauth.js';
 export type { OAuthClientCredentials, OAuthTokenSource } from './oauth.js';
-export { KafkaConnectError } from './failure.js';
+export { KafkaConnectError, resendable } from './failure.js';
 export { createProducer } from './producer.js';
 export type { GrantlineProducer, GrantlineTransaction, ProducerOptions } from './producer.js';
 export { createConsumer } from './consumer.js';

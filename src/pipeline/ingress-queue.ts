@@ -1,4 +1,4 @@
-import type { GrantlineProducer } from '../kafka/index.js';
+import { resendable, type GrantlineProducer } from '../kafka/index.js';
 import type { encodeCloudEvent } from './cloudevents.js';
 
 type Message = ReturnType<typeof encodeCloudEvent>;
@@ -27,9 +27,17 @@ export class IngressQueueTimeoutError extends Error {
   }
 }
 
-/** True when the error says the write never reached Kafka (queue full, or dropped at its deadline). */
+/** The queue was closed (the process stops): `sent` says whether the write had been handed to Kafka. */
+export class IngressQueueClosedError extends Error {
+  constructor(readonly sent: boolean) {
+    super(sent ? 'the ingress queue was closed while Kafka had not confirmed the write' : 'the ingress queue was closed before the write was sent; it will not be written');
+    this.name = 'IngressQueueClosedError';
+  }
+}
+
+/** True when the error says the write never reached Kafka (queue full, dropped at its deadline, closed before it was sent). */
 export function neverSent(error: unknown): boolean {
-  return error instanceof IngressQueueFullError || error instanceof IngressQueueTimeoutError;
+  return error instanceof IngressQueueFullError || error instanceof IngressQueueTimeoutError || (error instanceof IngressQueueClosedError && !error.sent);
 }
 
 interface PendingWrite {
@@ -51,12 +59,20 @@ const COALESCE_MAX_BYTES = 512 * 1024;
  *
  * While Kafka is down nothing drains, so the queue is bounded in messages and bytes: past either,
  * `enqueue` refuses at once. A write still queued when its deadline passes is taken out and never
- * sent, so a delivery answered 503 cannot reach the topic later. A write already handed to Kafka
- * when its deadline passes is answered by that send's outcome (kafkajs' request timeout and retries
- * bound it), never by the deadline: 202 means stored. A send that fails may still have been written
- * (the broker appended it but went away before answering): `neverSent` tells the two kinds of
- * failure apart, and the source's retry (same delivery id) is deduplicated downstream. After a failed send, writes
- * go one at a time until Kafka takes one, so an outage holds at most one delivery past its deadline.
+ * sent, so a delivery answered 503 cannot reach the topic later.
+ *
+ * A write handed to Kafka is never given up while the queue is open: when its send fails (the
+ * broker went away, or did not answer in time, and may have appended it), the same batch is sent
+ * again, and nothing else is sent before it, until Kafka takes it. kafkajs takes back a failed
+ * batch's sequence numbers, so the re-send carries the same ones: the broker appends it if the first
+ * attempt did not land and drops it as a duplicate if it did. Exactly once, and the outcome is
+ * known: resolved means stored (acks=all). Sending any other batch first would be wrong twice over:
+ * it would reuse those sequence numbers, so if the failed batch had landed, a next batch of the same
+ * size would be dropped by the broker as its duplicate and still reported as written (a 202 for
+ * nothing stored), and the failed batch itself could land after its delivery was answered 503.
+ * Only a failure the broker says retrying cannot fix (`resendable`) rejects the writes of a send.
+ * After a failed send, writes go one at a time until Kafka takes one, so an outage holds at most
+ * one delivery past its deadline.
  */
 export class IngressQueue {
   private readonly waiting: PendingWrite[] = [];
@@ -65,11 +81,16 @@ export class IngressQueue {
   private writing = false;
   /** False after a failed send, until one succeeds: then one write at a time probes Kafka. */
   private healthy = true;
+  private closed = false;
+  /** Wakes the pause between two attempts of a failed batch when the queue is closed. */
+  private wake: (() => void) | undefined;
 
+  /** `resendPauseMs`: pause between two sends of a failed batch (kafkajs' own retries come first). */
   constructor(
     private readonly producer: Pick<GrantlineProducer, 'send'>,
     private readonly topic: string,
     private readonly limits: IngressQueueLimits,
+    private readonly resendPauseMs = 1_000,
   ) {}
 
   /** Messages and bytes waiting now (not counting the send in flight). */
@@ -84,6 +105,7 @@ export class IngressQueue {
    */
   enqueue(messages: readonly Message[], timeoutMs?: number): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
+    if (this.closed) return Promise.reject(new IngressQueueClosedError(false));
     const bytes = messages.reduce((sum, m) => sum + Buffer.byteLength(m.key) + Buffer.byteLength(m.value), 0);
     if (this.waiting.length > 0 && (this.count + messages.length > this.limits.maxCount || this.bytes + bytes > this.limits.maxBytes)) {
       return Promise.reject(new IngressQueueFullError(this.limits));
@@ -130,18 +152,54 @@ export class IngressQueue {
           this.count -= w.messages.length;
           this.bytes -= w.bytes;
         }
-        try {
-          await this.producer.send(this.topic, writes.flatMap((w) => w.messages));
-          this.healthy = true;
-          for (const w of writes) w.resolve();
-        } catch (error) {
-          this.healthy = false;
-          // All or nothing for the writes of this send: each caller answers 503 and its source retries.
-          for (const w of writes) w.reject(error);
+        const failure = await this.sendUntilTaken(writes.flatMap((w) => w.messages));
+        // All or nothing for the writes of one batch.
+        for (const w of writes) {
+          if (failure === undefined) w.resolve();
+          else w.reject(failure);
         }
       }
     } finally {
       this.writing = false;
     }
+  }
+
+  /** Sends one batch, and the same batch again after each failure, until Kafka takes it (undefined) or the failure is final. */
+  private async sendUntilTaken(messages: Message[]): Promise<unknown> {
+    for (;;) {
+      try {
+        await this.producer.send(this.topic, messages);
+        this.healthy = true;
+        return undefined;
+      } catch (error) {
+        this.healthy = false;
+        if (!resendable(error)) return error;
+        if (this.closed) return new IngressQueueClosedError(true);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.resendPauseMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+        if (this.closed) return new IngressQueueClosedError(true);
+      }
+    }
+  }
+
+  /**
+   * Stops taking writes (the process stops): waiting ones are rejected unsent, and a batch being
+   * re-sent is given up after its current attempt (its outcome is then unknown).
+   */
+  close(): void {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new IngressQueueClosedError(false));
+    }
+    this.count = 0;
+    this.bytes = 0;
+    this.wake?.();
   }
 }

@@ -14,7 +14,8 @@ export type IngestResult =
   | { status: 400; body: { error: { code: 'unidentifiable' | 'malformed'; message: string } } }
   | { status: 401; body: { error: { code: Refusal; message: string } } }
   | { status: 404; body: { error: { code: 'unknown_connector'; message: string } } }
-  | { status: 503; body: { error: { code: 'unavailable'; message: string }; stored: 'no' | 'unknown' }; retryAfterSeconds: number };
+  | { status: 503; body: { error: { code: 'unavailable'; message: string }; stored: 'no' | 'unknown' }; retryAfterSeconds: number }
+  | { status: 504; body: { error: { code: 'pending'; message: string }; stored: 'pending' }; retryAfterSeconds: number };
 
 /** Verdicts that mean the caller could not be authenticated: 401. */
 type Refusal = Exclude<VerifyResult, 'valid' | 'malformed'>;
@@ -32,7 +33,11 @@ export interface IngressOptions {
   readonly topic: string;
   readonly logger: Logger;
   readonly metrics: PipelineMetrics;
-  /** How long to wait for Kafka to take the event before answering 503. */
+  /**
+   * How long a delivery may wait in the queue for Kafka: still unsent then, it is dropped and
+   * answered 503. One already handed to Kafka is answered by that write, waiting at most this long
+   * again (then 504 `pending`: it is still being written, exactly once).
+   */
   readonly produceTimeoutMs: number;
   /** Authenticated bodies already stored are not written again (default: 600 s, 100000 bodies). */
   readonly replay?: ReplayGuardOptions;
@@ -57,10 +62,25 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   }
 }
 
+/** Resolves with the promise's value, or with PENDING after `ms` (the promise itself goes on). */
+const PENDING = Symbol('pending');
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof PENDING> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<typeof PENDING>((resolve) => {
+    timer = setTimeout(() => resolve(PENDING), ms);
+  });
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Webhook ingress: verify with the connector, identify the ticket, write the verified delivery to
  * `grantline.ticket-events.v1` (acks=all, idempotent producer) and only then answer 202. When Kafka
- * cannot take it, 503 so that the source retries: never a 2xx for an event that is not stored.
+ * cannot take it, 503 so that the source retries: never a 2xx for an event that is not stored, and
+ * a 503 only for an event never handed to Kafka, which is then never written (`IngressQueue`).
  */
 export class Ingress {
   private readonly replays: ReplayGuard;
@@ -127,12 +147,25 @@ export class Ingress {
       payload: delivery.rawBody.toString('utf8'),
     };
     const started = process.hrtime.bigint();
+    const timeoutMs = this.options.produceTimeoutMs;
     try {
       // The same signed bytes again (a replay with a fresh delivery id, or the source's own retry):
       // stored once, so no second Kafka write and no second source fetch.
-      const outcome = await this.replays.once(`${connectorId}:${event.payloadSha256}`, { deliveryId: id.deliveryId, ticketId: id.ticketId }, delivery.receivedAt.getTime(), () =>
-        this.publish([event], this.options.produceTimeoutMs),
+      const storing = this.replays.once(`${connectorId}:${event.payloadSha256}`, { deliveryId: id.deliveryId, ticketId: id.ticketId }, delivery.receivedAt.getTime(), () =>
+        this.publish([event], timeoutMs),
       );
+      // Still queued at timeoutMs: dropped, 503. Handed to Kafka: answered by that write, which the
+      // queue sends again until Kafka takes it, but the source is not kept waiting past 2 × timeoutMs.
+      const outcome = await within(storing, 2 * timeoutMs);
+      if (outcome === PENDING) {
+        storing.catch((error: unknown) => this.noteUnstored(where, error));
+        metrics.webhooks.inc({ connector: connectorId, outcome: 'pending' });
+        return {
+          status: 504,
+          body: { error: { code: 'pending', message: 'the event was handed to Kafka and is still being written (once); a retry of this delivery is answered by that write' }, stored: 'pending' },
+          retryAfterSeconds: 5,
+        };
+      }
       if ('duplicateOf' in outcome) {
         metrics.webhooks.inc({ connector: connectorId, outcome: 'duplicate' });
         log.debug({ ...where, firstDeliveryId: outcome.duplicateOf.deliveryId }, 'body already stored; not written again');
@@ -142,13 +175,19 @@ export class Ingress {
       metrics.webhooks.inc({ connector: connectorId, outcome: error instanceof IngressQueueFullError ? 'queue_full' : 'unavailable' });
       this.noteUnstored(where, error);
       // `no`: never handed to Kafka (queue full, or dropped at its deadline), so it will never be
-      // written. `unknown`: a send that failed, which the broker may still have appended.
+      // written. `unknown`: a send the broker refused for good, or one cut off because the process
+      // stops: the broker may have appended part of it.
       const stored = neverSent(error) ? 'no' : 'unknown';
       return { status: 503, body: { error: { code: 'unavailable', message: 'the event could not be stored; retry later' }, stored }, retryAfterSeconds: 5 };
     }
     metrics.ingressLatency.observe({ connector: connectorId }, Number(process.hrtime.bigint() - started) / 1e9);
     metrics.webhooks.inc({ connector: connectorId, outcome: 'accepted' });
     return { status: 202, body: { status: 'accepted', deliveryId: id.deliveryId, ticketId: id.ticketId } };
+  }
+
+  /** The process stops: nothing more is taken, and what waits for Kafka is answered (`IngressQueue.close`). */
+  close(): void {
+    this.queue.close();
   }
 
   private unstored = { count: 0, loggedAt: Number.NEGATIVE_INFINITY };

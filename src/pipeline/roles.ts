@@ -111,6 +111,8 @@ export function ingressRole(ctx: PipelineRoleContext): PipelineRoleParts {
   });
   const scim = scimParts(ctx, rt);
   const components: Component[] = [producerComponent(rt), rt.policyReloader(), ...directoryViewComponents(rt), ...scim.components];
+  // Stopped before the pollers and the producer: a write Kafka never confirms is given up, not retried forever.
+  const queue: Component = { name: 'ingress-queue', start: () => Promise.resolve(), stop: () => Promise.resolve(ingress.close()) };
   if (settings.pollIntervalMs > 0 && rt.connectors.size > 0) {
     const table = new KafkaTable(ctx.kafka, rt.topics.pollerState, PollerState, ctx.logger.child({ component: 'poller-state' }), rt.gate(rt.topics.pollerState, 'poller'));
     const pollers = [...rt.connectors.values()].map(
@@ -139,6 +141,7 @@ export function ingressRole(ctx: PipelineRoleContext): PipelineRoleParts {
       },
     });
   }
+  components.push(queue);
   return {
     components,
     mounts: [webhookMount(ingress, ctx.config.http.refusals), jwksMount(() => rt.jwks()), ...scim.mounts],

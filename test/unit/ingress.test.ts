@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { signJiraBody } from '../../connectors/jira/index.js';
 import { FakeProducer, ingress, issueEvent, now, signed } from '../fixtures/ingress.js';
 
@@ -53,7 +53,8 @@ describe('Ingress: replays of a signed body', () => {
 
   it('does not remember a body that could not be stored: the source retry is written', async () => {
     const producer = new FakeProducer();
-    producer.failWith = new Error('broker down');
+    // The broker refused it for good (retrying the same batch cannot help).
+    producer.failWith = Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { name: 'KafkaJSProtocolError', retriable: false });
     const subject = ingress(producer);
     const body = issueEvent('10004');
     expect((await subject.ingest('jira-main', signed(body, { 'x-atlassian-webhook-identifier': 'r1' }))).status).toBe(503);
@@ -89,7 +90,8 @@ describe('Ingress: Kafka slow or down', { timeout: 30_000 }, () => {
     const producer = new FakeProducer();
     let release: () => void = () => undefined;
     producer.gate = new Promise((resolve) => (release = resolve));
-    const subject = ingress(producer, { produceTimeoutMs: 100 });
+    // Long enough that the release below comes well before the in-flight answer's bound (2 × 3 s).
+    const subject = ingress(producer, { produceTimeoutMs: 3_000 });
     const inFlight = subject.ingest('jira-main', signed(issueEvent('10020'), { 'x-atlassian-webhook-identifier': 'in-flight' }));
     await new Promise((resolve) => setTimeout(resolve, 10));
     const queued = await subject.ingest('jira-main', signed(issueEvent('10021'), { 'x-atlassian-webhook-identifier': 'queued' }));
@@ -122,27 +124,45 @@ describe('Ingress: Kafka slow or down', { timeout: 30_000 }, () => {
     }
   });
 
-  it('after a failed send, hands Kafka one delivery at a time until it takes one again', async () => {
+  it('sends a failed batch again, before anything else, until Kafka takes it: answered 202, written once', async () => {
     const producer = new FakeProducer();
     const subject = ingress(producer, { produceTimeoutMs: 10_000 });
+    // A request that timed out: the broker may or may not have appended it.
+    producer.failWith = new Error('Request Produce(key: 0, version: 7) timed out');
+    const first = ['f1', 'f2', 'f3'].map((id, i) => subject.ingest('jira-main', signed(issueEvent(`1005${i}`), { 'x-atlassian-webhook-identifier': id })));
+    await vi.waitFor(() => expect(producer.batches.length).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 20 });
+    producer.failWith = undefined;
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual([202, 202, 202]);
+    // f1 alone, sent again after each failure with nothing before it (kafkajs reuses its sequence
+    // numbers: only the same batch may carry them); once Kafka took it, f2 and f3 go together.
+    expect(producer.batches).toEqual([1, 1, 1, 2]);
+    expect(deliveredIds(producer)).toEqual(['f1', 'f2', 'f3']);
+  });
+
+  it('answers a delivery whose write outlasts twice the deadline 504 pending; it is written once, and a retry gets that write', async () => {
+    const producer = new FakeProducer();
     let release: () => void = () => undefined;
     producer.gate = new Promise((resolve) => (release = resolve));
-    producer.failWith = new Error('broker down');
-    const first = ['f1', 'f2', 'f3'].map((id, i) => subject.ingest('jira-main', signed(issueEvent(`1005${i}`), { 'x-atlassian-webhook-identifier': id })));
+    const subject = ingress(producer, { produceTimeoutMs: 100 });
+    const body = issueEvent('10070');
+    expect(await subject.ingest('jira-main', signed(body, { 'x-atlassian-webhook-identifier': 'slow' }))).toMatchObject({ status: 504, body: { stored: 'pending' } });
+    const retry = subject.ingest('jira-main', signed(body, { 'x-atlassian-webhook-identifier': 'slow' }));
     release();
-    // A send that failed may still have been appended by the broker: the answer says so.
-    expect((await Promise.all(first)).map((r) => [r.status, (r.body as { stored?: string }).stored])).toEqual([
+    expect(await retry).toMatchObject({ status: 202, body: { status: 'duplicate', deliveryId: 'slow' } });
+    expect(deliveredIds(producer)).toEqual(['slow']);
+  });
+
+  it('once closed, answers what waits 503 never sent and gives up the batch it was sending again', async () => {
+    const producer = new FakeProducer();
+    const subject = ingress(producer, { produceTimeoutMs: 10_000 });
+    producer.failWith = new Error('Connection closed');
+    const answers = ['c1', 'c2'].map((id, i) => subject.ingest('jira-main', signed(issueEvent(`1008${i}`), { 'x-atlassian-webhook-identifier': id })));
+    await vi.waitFor(() => expect(producer.batches.length).toBeGreaterThanOrEqual(1), { timeout: 10_000, interval: 20 });
+    subject.close();
+    expect((await Promise.all(answers)).map((r) => [r.status, (r.body as { stored?: string }).stored])).toEqual([
       [503, 'unknown'],
-      [503, 'unknown'],
-      [503, 'unknown'],
+      [503, 'no'],
     ]);
-    producer.failWith = undefined;
-    producer.gate = new Promise((resolve) => (release = resolve));
-    const next = ['n1', 'n2', 'n3', 'n4'].map((id, i) => subject.ingest('jira-main', signed(issueEvent(`1006${i}`), { 'x-atlassian-webhook-identifier': id })));
-    release();
-    expect((await Promise.all(next)).map((r) => r.status)).toEqual([202, 202, 202, 202]);
-    // f1 alone (the first ingest), then one at a time once it failed; n1 alone probes, and once it
-    // is stored the rest go together again.
-    expect(producer.batches).toEqual([1, 1, 1, 1, 3]);
+    expect(producer.batches).toEqual([1]);
   });
 });
