@@ -23,8 +23,8 @@ const PORTS = { from: 19300, to: 19399 };
 const RATE_PER_S = 200;
 const OUTAGE_MS = 60_000;
 /**
- * grantline's resident memory must stay under this throughout. Measured peaks: 280, 293, 353, 414 and
- * 357 MB (the ingress queue's own bound is 32 MiB; the rest is Node, tsx and kafkajs).
+ * grantline's resident memory must stay under this throughout. Measured peaks: 280, 293, 353, 357 and
+ * 414 MB (the ingress queue's own bound is 32 MiB; the rest is Node, tsx and kafkajs).
  */
 const RSS_BOUND_MB = 600;
 

@@ -87,21 +87,29 @@ describe('Ingress: Kafka slow or down', { timeout: 30_000 }, () => {
   const deliveredIds = (producer: FakeProducer) => producer.sent.map((m) => (JSON.parse(String(m.value)) as { deliveryId: string }).deliveryId);
 
   it('never writes a delivery answered 503: one still queued at its deadline is dropped, one in flight waits for its send', async () => {
-    const producer = new FakeProducer();
-    let release: () => void = () => undefined;
-    producer.gate = new Promise((resolve) => (release = resolve));
-    // Long enough that the release below comes well before the in-flight answer's bound (2 × 3 s).
-    const subject = ingress(producer, { produceTimeoutMs: 3_000 });
-    const inFlight = subject.ingest('jira-main', signed(issueEvent('10020'), { 'x-atlassian-webhook-identifier': 'in-flight' }));
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    const queued = await subject.ingest('jira-main', signed(issueEvent('10021'), { 'x-atlassian-webhook-identifier': 'queued' }));
-    // Dropped from the queue before it was answered: it will never be written.
-    expect(queued).toMatchObject({ status: 503, body: { stored: 'no' } });
-    release();
-    // The send that was already in flight succeeded: its delivery is 202 although it took longer.
-    expect(await inFlight).toMatchObject({ status: 202, body: { status: 'accepted' } });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(deliveredIds(producer)).toEqual(['in-flight']);
+    // Fake timers: the deadline (3 s) and the in-flight bound (6 s) fire exactly when told, however loaded the machine.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const producer = new FakeProducer();
+      let release: () => void = () => undefined;
+      producer.gate = new Promise((resolve) => (release = resolve));
+      const subject = ingress(producer, { produceTimeoutMs: 3_000 });
+      let inFlightAnswer: unknown;
+      const inFlight = subject.ingest('jira-main', signed(issueEvent('10020'), { 'x-atlassian-webhook-identifier': 'in-flight' })).then((r) => (inFlightAnswer = r));
+      const queued = subject.ingest('jira-main', signed(issueEvent('10021'), { 'x-atlassian-webhook-identifier': 'queued' }));
+      await vi.advanceTimersByTimeAsync(3_001);
+      // Dropped from the queue before it was answered: it will never be written.
+      expect(await queued).toMatchObject({ status: 503, body: { stored: 'no' } });
+      expect(inFlightAnswer).toBeUndefined();
+      release();
+      // The send that was already in flight succeeded: its delivery is 202 although it took longer.
+      await inFlight;
+      expect(inFlightAnswer).toMatchObject({ status: 202, body: { status: 'accepted' } });
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(deliveredIds(producer)).toEqual(['in-flight']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('bounds the queue in messages and bytes: past either, 503 at once and nothing is written later', async () => {
@@ -126,7 +134,8 @@ describe('Ingress: Kafka slow or down', { timeout: 30_000 }, () => {
 
   it('sends a failed batch again, before anything else, until Kafka takes it: answered 202, written once', async () => {
     const producer = new FakeProducer();
-    const subject = ingress(producer, { produceTimeoutMs: 10_000 });
+    // Far beyond the two 1 s pauses between sends, so that nothing waiting is dropped on a loaded machine.
+    const subject = ingress(producer, { produceTimeoutMs: 60_000 });
     // A request that timed out: the broker may or may not have appended it.
     producer.failWith = new Error('Request Produce(key: 0, version: 7) timed out');
     const first = ['f1', 'f2', 'f3'].map((id, i) => subject.ingest('jira-main', signed(issueEvent(`1005${i}`), { 'x-atlassian-webhook-identifier': id })));
