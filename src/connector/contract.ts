@@ -37,6 +37,8 @@ export type Identification =
       readonly deliveryId: string;
       readonly eventType: string;
       readonly relevant: boolean;
+      /** Why a delivery of a watched event is not relevant (say, it only reports grantline's own note). */
+      readonly ignoredBecause?: string;
     }
   | { readonly ok: false; readonly reason: string };
 
