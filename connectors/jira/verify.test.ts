@@ -238,4 +238,15 @@ describe('Jira client safety', () => {
     expect((await c.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'hello' }, 'k-1')).written).toBe(false);
     expect(stub.state.comments(issue.id).map((x) => [x.public, x.text.split('\n')[0]])).toEqual([[false, '[grantline:k-1]']]);
   });
+  it('reads the comments for the marker before writing, except when told the note cannot be there', async () => {
+    const issue = stub.state.seedIssue({ approvals: [] });
+    const c = make();
+    const from = stub.requests.length;
+    expect((await c.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'hello' }, 'k-2', { knownAbsent: true })).written).toBe(true);
+    expect(stub.requests.slice(from).map((r) => r.method)).toEqual(['POST']);
+    const again = stub.requests.length;
+    expect((await c.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'hello' }, 'k-2')).written).toBe(false);
+    expect(stub.requests.slice(again).map((r) => r.method)).toEqual(['GET']);
+    expect(stub.state.comments(issue.id).filter((x) => x.text.includes('[grantline:k-2]'))).toHaveLength(1);
+  });
 });
