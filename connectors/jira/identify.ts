@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Delivery, Identification } from '../../src/connector/contract.js';
-import { WebhookBody } from './records.js';
+import { isGrantlineNote } from '../../src/connector/note.js';
+import { plainText, WebhookBody } from './records.js';
 
 /** Events that can change a request's state. Others (deletions, worklogs, ...) are acknowledged and dropped. */
 const RELEVANT_EVENTS = new Set(['jira:issue_created', 'jira:issue_updated', 'comment_created', 'comment_updated']);
 
 /** `.../rest/api/2/issue/10013/comment/10082`: the issue id inside a comment's `self`. Parsed, never fetched. */
 const COMMENT_SELF = /\/rest\/api\/[0-9]+\/issue\/([0-9]+)\/comment\/[0-9]+$/;
+
+/** Events about one comment: the comment they carry is all that changed. */
+const COMMENT_EVENTS = new Set(['comment_created', 'comment_updated']);
 
 const ISSUE_KEY = /^([A-Z][A-Z0-9_]+)-[0-9]+$/;
 
@@ -52,6 +56,14 @@ export function identifyJiraDelivery(projects: readonly string[], delivery: Deli
   }
   // A Data Center comment event names no project: relevant, and the re-read issue is authoritative.
   const relevant = RELEVANT_EVENTS.has(event) && (project === null || projects.includes(project));
+  // Jira's echo of grantline's own note: the comment carries grantline's marker, and a comment that
+  // does is never read as anybody's opinion (the mapping and the approval rule skip it), so it
+  // cannot change a decision. Re-reading the issue for it would spend the source's rate limit on
+  // our own write (issue 16). Any other change of the issue comes with its own event.
+  const comment = body.data.comment;
+  if (relevant && COMMENT_EVENTS.has(event) && comment !== undefined && isGrantlineNote(plainText(comment.body))) {
+    return { ok: true, ticketId, ticketKey, deliveryId, eventType: event, relevant: false, ignoredBecause: `${event} for grantline's own note` };
+  }
   return { ok: true, ticketId, ticketKey, deliveryId, eventType: event, relevant };
 }
 

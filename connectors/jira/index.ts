@@ -34,8 +34,8 @@ export function createJiraConnector(config: JiraConfig, deps: ConnectorDeps): Co
     scope: (ticket, kind = 'ticket') => jiraScope(kind === 'review' ? (config.review === undefined ? [] : [config.review.projectKey]) : config.projects, ticket),
 
     // Addressed by the issue key that `scope` judged (Jira takes an id or a key), never by the id alone.
-    async writeBack(ticket, item, idempotencyKey) {
-      const result = await writeComment(api, config, ticket.ticketKey, item, idempotencyKey);
+    async writeBack(ticket, item, idempotencyKey, options) {
+      const result = await writeComment(api, config, ticket.ticketKey, item, idempotencyKey, options);
       if (result.written) log.info({ ticket: ticket.ticketKey, kind: item.kind, recordId: result.recordId }, 'wrote back to the ticket');
       return result;
     },

@@ -151,7 +151,7 @@ export const WebhookBody = z.looseObject({
       fields: z.looseObject({ project: z.looseObject({ key: z.string().optional() }).nullable().optional() }).optional(),
     })
     .optional(),
-  comment: z.looseObject({ id: z.string().optional(), self: z.string().optional() }).optional(),
+  comment: z.looseObject({ id: z.string().optional(), self: z.string().optional(), body: z.unknown().optional() }).optional(),
 });
 export type WebhookBody = z.infer<typeof WebhookBody>;
 

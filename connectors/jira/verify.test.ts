@@ -76,6 +76,44 @@ describe('identifyJiraDelivery over every vendored Jira webhook', () => {
     const id = identifyJiraDelivery(['TES', 'KT', 'PRJX'], delivery({ 'x-atlassian-webhook-identifier': `id-${file}` }, raw));
     expect(id).toMatchObject({ ok: true, ticketId: expected, deliveryId: `id-${file}`, relevant: true });
   });
+  describe("Jira's echo of grantline's own note", () => {
+    const self = 'https://acme.atlassian.net/rest/api/2/issue/10040/comment/10082';
+    const commentEvent = (event: string, commentBody: unknown) =>
+      Buffer.from(
+        JSON.stringify({
+          timestamp: 1,
+          webhookEvent: event,
+          comment: { self, id: '10082', author: { accountId: 'grantline-bot' }, body: commentBody },
+          issue: { id: '10040', key: 'TES-41', fields: { project: { key: 'TES' } } },
+        }),
+      );
+    const adf = { type: 'doc', version: 1, content: [{ type: 'paragraph', content: [{ type: 'text', text: '[grantline:g_1]' }] }] };
+    it.each([
+      ['comment_created, text body', 'comment_created', '[grantline:g_1]\nAccess granted: x'],
+      ['comment_updated, text body', 'comment_updated', '[grantline:g_1]\nAccess granted: x'],
+      ['comment_created, ADF body', 'comment_created', adf],
+    ])('%s: acknowledged and ignored, so the issue is not read again', (_n, event, commentBody) => {
+      expect(identifyJiraDelivery(['TES'], delivery({ 'x-atlassian-webhook-identifier': 'e1' }, commentEvent(event, commentBody)))).toEqual({
+        ok: true,
+        ticketId: '10040',
+        ticketKey: 'TES-41',
+        deliveryId: 'e1',
+        eventType: event,
+        relevant: false,
+        ignoredBecause: `${event} for grantline's own note`,
+      });
+    });
+    it.each([
+      ['a person\'s comment', 'comment_created', 'approved, go ahead'],
+      ['a comment event without its body', 'comment_created', undefined],
+    ])('%s stays relevant', (_n, event, commentBody) => {
+      expect(identifyJiraDelivery(['TES'], delivery({}, commentEvent(event, commentBody)))).toMatchObject({ ok: true, relevant: true });
+    });
+    it('an issue update is relevant even when its body also carries a grantline comment', () => {
+      const raw = Buffer.from(JSON.stringify({ timestamp: 1, webhookEvent: 'jira:issue_updated', comment: { self, body: '[grantline:g_1]' }, issue: { id: '10040', key: 'TES-41' } }));
+      expect(identifyJiraDelivery(['TES'], delivery({}, raw))).toMatchObject({ ok: true, relevant: true });
+    });
+  });
   it('a body with nothing that names an issue is not identified', () => {
     const raw = Buffer.from(JSON.stringify({ timestamp: 1, webhookEvent: 'comment_created', comment: { self: 'https://elsewhere.example/x' } }));
     expect(identifyJiraDelivery(['TES'], delivery({}, raw))).toMatchObject({ ok: false });
@@ -199,5 +237,16 @@ describe('Jira client safety', () => {
     expect((await c.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'hello' }, 'k-1')).written).toBe(true);
     expect((await c.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'hello' }, 'k-1')).written).toBe(false);
     expect(stub.state.comments(issue.id).map((x) => [x.public, x.text.split('\n')[0]])).toEqual([[false, '[grantline:k-1]']]);
+  });
+  it('reads the comments for the marker before writing, except when told the note cannot be there', async () => {
+    const issue = stub.state.seedIssue({ approvals: [] });
+    const c = make();
+    const from = stub.requests.length;
+    expect((await c.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'hello' }, 'k-2', { knownAbsent: true })).written).toBe(true);
+    expect(stub.requests.slice(from).map((r) => r.method)).toEqual(['POST']);
+    const again = stub.requests.length;
+    expect((await c.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'hello' }, 'k-2')).written).toBe(false);
+    expect(stub.requests.slice(again).map((r) => r.method)).toEqual(['GET']);
+    expect(stub.state.comments(issue.id).filter((x) => x.text.includes('[grantline:k-2]'))).toHaveLength(1);
   });
 });

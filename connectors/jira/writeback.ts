@@ -1,5 +1,5 @@
 import { markerFor, plainNote, renderNote, type Note } from '../../src/connector/note.js';
-import type { WriteBack, WriteBackResult } from '../../src/connector/contract.js';
+import type { WriteBack, WriteBackOptions, WriteBackResult } from '../../src/connector/contract.js';
 import type { JiraApi } from './client.js';
 import type { JiraConfig } from './config.js';
 import { plainText } from './records.js';
@@ -50,8 +50,8 @@ export function renderWriteBack(item: WriteBack, idempotencyKey: string): JiraCo
 
 /**
  * Comments on the issue once per idempotency key: reads the comments first and writes nothing when
- * the marker is already there. An internal JSM comment with JSM approvals, else a plain comment
- * restricted to the configured visibility.
+ * the marker is already there (skipped when the caller knows no such note can exist). An internal
+ * JSM comment with JSM approvals, else a plain comment restricted to the configured visibility.
  */
 export async function writeComment(
   api: JiraApi,
@@ -59,11 +59,14 @@ export async function writeComment(
   ticketId: string,
   item: WriteBack,
   idempotencyKey: string,
+  options: WriteBackOptions = {},
 ): Promise<WriteBackResult> {
   const marker = markerFor(idempotencyKey);
   // Check-then-post: the processor handles one ticket at a time (Kafka key = ticket), so no race here.
-  const existing = (await api.getComments(ticketId)).find((c) => plainText(c.body).includes(marker));
-  if (existing !== undefined) return { written: false, recordId: existing.id };
+  if (options.knownAbsent !== true) {
+    const existing = (await api.getComments(ticketId)).find((c) => plainText(c.body).includes(marker));
+    if (existing !== undefined) return { written: false, recordId: existing.id };
+  }
   const body = renderWriteBack(item, idempotencyKey);
   const recordId = config.approvals.mode === 'jsm' ? await api.addInternalRequestComment(ticketId, body.text) : await api.addComment(ticketId, body, config.writeBack.visibility);
   return { written: true, recordId };

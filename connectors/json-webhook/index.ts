@@ -49,12 +49,14 @@ export function createJsonWebhookConnector(config: JsonWebhookConfig, deps: Conn
           ? { ok: true }
           : { ok: false, detail: 'a ticket id must be 1 to 200 characters' },
 
-    async writeBack({ ticketId }, item, idempotencyKey): Promise<WriteBackResult> {
+    async writeBack({ ticketId }, item, idempotencyKey, options): Promise<WriteBackResult> {
       const url = client.url(config.paths.notes, ticketId);
       const text = plainNote(renderNote(item, idempotencyKey));
       const marker = markerFor(idempotencyKey);
-      const existing = (await client.json(SourceNotes, `notes of ${ticketId}`, url)).find((n) => n.body.includes(marker));
-      if (existing !== undefined) return { written: false, recordId: existing.id };
+      if (options?.knownAbsent !== true) {
+        const existing = (await client.json(SourceNotes, `notes of ${ticketId}`, url)).find((n) => n.body.includes(marker));
+        if (existing !== undefined) return { written: false, recordId: existing.id };
+      }
       const created = await client.json(SourceNoteCreated, `new note on ${ticketId}`, url, { method: 'POST', body: { body: text } });
       return { written: true, recordId: created.id };
     },

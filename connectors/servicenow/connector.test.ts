@@ -179,6 +179,15 @@ describe('write-back', () => {
     expect(stub.state.journal(id, 'work_notes')).toHaveLength(2);
   });
 
+  it('skips the journal read before the note when told the note cannot be there, and still names the note it wrote', async () => {
+    const id = order();
+    const from = stub.requests.length;
+    const result = await connector.writeBack({ ticketId: id, ticketKey: id }, { kind: 'note', text: 'hello' }, 'note:absent', { knownAbsent: true });
+    expect(result.written).toBe(true);
+    expect(stub.requests.slice(from).map((r) => r.method)).toEqual(['PATCH', 'GET']);
+    expect(stub.state.journal(id, 'work_notes')[0]?.['sys_id']).toBe(result.recordId);
+  });
+
   it('states each rejection reason with how to fix it', async () => {
     const id = order();
     const rejection: RejectionDecision = {

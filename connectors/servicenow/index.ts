@@ -40,7 +40,7 @@ export function createServiceNowConnector(config: ServiceNowConfig, deps: Connec
     // Work notes only ever go, by sys_id, to the RITM table (sc_req_item) or the configured review table: those tables are the scope.
     scope: (ticket, kind = 'ticket') =>
       SYS_ID.test(ticket.ticketId) ? { ok: true } : { ok: false, detail: `"${ticket.ticketId.slice(0, 40)}" is not a sys_id of the ${kind === 'review' ? config.reviews.table : 'sc_req_item'} table` },
-    writeBack: (ticket, item, idempotencyKey) => writeWorkNote(client, ticket.ticketId, renderWriteBack(item, idempotencyKey), idempotencyKey),
+    writeBack: (ticket, item, idempotencyKey, options) => writeWorkNote(client, ticket.ticketId, renderWriteBack(item, idempotencyKey), idempotencyKey, 'sc_req_item', options),
     openReview: (ticket, grant) => openReviewRecord(client, instanceUrl, config.reviews, ticket.ticketId, grant),
     reviewState: (review) => readReviewState(client, config.reviews, review),
     noteReview: (review, text, idempotencyKey) =>

@@ -1,4 +1,4 @@
-import type { WriteBack, WriteBackResult } from '../../src/connector/contract.js';
+import type { WriteBack, WriteBackOptions, WriteBackResult } from '../../src/connector/contract.js';
 import { NonRetriableError } from '../../src/connector/errors.js';
 import { markerFor, plainNote, renderNote } from '../../src/connector/note.js';
 import type { ServiceNowClient } from './client.js';
@@ -12,7 +12,8 @@ export function renderWriteBack(item: WriteBack, idempotencyKey: string): string
 
 /**
  * Adds a work note to the RITM (or to a review record of `table`) once per idempotency key: reads
- * the record's work-note journal first and writes nothing when the marker is already there.
+ * the record's work-note journal first and writes nothing when the marker is already there (that
+ * read is skipped when the caller knows no such note can exist).
  */
 export async function writeWorkNote(
   client: ServiceNowClient,
@@ -20,12 +21,13 @@ export async function writeWorkNote(
   text: string,
   idempotencyKey: string,
   table: 'sc_req_item' | 'sc_task' | 'incident' = 'sc_req_item',
+  options: WriteBackOptions = {},
 ): Promise<WriteBackResult> {
   // The ticket id goes into an encoded query; the key into a one-line marker.
   if (!SYS_ID.test(ticketId)) throw new NonRetriableError(`"${ticketId.slice(0, 40)}" is not a ServiceNow sys_id`);
   if (!/^[^\]\r\n]{1,200}$/.test(idempotencyKey)) throw new NonRetriableError('write-back idempotency key must be one line, without "]", at most 200 characters');
   const tag = markerFor(idempotencyKey);
-  const existing = await findNote(client, ticketId, tag);
+  const existing = options.knownAbsent === true ? null : await findNote(client, ticketId, tag);
   if (existing !== null) return { written: false, recordId: existing };
   await client.patch(table, ticketId, { work_notes: text });
   const written = await findNote(client, ticketId, tag);

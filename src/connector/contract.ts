@@ -37,6 +37,8 @@ export type Identification =
       readonly deliveryId: string;
       readonly eventType: string;
       readonly relevant: boolean;
+      /** Why a delivery of a watched event is not relevant (say, it only reports grantline's own note). */
+      readonly ignoredBecause?: string;
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -80,6 +82,16 @@ export interface TicketRef {
 
 /** Whether a ticket is one this connector instance may write on (its configured projects or tables). */
 export type ScopeCheck = { readonly ok: true } | { readonly ok: false; readonly detail: string };
+
+/** What the caller knows of the ticket when it asks for a write-back. */
+export interface WriteBackOptions {
+  /**
+   * No note with this idempotency key can be on the ticket: grantline saw the ticket without it,
+   * queued no other write with this key, and this is the first attempt. The connector may then
+   * write without first reading the ticket for the marker (one source request fewer per note).
+   */
+  readonly knownAbsent?: boolean;
+}
 
 export interface WriteBackResult {
   /** False when a note with the same idempotency key was already on the ticket. */
@@ -170,8 +182,8 @@ export interface Connector {
    * post-event review ticket `openReview` opened (Jira: the review project; ServiceNow: its table).
    */
   scope(ticket: TicketRef, kind?: 'ticket' | 'review'): ScopeCheck;
-  /** Writes on the ticket; a second call with the same key writes nothing. */
-  writeBack(ticket: TicketRef, item: WriteBack, idempotencyKey: string): Promise<WriteBackResult>;
+  /** Writes on the ticket; a second call with the same key writes nothing (unless told `knownAbsent`, when none can exist). */
+  writeBack(ticket: TicketRef, item: WriteBack, idempotencyKey: string, options?: WriteBackOptions): Promise<WriteBackResult>;
   /** Opens a post-event review ticket for a break-glass grant, linked to the original ticket (addressed as `scope` judged it, like `writeBack`). */
   openReview(ticket: TicketRef, grant: GrantDecision): Promise<ReviewTicket>;
   reviewState(review: ReviewTicket): Promise<ReviewState>;

@@ -20,6 +20,8 @@ export interface PartitionBatch {
   readonly topic: string;
   readonly partition: number;
   readonly messages: readonly InboundMessage[];
+  /** The partition's high watermark when the batch was fetched: every offset below it had been written. */
+  readonly highWatermark: string;
   /** False once the loop is stopping or the partition moved to another member: drop the batch. */
   active(): boolean;
   /** Tells the group coordinator this member is alive (call between slow steps). */
@@ -117,6 +119,7 @@ export class PartitionLoop {
       topic,
       partition,
       messages: batch.messages,
+      highWatermark: batch.highWatermark,
       active: () => payload.isRunning() && !payload.isStale(),
       heartbeat: () => payload.heartbeat(),
       resolve: (offset) => payload.resolveOffset(offset),

@@ -40,5 +40,12 @@ export const WritebackTask = z.object({
   item: WritebackItem,
   idempotencyKey: z.string().min(1),
   createdAt: IsoDateTime,
+  /**
+   * The processor saw the ticket without a note of this key when it decided, and queued no other
+   * task with it (the ticket's first decision): the note can only exist if this very task was
+   * performed before, which the write-back worker rules out itself (first attempt, and not read
+   * again after a crash or rebalance). Then it writes without reading the ticket for the marker.
+   */
+  noteAbsent: z.literal(true).optional(),
 });
 export type WritebackTask = z.infer<typeof WritebackTask>;

@@ -131,7 +131,7 @@ export class Ingress {
     if (!id.relevant) {
       metrics.webhooks.inc({ connector: connectorId, outcome: 'ignored' });
       log.debug({ ...where, eventType: id.eventType }, 'delivery acknowledged and ignored');
-      return { status: 202, body: { status: 'ignored', deliveryId: id.deliveryId, ticketId: id.ticketId, reason: `event ${id.eventType} is not watched` } };
+      return { status: 202, body: { status: 'ignored', deliveryId: id.deliveryId, ticketId: id.ticketId, reason: id.ignoredBecause ?? `event ${id.eventType} is not watched` } };
     }
     const event: DeliveryEvent = {
       kind: 'delivery',

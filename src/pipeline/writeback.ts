@@ -11,6 +11,7 @@ import { PartitionBackoff } from './backoff.js';
 import { reviewOverdueNotes } from '../policy/review.js';
 import type { Gate } from './refusals.js';
 import { writebackOutOfScope } from './writeback-scope.js';
+import { FirstAttempts } from './writeback-first.js';
 
 export interface WritebackOptions {
   readonly kafka: Kafka;
@@ -39,6 +40,7 @@ export interface WritebackOptions {
 export class WritebackWorker {
   private loop: PartitionLoop | null = null;
   private readonly attempts = new Map<string, number>();
+  private readonly first = new FirstAttempts();
   private readonly backoff: PartitionBackoff;
   private readonly now: () => Date;
 
@@ -52,6 +54,7 @@ export class WritebackWorker {
       groupId: this.options.groupId,
       topics: [this.options.topics.writeback],
       offsets: 'resolved',
+      onAssignment: () => this.first.assigned(),
       ...(this.options.onFatal ? { onFatal: this.options.onFatal } : {}),
       handle: (batch) => this.handleBatch(batch),
     });
@@ -64,6 +67,8 @@ export class WritebackWorker {
   }
 
   private async handleBatch(batch: PartitionBatch): Promise<void> {
+    // A batch fetched before a rebalance (inactive now) must not stand for the new assignment.
+    if (batch.active()) this.first.batch(batch.partition, batch.highWatermark);
     for (const message of batch.messages) {
       if (!batch.active()) return;
       const opened = this.options.gate.open(batch.partition, message);
@@ -85,7 +90,9 @@ export class WritebackWorker {
         batch.resolve(message.offset);
         continue;
       }
-      const outcome = await this.perform(parsed.data);
+      const firstAttempt = this.first.begin(batch.partition, message.offset, parsed.data.taskId);
+      const outcome = await this.perform(parsed.data, firstAttempt);
+      if (outcome.kind !== 'retry') this.first.finished(parsed.data.taskId);
       if (outcome.kind === 'retry') {
         this.backoff.pause(batch, message.offset, outcome.retryAfterMs);
         await batch.commitResolved();
@@ -101,7 +108,8 @@ export class WritebackWorker {
     await batch.commitResolved();
   }
 
-  private async perform(task: WritebackTask): Promise<{ kind: 'done' } | { kind: 'retry'; retryAfterMs: number | undefined } | { kind: 'dead'; reason: string }> {
+  /** `firstAttempt`: no attempt of this task can have been made before (`FirstAttempts`). */
+  private async perform(task: WritebackTask, firstAttempt: boolean): Promise<{ kind: 'done' } | { kind: 'retry'; retryAfterMs: number | undefined } | { kind: 'dead'; reason: string }> {
     const { connectors, metrics, logger } = this.options;
     const log = logger.child({ connector: task.connectorId, ticket: task.ticketId, task: task.taskId });
     const connector = connectors.get(task.connectorId);
@@ -128,7 +136,9 @@ export class WritebackWorker {
         commands.push(this.command(task, 'ticket.written-back', at, { kind: task.item.kind, recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
       } else {
         const item = task.item.kind === 'pending' ? { kind: 'note' as const, text: renderPendingNote(task.item.pending) } : task.item;
-        const result = await connector.writeBack(ticket, item, task.idempotencyKey);
+        // A note the processor saw absent, on this task's first attempt, cannot be there: no read for it.
+        const knownAbsent = task.noteAbsent === true && firstAttempt;
+        const result = await connector.writeBack(ticket, item, task.idempotencyKey, knownAbsent ? { knownAbsent } : undefined);
         metrics.writebacks.inc({ connector: task.connectorId, result: result.written ? 'written' : 'already_present' });
         commands.push(this.command(task, 'ticket.written-back', at, { kind: task.item.kind, recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
       }

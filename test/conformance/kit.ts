@@ -175,9 +175,17 @@ export function describeConformance<Seed>(options: ConformanceOptions<Seed>): vo
         expect(first.written).toBe(true);
         expect(second).toEqual({ written: false, recordId: first.recordId });
         expect(stub.commentCount(ticketId)).toBe(before + 1);
+        const from = stub.requests.length;
         const third = await connector.writeBack(ticket, { kind: 'note', text: 'another decision' }, 'kit-key-2');
         expect(third.written).toBe(true);
         expect(stub.commentCount(ticketId)).toBe(before + 2);
+        // Told the note cannot be there (knownAbsent): written without reading the ticket for its marker first.
+        const checked = stub.requests.length - from;
+        const mid = stub.requests.length;
+        const told = await connector.writeBack(ticket, { kind: 'note', text: 'a third decision' }, 'kit-key-3', { knownAbsent: true });
+        expect(told.written).toBe(true);
+        expect(stub.requests.length - mid).toBe(checked - 1);
+        expect(stub.commentCount(ticketId)).toBe(before + 3);
       });
     });
 

@@ -6,6 +6,7 @@ import { run as verifyCli } from '../../src/cli/commands/verify.js';
 import { Jwks, verifyMessage } from '../../src/custody/index.js';
 import { createProducer } from '../../src/kafka/index.js';
 import { startStack, startStubs, type Stack, type Stubs } from '../../dev/harness.js';
+import { signJiraWebhook } from '../../dev/stubs/jira-stub.js';
 import {
   nhiDualApproval,
   jiraDelivery,
@@ -158,6 +159,36 @@ describe('end to end on the real broker', () => {
     const received = (await custodyOf(issue.key)).filter((e) => e.kind === 'delivery.received').map((e) => (e.data as { deliveryId: string }).deliveryId);
     expect(received).toEqual([`dup-${issue.id}`, `comment-${issue.id}`]);
     expect(stubs.jira.state.comments(issue.id).filter((c) => c.text.includes(String(grants[0]?.grantId)))).toHaveLength(1);
+  });
+
+  it("reads nothing for Jira's echo of grantline's own note (comment_created with the marker)", async () => {
+    const issue = seedJiraTicket(stubs.jira, nhiDualApproval());
+    const secret = jiraWebhookSecret(stack.config);
+    expect((await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, secret))).status).toBe(202);
+    expect(await until(() => stubs.jira.state.comments(issue.id).some((c) => c.text.includes('[grantline:')))).toBe(true);
+    const note = stubs.jira.state.comments(issue.id).find((c) => c.text.includes('[grantline:'))!;
+    const from = stubs.jira.requests.length;
+
+    // What Jira Cloud sends for the comment grantline just wrote.
+    const echoBody = Buffer.from(
+      JSON.stringify({
+        timestamp: Date.now(),
+        webhookEvent: 'comment_created',
+        comment: { self: `${stubs.jira.baseUrl}/rest/api/2/issue/${issue.id}/comment/${note.id}`, id: note.id, author: note.author, body: note.text, created: note.created, updated: note.updated },
+        issue: { id: issue.id, key: issue.key, fields: { project: { key: issue.key.split('-')[0] } } },
+      }),
+    );
+    const echo = await post(`${stack.url}/webhooks/jira-main`, { body: echoBody, headers: { ...signJiraWebhook(echoBody, secret), 'x-atlassian-webhook-identifier': `echo-${issue.id}` } });
+    expect(echo).toEqual({ status: 202, body: { status: 'ignored', deliveryId: `echo-${issue.id}`, ticketId: issue.id, reason: "comment_created for grantline's own note" } });
+
+    // A later delivery of the same ticket is processed after anything the echo could have caused.
+    expect((await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, secret, { deliveryId: `after-echo-${issue.id}` }))).status).toBe(202);
+    await processed(issue.key, `after-echo-${issue.id}`);
+    const received = (await custodyOf(issue.key)).filter((e) => e.kind === 'delivery.received').map((e) => (e.data as { deliveryId: string }).deliveryId);
+    expect(received).not.toContain(`echo-${issue.id}`);
+    // One read of the issue since the note: the later delivery's, none for the echo.
+    const issueReads = stubs.jira.requests.slice(from).filter((r) => r.method === 'GET' && new RegExp(`/issue/(${issue.id}|${issue.key})$`).test(r.path));
+    expect(issueReads).toHaveLength(1);
   });
 
   const rejections: [string, Parameters<typeof seedJiraTicket>[1], string][] = [

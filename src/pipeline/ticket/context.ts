@@ -1,4 +1,5 @@
 import type { Connector } from '../../connector/contract.js';
+import { markerFor } from '../../connector/note.js';
 import type { Custody, CustodyEvent, CustodyEventKind, TicketState, WritebackItem, WritebackTask } from '../../model/index.js';
 import { ticketKey } from '../../model/index.js';
 import type { ProcessorPorts } from '../ports.js';
@@ -115,8 +116,17 @@ export class TicketContext {
     };
   }
 
+  /**
+   * The text of every comment on the ticket as the snapshot being decided showed it, while that is
+   * the ticket's first decision (no task can be queued for it yet); null otherwise. A write-back
+   * whose marker is in none of them is marked `noteAbsent` (`evaluate` sets and clears this).
+   */
+  notesOnTicket: readonly string[] | null = null;
+
   /** Queues a write-back task; its id is derived from the idempotency key. */
   writeback(task: { grantId: string | null; requestId: string | null; item: WritebackItem; idempotencyKey: string }): void {
+    const marker = markerFor(task.idempotencyKey);
+    const absent = this.notesOnTicket !== null && !this.notesOnTicket.some((text) => text.includes(marker));
     const full: WritebackTask = {
       taskId: `wb_${this.shortHash([this.key, task.idempotencyKey])}`,
       connectorId: this.input.connectorId,
@@ -124,6 +134,7 @@ export class TicketContext {
       ticketKey: this.current.ticketKey,
       createdAt: this.nowIso,
       ...task,
+      ...(absent ? { noteAbsent: true as const } : {}),
     };
     this.emit.writeback(full);
     // A review ticket's opening is tracked on the grant (its review); every other task ends in a

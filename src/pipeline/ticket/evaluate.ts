@@ -72,6 +72,11 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
 
   const request = mapped.ok ? mapped.request : null;
   const active = ctx.state.grants.filter(isActive);
+  // The ticket's first decision queues its first write-backs: a note with their key is on the
+  // ticket only if the fetched comments show it (a retired ticket reopened), so the write-back
+  // worker need not read the ticket for it. Later decisions may repeat a key that is still queued.
+  // (A throw below discards this context altogether: the events go to the DLQ.)
+  ctx.notesOnTicket = ctx.state.lastDecision === null && result.ok ? result.request.comments.map((c) => c.text) : null;
   if (decision.outcome === 'granted') {
     const { same, superseded } = supersededBy(active, decision.requestId);
     if (request === null) throw new Error('invariant broken: a grant without a mapped request');
@@ -92,6 +97,7 @@ export function evaluate(ctx: TicketContext, snapshot: TicketSnapshot, delivery:
     const actionable = mapped.ok ? mapped.request.status.actionable : mapped.failure.actionable;
     reject(ctx, decision, request, origin, snapshotSha256, inputSha256, writesBackRejection(actionable, active.length));
   }
+  ctx.notesOnTicket = null;
   ctx.apply({
     type: 'decided',
     lastDecision: {
