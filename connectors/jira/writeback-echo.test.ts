@@ -39,12 +39,12 @@ describe('Jira write-back tells the issue update time its note set', () => {
   ] as const)('%s: the poll reports the issue at that very time; a note found already written tells none', async (_name, overrides) => {
     const issue = stub.state.seedIssue({ approvals: [], updated: new Date(Date.now() - 3_600_000) });
     const connector = make(overrides as Partial<JiraConfigInput>);
-    const first = await connector.writeBack(issue.id, { kind: 'note', text: 'hello' }, `echo-${issue.id}`);
+    const first = await connector.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'hello' }, `echo-${issue.id}`);
     expect(first.written).toBe(true);
     expect(first.ticketUpdatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const page = await connector.poll(null, new Date(Date.now() - 7_200_000));
     expect(page.tickets.find((t) => t.ticketId === issue.id)?.updatedAt).toBe(first.ticketUpdatedAt);
-    const again = await connector.writeBack(issue.id, { kind: 'note', text: 'hello' }, `echo-${issue.id}`);
+    const again = await connector.writeBack({ ticketId: issue.id, ticketKey: issue.key }, { kind: 'note', text: 'hello' }, `echo-${issue.id}`);
     expect(again).toEqual({ written: false, recordId: first.recordId });
   });
 });

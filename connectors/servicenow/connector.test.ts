@@ -304,12 +304,12 @@ describe('poll', () => {
     const since = new Date(clock.getTime() + 1000);
     const id = order();
     tick(5);
-    const first = await connector.writeBack(id, { kind: 'note', text: 'hello' }, 'echo:1');
+    const first = await connector.writeBack({ ticketId: id, ticketKey: id }, { kind: 'note', text: 'hello' }, 'echo:1');
     expect(first.ticketUpdatedAt).toBe(clock.toISOString().replace('.000Z', 'Z'));
     const page = await connector.poll(null, since);
     expect(page.tickets.find((t) => t.ticketId === id)?.updatedAt).toBe(first.ticketUpdatedAt);
     // Found already written: nothing changed, no time.
-    expect(await connector.writeBack(id, { kind: 'note', text: 'hello' }, 'echo:1')).toEqual({ written: false, recordId: first.recordId });
+    expect(await connector.writeBack({ ticketId: id, ticketKey: id }, { kind: 'note', text: 'hello' }, 'echo:1')).toEqual({ written: false, recordId: first.recordId });
   });
 
   it('refuses a watermark that is not ours', async () => {
