@@ -16,7 +16,15 @@ import {
   PageOfChangelogs,
   PageOfComments,
   SearchPage,
+  toIso,
 } from './records.js';
+
+/** A comment grantline added: its id, and its creation time (ISO; null when the answer has none). */
+export interface AddedComment {
+  readonly id: string;
+  /** Jira sets the issue's `updated` to the time a comment is created: what the poller then sees. */
+  readonly createdAt: string | null;
+}
 
 /** Issue ids and keys only: anything else could reshape the request path. */
 const ISSUE_REF = /^([0-9]+|[A-Z][A-Z0-9_]+-[0-9]+)$/;
@@ -145,7 +153,7 @@ export class JiraApi {
    * A comment on a plain Jira issue, marked internal for JSM agents by the `sd.public.comment`
    * property, restricted to `visibility` when configured. Returns the comment id.
    */
-  async addComment(ref: string, body: JiraCommentBody, visibility?: { type: 'role' | 'group'; value: string }): Promise<string> {
+  async addComment(ref: string, body: JiraCommentBody, visibility?: { type: 'role' | 'group'; value: string }): Promise<AddedComment> {
     checkRef(ref);
     const properties = [{ key: 'sd.public.comment', value: { internal: true } }];
     const created = await call('add comment', async () =>
@@ -157,20 +165,23 @@ export class JiraApi {
           (await this.#v3()).issueComments.addComment({ issueIdOrKey: ref, body: body.adf, properties, ...(visibility === undefined ? {} : { visibility }) })
         : dc.addComment(this.#http, { issueIdOrKey: ref, body: body.text, properties, ...(visibility === undefined ? {} : { visibility }) }),
     );
-    return parse(JiraComment.pick({ id: true }), created, 'add comment').id;
+    const comment = parse(JiraComment.pick({ id: true, created: true }).partial({ created: true }), created, 'add comment');
+    return { id: comment.id, createdAt: toIso(comment.created) };
   }
 
   /** An internal (agent-only) JSM comment. POST /rest/servicedeskapi/request/{issueIdOrKey}/comment */
-  async addInternalRequestComment(ref: string, text: string): Promise<string> {
+  async addInternalRequestComment(ref: string, text: string): Promise<AddedComment> {
     checkRef(ref);
     // https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/#api-rest-servicedeskapi-request-issueidorkey-comment-post
     // https://docs.atlassian.com/jira-servicedesk/REST/5.12.0/#servicedeskapi/request/{issueIdOrKey}/comment-createRequestComment
     const created: unknown = await call('add request comment', async () =>
       (await this.#jsm()).request.createRequestComment({ issueIdOrKey: ref, body: text, public: false }),
     );
-    const id = (created as { id?: unknown } | null | undefined)?.id;
+    const answer = created as { id?: unknown; created?: { epochMillis?: unknown } } | null | undefined;
+    const id = answer?.id;
     if (typeof id !== 'string' && typeof id !== 'number') throw new SourceResponseError('add request comment: no comment id in the answer', { retriable: false });
-    return String(id);
+    const millis = answer?.created?.epochMillis;
+    return { id: String(id), createdAt: typeof millis === 'number' && Number.isFinite(millis) ? new Date(millis).toISOString() : null };
   }
 
   /**

@@ -68,8 +68,8 @@ export async function writeComment(
     if (existing !== undefined) return { written: false, recordId: existing.id };
   }
   const body = renderWriteBack(item, idempotencyKey);
-  const recordId = config.approvals.mode === 'jsm' ? await api.addInternalRequestComment(ticketId, body.text) : await api.addComment(ticketId, body, config.writeBack.visibility);
-  return { written: true, recordId };
+  const added = config.approvals.mode === 'jsm' ? await api.addInternalRequestComment(ticketId, body.text) : await api.addComment(ticketId, body, config.writeBack.visibility);
+  return { written: true, recordId: added.id, ...(added.createdAt === null ? {} : { ticketUpdatedAt: added.createdAt }) };
 }
 
 /**

@@ -308,6 +308,19 @@ describe('poll', () => {
     expect((await connector.poll(second.watermark, since)).tickets).toEqual([]);
   });
 
+  it("a work note tells the RITM's new sys_updated_on, the very time the poll then reports (issue 16: its echo is not fetched)", async () => {
+    tick(3600);
+    const since = new Date(clock.getTime() + 1000);
+    const id = order();
+    tick(5);
+    const first = await connector.writeBack({ ticketId: id, ticketKey: id }, { kind: 'note', text: 'hello' }, 'echo:1');
+    expect(first.ticketUpdatedAt).toBe(clock.toISOString().replace('.000Z', 'Z'));
+    const page = await connector.poll(null, since);
+    expect(page.tickets.find((t) => t.ticketId === id)?.updatedAt).toBe(first.ticketUpdatedAt);
+    // Found already written: nothing changed, no time.
+    expect(await connector.writeBack({ ticketId: id, ticketKey: id }, { kind: 'note', text: 'hello' }, 'echo:1')).toEqual({ written: false, recordId: first.recordId });
+  });
+
   it('refuses a watermark that is not ours', async () => {
     await expect(connector.poll('{"ts":1}', new Date())).rejects.toBeInstanceOf(NonRetriableError);
   });

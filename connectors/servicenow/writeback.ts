@@ -3,7 +3,7 @@ import { NonRetriableError } from '../../src/connector/errors.js';
 import { markerFor, plainNote, renderNote } from '../../src/connector/note.js';
 import type { ServiceNowClient } from './client.js';
 import { SYS_ID } from './config.js';
-import { Field } from './records.js';
+import { Field, snTimeToIso } from './records.js';
 
 /** The core's note as a ServiceNow work note: plain text (work notes take no markup). */
 export function renderWriteBack(item: WriteBack, idempotencyKey: string): string {
@@ -29,9 +29,11 @@ export async function writeWorkNote(
   const tag = markerFor(idempotencyKey);
   const existing = options.knownAbsent === true ? null : await findNote(client, ticketId, tag);
   if (existing !== null) return { written: false, recordId: existing };
-  await client.patch(table, ticketId, { work_notes: text });
+  const updated = await client.patch(table, ticketId, { work_notes: text });
   const written = await findNote(client, ticketId, tag);
-  return { written: true, recordId: written ?? ticketId };
+  // The record's new sys_updated_on, in the form the poll reports it (only RITMs are polled).
+  const ticketUpdatedAt = table === 'sc_req_item' ? snTimeToIso(Field.parse(updated['sys_updated_on'] ?? '').value) : null;
+  return { written: true, recordId: written ?? ticketId, ...(ticketUpdatedAt === null ? {} : { ticketUpdatedAt }) };
 }
 
 async function findNote(client: ServiceNowClient, ticketId: string, tag: string): Promise<string | null> {

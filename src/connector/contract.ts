@@ -98,6 +98,12 @@ export interface WriteBackResult {
   readonly written: boolean;
   /** The source's id of the comment or work note. */
   readonly recordId: string;
+  /**
+   * The ticket's `updated` time this write set (ISO, as `poll` reports it), when the source's answer
+   * tells it. The poller's sighting of the ticket at exactly that time is the echo of this write,
+   * and is not fetched (issue 16). Absent when nothing was written or the source does not say.
+   */
+  readonly ticketUpdatedAt?: string;
 }
 
 /** A post-event review ticket opened for a break-glass grant. */

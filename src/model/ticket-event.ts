@@ -33,6 +33,15 @@ export const DeliveryEvent = z.object({
 });
 export type DeliveryEvent = z.infer<typeof DeliveryEvent>;
 
+/**
+ * The delivery id of the poller's sighting of a ticket at its `updated` time (ISO): the same
+ * sighting always gets the same id, so the processor takes it once. The processor also marks the
+ * sighting its own note caused as seen (`ticketUpdatedAt` of `ticket.written-back`).
+ */
+export function pollDeliveryId(ticketId: string, updatedAt: string): string {
+  return `poll:${ticketId}:${updatedAt}`;
+}
+
 /** Ask the ticket's processor to revoke one of its grants. Idempotent: a revoked grant stays revoked. */
 export const RevokeCommand = z.object({
   kind: z.literal('revoke'),
@@ -68,7 +77,14 @@ const RecordBase = {
 export const WrittenBackRecord = z.object({
   ...RecordBase,
   custodyKind: z.literal('ticket.written-back'),
-  data: z.object({ kind: z.string().min(1), recordId: z.string(), written: z.boolean(), idempotencyKey: z.string().min(1) }),
+  data: z.object({
+    kind: z.string().min(1),
+    recordId: z.string(),
+    written: z.boolean(),
+    idempotencyKey: z.string().min(1),
+    /** The ticket's `updated` time the note set, when the source said (`WriteBackResult.ticketUpdatedAt`). */
+    ticketUpdatedAt: IsoDateTime.optional(),
+  }),
 });
 
 /** The write-back worker opened the post-event review ticket of a break-glass grant. */

@@ -4,7 +4,7 @@ import type { Connector } from '../connector/contract.js';
 import { describeError, SourceUnavailableError } from '../connector/errors.js';
 import type { GrantlineProducer } from '../kafka/index.js';
 import { IsoDateTime } from '../model/index.js';
-import type { DeliveryEvent } from '../model/index.js';
+import { pollDeliveryId, type DeliveryEvent } from '../model/index.js';
 import { sha256Hex, type Ingress } from './ingress.js';
 import type { KafkaTable } from './state-view.js';
 
@@ -79,7 +79,7 @@ export class Poller {
     const receivedAt = this.now().toISOString();
     const events: DeliveryEvent[] = page.tickets.map((t) => ({
       kind: 'delivery',
-      deliveryId: `poll:${t.ticketId}:${t.updatedAt}`,
+      deliveryId: pollDeliveryId(t.ticketId, t.updatedAt),
       connectorId: connector.id,
       ticketId: t.ticketId,
       ticketKey: t.ticketKey,

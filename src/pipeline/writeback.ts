@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Connector } from '../connector/contract.js';
+import type { Connector, WriteBackResult } from '../connector/contract.js';
 import { describeError, GrantlineError, SourceUnavailableError } from '../connector/errors.js';
 import { recordCommand, ticketKey, WritebackTask, type DeadLetterOriginal, type RecordCommand, type RecordData, type RecordKind } from '../model/index.js';
 import { renderPendingNote } from '../policy/pending.js';
@@ -133,14 +133,14 @@ export class WritebackWorker {
         const result = await connector.writeBack(ticket, { kind: 'note', text: notes.original }, task.idempotencyKey);
         if (task.item.review !== null && notes.review !== null) await connector.noteReview(task.item.review, notes.review, task.idempotencyKey);
         metrics.writebacks.inc({ connector: task.connectorId, result: result.written ? 'written' : 'already_present' });
-        commands.push(this.command(task, 'ticket.written-back', at, { kind: task.item.kind, recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
+        commands.push(this.command(task, 'ticket.written-back', at, writtenBack(task, result)));
       } else {
         const item = task.item.kind === 'pending' ? { kind: 'note' as const, text: renderPendingNote(task.item.pending) } : task.item;
         // A note the processor saw absent, on this task's first attempt, cannot be there: no read for it.
         const knownAbsent = task.noteAbsent === true && firstAttempt;
         const result = await connector.writeBack(ticket, item, task.idempotencyKey, knownAbsent ? { knownAbsent } : undefined);
         metrics.writebacks.inc({ connector: task.connectorId, result: result.written ? 'written' : 'already_present' });
-        commands.push(this.command(task, 'ticket.written-back', at, { kind: task.item.kind, recordId: result.recordId, written: result.written, idempotencyKey: task.idempotencyKey }));
+        commands.push(this.command(task, 'ticket.written-back', at, writtenBack(task, result)));
       }
       await this.options.producer.send(
         this.options.topics.ticketEvents,
@@ -178,4 +178,10 @@ export class WritebackWorker {
     this.options.metrics.dlq.inc({ stage });
     await this.options.producer.send(this.options.topics.dlq, [encodeDeadLetter('writeback', stage, reason, original, this.now())]);
   }
+}
+
+/** The evidence of a note written (or found written): with the ticket's new `updated` time when the source said, so the poller's echo of it is not fetched. */
+function writtenBack(task: WritebackTask, result: WriteBackResult): RecordData<'ticket.written-back'> {
+  const { recordId, written, ticketUpdatedAt } = result;
+  return { kind: task.item.kind, recordId, written, idempotencyKey: task.idempotencyKey, ...(written && ticketUpdatedAt !== undefined ? { ticketUpdatedAt } : {}) };
 }

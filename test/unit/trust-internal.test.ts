@@ -27,6 +27,15 @@ function sealed(topic: string, key: string, value: unknown, keyring = ring) {
 }
 
 describe('internal MAC', () => {
+  it('is HMAC-SHA256 over the domain and the canonical { topic, key, value }: a fixed vector, so messages sealed by an older grantline still open', () => {
+    const fixed = InternalKeyring.load({ activeKid: 'k1', keys: [{ kid: 'k1', secret: new Secret(Buffer.alloc(32, 7).toString('base64')) }] });
+    // HMAC-SHA256(key, 'grantline.internal-mac.v1\n' + '{"key":"jira-main|10001","topic":"p.grantline.ticket-state.v1","value":{"a":1,"b":[true,null,"x"]}}')
+    const header = 'v1.k1.Ae3HCoSgjAYQ-oE22nyjP_ZUVOJgc5GJAmJZ5R1o6Ww';
+    expect(fixed.seal(TOPIC, 'jira-main|10001', '{ "b": [true, null, "x"], "a": 1 }')).toBe(header);
+    const opened = fixed.open(TOPIC, { key: Buffer.from('jira-main|10001'), value: Buffer.from('{"a":1,"b":[true,null,"x"]}'), headers: { [MAC_HEADER]: Buffer.from(header) } });
+    expect(opened).toEqual({ ok: true, value: { a: 1, b: [true, null, 'x'] }, kid: 'k1' });
+  });
+
   it('opens what it sealed, whatever the key order or spacing of the JSON', () => {
     const msg = sealed(TOPIC, 'jira|ACC-1', { version: 3, grants: [{ id: 'g1' }] });
     expect(ring.open(TOPIC, msg)).toEqual({ ok: true, value: { version: 3, grants: [{ id: 'g1' }] }, kid: 'a' });

@@ -1,4 +1,4 @@
-import type { RecordCommand, RevokeCommand } from '../../model/index.js';
+import { pollDeliveryId, type RecordCommand, type RevokeCommand } from '../../model/index.js';
 import { amendedExpiry } from '../../policy/expiry.js';
 import type { TicketContext } from './context.js';
 import { retirable } from './state.js';
@@ -39,6 +39,12 @@ export function record(ctx: TicketContext, command: RecordCommand): void {
   ctx.custody(command.custodyKind, command.actor, command.data, { requestId: command.requestId, grantId: command.grantId });
   // A note written is no longer pending, whether or not its grant is still tracked (a rejection's has none; a pruned one's is gone).
   if (command.custodyKind === 'ticket.written-back') ctx.apply({ type: 'writeback-written', idempotencyKey: command.data.idempotencyKey });
+  if (command.custodyKind === 'ticket.written-back' && command.data.ticketUpdatedAt !== undefined) {
+    // Our note moved the ticket's `updated` to this time: the poller's sighting of the ticket at
+    // exactly this time is the note's echo, taken as already seen (no fetch). A later change moves
+    // `updated` again and is fetched (issue 16; the limit is in docs/architecture.md).
+    ctx.apply({ type: 'delivery-seen', deliveryId: pollDeliveryId(ctx.input.ticketId, command.data.ticketUpdatedAt) });
+  }
   const grant = command.grantId === null ? undefined : ctx.state.grants.find((g) => g.grantId === command.grantId);
   if (!grant) return;
   const grantId = grant.grantId;
