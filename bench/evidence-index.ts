@@ -26,7 +26,7 @@ const { privateKey } = generateKeyPairSync('ed25519');
 const keys = loadSigningKeys({ activeKid: 'bench', keys: [{ kid: 'bench', privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }], retiredPublicKeys: [] });
 const keyring = InternalKeyring.load({ activeKid: 'k', keys: [{ kid: 'k', secret: randomBytes(32).toString('base64') }] });
 const seal = internalSealer(keyring, internalTopics(topics));
-const gate = { open: (_p: number, m: Parameters<InternalKeyring['open']>[1]) => keyring.open(topics.ticketIndex, m) };
+const gate = { open: (_p: number, m: Parameters<InternalKeyring['open']>[1]) => keyring.open(topics.ticketIndex, m), refuse: async () => undefined };
 
 async function lookup(i: number): Promise<{ ms: number; records: number }> {
   const started = performance.now();
