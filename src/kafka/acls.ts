@@ -123,7 +123,7 @@ const builders: Record<AclRole, (set: RuleSet, t: TopicNames, ctx: AclContext) =
     set.allow(txPrefixed(names.transactionalIdPrefix('processor')), 'WRITE', 'DESCRIBE');
     // Everything one decision writes, in one transaction.
     set.allow(grantTopics(ctx.topicPrefix), 'WRITE');
-    for (const name of [t.rejected, t.custody, t.writeback, t.dlq, t.ticketState, t.breakGlass, t.decisionRequests]) set.allow(topic(name), 'WRITE');
+    for (const name of [t.rejected, t.custody, t.writeback, t.dlq, t.ticketState, t.breakGlass, t.decisionRequests, t.ticketIndex]) set.allow(topic(name), 'WRITE');
     // Restores the state of each partition it is assigned; reads every active break-glass holding.
     set.allow(groupPrefixed(names.restoreGroupPrefix), 'READ');
     set.allow(topic(t.ticketState), 'READ');
@@ -146,11 +146,12 @@ const builders: Record<AclRole, (set: RuleSet, t: TopicNames, ctx: AclContext) =
     tails(set, ctx, t.ticketState);
   },
   operator: (set, t, ctx) => {
-    // `revoke`: reads the ticket state, writes a revoke command; `evidence`: reads custody, grants
-    // and rejections; `directory show`: reads the SCIM directory; `tail`: also alerts and the DLQ;
-    // `whatif`: the decided requests. `verify` needs no Kafka.
+    // `revoke`: finds the grant in the ticket index, writes a revoke command and reads the grant's
+    // topic for its revocation; `evidence`: reads the index, then custody, grants and rejections at
+    // the offsets it names; `directory show`: reads the SCIM directory; `tail`: also custody, alerts
+    // and the DLQ; `whatif`: the decided requests. `verify` needs no Kafka.
     set.allow(topic(t.ticketEvents), 'WRITE');
-    tails(set, ctx, t.ticketState, t.custody, t.rejected, t.directory, t.alerts, t.dlq, t.decisionRequests);
+    tails(set, ctx, t.ticketIndex, t.custody, t.rejected, t.directory, t.alerts, t.dlq, t.decisionRequests);
     set.allow(grantTopics(ctx.topicPrefix), 'READ');
   },
   adapter: (set, t, ctx) => {

@@ -42,3 +42,5 @@ export type {
   TopicMessages,
   TopicOffsets,
 } from 'kafkajs';
+export { locationKey, partitionOf, readLocations } from './locate.js';
+export type { RecordLocation } from './locate.js';

@@ -37,6 +37,12 @@ export type TopicNames = {
   breakGlass: string;
   /** The canonical request of every decision, for `grantline whatif`; kept `kafka.decisionRequestRetentionMs`. */
   decisionRequests: string;
+  /**
+   * Where each ticket's custody events and signed messages are (partition and offset), which ticket
+   * issued each grant, and which ticket a name (key or id) is: `grantline evidence` and `revoke` find
+   * one ticket's records without reading whole topics. Kept forever, like the custody it points at.
+   */
+  ticketIndex: string;
 };
 
 function checkTopicName(name: string): string {
@@ -80,6 +86,7 @@ export function topicNames(prefix: string): TopicNames {
     directory: t('grantline.directory.v1'),
     breakGlass: t('grantline.break-glass.v1'),
     decisionRequests: t('grantline.decision-requests.v1'),
+    ticketIndex: t('grantline.ticket-index.v1'),
   };
 }
 
@@ -126,6 +133,9 @@ export function grantlineTopicSpecs(
     { topic: names.breakGlass, partitions: 1, compacted: true },
     // Co-partitioned with the ticket events (keyed by ticket); deleted, never compacted: each decision's request is kept.
     { topic: names.decisionRequests, partitions, compacted: false, retentionMs: options.decisionRequestRetentionMs ?? DEFAULT_DECISION_REQUEST_RETENTION_MS },
+    // Co-partitioned with the ticket events (keyed by ticket); kept forever and never compacted: each
+    // record holds one transaction's locations of a ticket, and evidence outlives the live state.
+    { topic: names.ticketIndex, partitions, compacted: false, retentionMs: -1 },
   ];
 }
 

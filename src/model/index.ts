@@ -13,3 +13,4 @@ export * from './ticket-state.js';
 export * from './writeback-task.js';
 export * from './break-glass.js';
 export * from './trust.js';
+export * from './ticket-index.js';

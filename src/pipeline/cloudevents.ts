@@ -101,8 +101,28 @@ export function decodeCloudEvent(headers: Record<string, unknown> | undefined, v
   };
 }
 
+/**
+ * What the ticket index (`grantline.ticket-index.v1`) records of an output: a custody event or a
+ * signed message of one ticket. The committer learns its offset when it is sent and indexes it.
+ */
+export interface IndexTag {
+  readonly connectorId: string;
+  readonly ticketId: string;
+  /** `custody`, or the CloudEvent type of the signed message. */
+  readonly type: string;
+  /** The custody event id, or the grant, revocation, amendment or rejection id. */
+  readonly id: string;
+  readonly grantId: string | null;
+  /** On custody events: the ticket's human key as the event records it. */
+  readonly ticketKey?: string;
+  /** Names to index the ticket under (its human key and source id), when they may be new. */
+  readonly names?: readonly string[];
+}
+
 /** One message bound for a topic, published in the processor's transaction. */
 export interface Output {
   readonly topic: string;
   readonly message: EncodedMessage;
+  /** Set on the records the ticket index points at. */
+  readonly index?: IndexTag;
 }

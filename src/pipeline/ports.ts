@@ -46,6 +46,8 @@ export interface PipelineTopics {
   readonly dlq: string;
   /** The canonical request of each decision (`DecisionRequestRecord`). */
   readonly decisionRequests: string;
+  /** Where each ticket's custody events and signed messages are (`TicketIndexRecord`), written in the same transaction. */
+  readonly ticketIndex: string;
   /** Compacted break-glass holdings (`BreakGlassHolding`), keyed by grant id. */
   readonly breakGlass: string;
 }

@@ -251,5 +251,5 @@ function channelsOf(snapshot: PolicySnapshot): string[] {
 
 /** The topics only grantline writes, whose messages carry its MAC (docs/security.md). */
 export function internalTopics(topics: TopicNames): string[] {
-  return [topics.ticketEvents, topics.ticketState, topics.writeback, topics.pollerState, topics.directory, topics.breakGlass];
+  return [topics.ticketEvents, topics.ticketState, topics.writeback, topics.pollerState, topics.directory, topics.breakGlass, topics.ticketIndex];
 }

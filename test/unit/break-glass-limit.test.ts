@@ -167,7 +167,7 @@ function ports(ledger: BreakGlassLedger, requests: Map<string, EntitlementReques
     },
     signer: { sign: (body) => sign(body, keys) },
     custody: { digest: jsonSha256, chain: (head, draft) => chainEvent(head, draft) },
-    topics: { ticketEvents: 'te', ticketState: 'ts', grants: (c) => `grants.${c}`, rejected: 'rejected', custody: 'custody', writeback: 'writeback', dlq: 'dlq', breakGlass: 'bg', decisionRequests: 'decision-requests' },
+    topics: { ticketEvents: 'te', ticketState: 'ts', grants: (c) => `grants.${c}`, rejected: 'rejected', custody: 'custody', writeback: 'writeback', dlq: 'dlq', breakGlass: 'bg', decisionRequests: 'decision-requests', ticketIndex: 'ticket-index' },
     breakGlass: ledger,
     decidedBy: 'grantline/test processor@unit',
     connector: (id) => (id === 'jira-main' ? connector : undefined),

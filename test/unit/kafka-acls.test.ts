@@ -61,7 +61,7 @@ describe('Kafka ACL sets per role', () => {
     // Whatever input partition it owns, its transactional id is covered; another deployment's is not.
     expect(allows(rules, 'TRANSACTIONAL_ID', partitionTransactionalId(names.group('processor'), t.ticketEvents, 5), 'WRITE')).toBe(true);
     expect(allows(rules, 'TRANSACTIONAL_ID', partitionTransactionalId(clientNames('other.', 'grantline').group('processor'), t.ticketEvents, 5), 'WRITE')).toBe(false);
-    for (const topic of [t.grants('pam'), t.grants('a-channel-added-later'), t.rejected, t.custody, t.writeback, t.dlq, t.ticketState, t.breakGlass, t.decisionRequests]) {
+    for (const topic of [t.grants('pam'), t.grants('a-channel-added-later'), t.rejected, t.custody, t.writeback, t.dlq, t.ticketState, t.breakGlass, t.decisionRequests, t.ticketIndex]) {
       expect(allows(rules, 'TOPIC', topic, 'WRITE'), topic).toBe(true);
     }
     // Every processor reads the break-glass holdings whole, in a tail group, and may create the topic at start.

@@ -40,7 +40,7 @@ const ports: ProcessorPorts = {
   policy: { decide: () => { throw new Error('unused'); }, versions: () => ({ policyVersion: 'p1', catalogVersion: 'c', directoryVersion: 'd' }) },
   signer: { sign: () => { throw new Error('unused'); } },
   custody: { digest: jsonSha256, chain: (head, draft) => chainEvent(head, draft) },
-  topics: { ticketEvents: 'te', ticketState: 'ts', grants: (c) => `grants.${c}`, rejected: 'rejected', custody: 'custody', writeback: 'writeback', dlq: 'dlq', breakGlass: 'bg', decisionRequests: 'decision-requests' },
+  topics: { ticketEvents: 'te', ticketState: 'ts', grants: (c) => `grants.${c}`, rejected: 'rejected', custody: 'custody', writeback: 'writeback', dlq: 'dlq', breakGlass: 'bg', decisionRequests: 'decision-requests', ticketIndex: 'ticket-index' },
   breakGlass: new BreakGlassLedger('bg'),
   decidedBy: 'grantline/test processor@unit',
   connector: () => ({}) as Connector,

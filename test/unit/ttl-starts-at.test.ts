@@ -57,7 +57,7 @@ function ports(current: EntitlementRequest): ProcessorPorts {
     },
     signer: { sign: (body) => sign(body, keys) },
     custody: { digest: jsonSha256, chain: (head, draft) => chainEvent(head, draft) },
-    topics: { ticketEvents: 'te', ticketState: 'ts', grants: (c) => `grants.${c}`, rejected: 'rejected', custody: 'custody', writeback: 'writeback', dlq: 'dlq', breakGlass: 'bg', decisionRequests: 'decision-requests' },
+    topics: { ticketEvents: 'te', ticketState: 'ts', grants: (c) => `grants.${c}`, rejected: 'rejected', custody: 'custody', writeback: 'writeback', dlq: 'dlq', breakGlass: 'bg', decisionRequests: 'decision-requests', ticketIndex: 'ticket-index' },
     breakGlass: new BreakGlassLedger('bg'),
     decidedBy: 'grantline/test processor@unit',
     connector: (id) => (id === 'jira-main' ? connector : undefined),

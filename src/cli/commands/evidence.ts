@@ -4,12 +4,14 @@ import { loadCatalog } from '../../catalog/index.js';
 import { Jwks, loadSigningKeys, publicJwks } from '../../custody/index.js';
 import { buildEvidence, formatEvidence, type SignedMessage } from '../../pipeline/evidence.js';
 import { readTopic } from '../../pipeline/state-view.js';
-import { connectCli, openCli } from '../kafka-cli.js';
+import { TicketIndexReader } from '../../pipeline/ticket-index/lookup.js';
+import { cliGate, connectCli, openCli, type CliKafka } from '../kafka-cli.js';
 
 const USAGE = `usage: grantline evidence (--ticket KEY | --grant ID) [--config PATH] [--jwks FILE] [--json]
 
-Reads the custody topic and the grant and rejection topics, and prints the whole story of a ticket's
-requests, verified: hash chain intact, every grant, rejection and revocation signed and linked to its
+Finds the ticket in the ticket index and reads exactly its custody events, grants, revocations and
+rejections (a ticket the index does not cover from its first event, written before the index
+existed, is looked for in the whole topics), and prints the whole story of its requests, verified: hash chain intact, every grant, rejection and revocation signed and linked to its
 custody event. Who asked, for what, who approved (with record ids), under which policy, the TTL
 applied, fulfillment, revocation and how it ended, break-glass review.
 
@@ -68,29 +70,65 @@ export async function run(argv: string[]): Promise<number> {
 
   const unreachable = await connectCli('evidence', cli);
   if (unreachable !== null) return unreachable;
-  const custody = (await readTopic(cli.kafka, cli.topics.custody)).map((m) => json(m.message.value) as Record<string, unknown> | undefined);
-  const ticketOf = (e: Record<string, unknown> | undefined) => e?.ticket as { connectorId: string; ticketId: string; ticketKey: string } | undefined;
-  const anchor = values.grant
-    ? custody.find((e) => e?.grantId === values.grant)
-    : custody.find((e) => ticketOf(e)?.ticketKey === values.ticket || ticketOf(e)?.ticketId === values.ticket);
-  const ticket = ticketOf(anchor);
-  if (!ticket) {
+  const catalog = await loadCatalog(cli.config.catalog.path);
+  const channels = [...new Set(catalog.entries().map((e) => e.channel))];
+  const signedTopics = [...channels.map((c) => cli.topics.grants(c)), cli.topics.rejected];
+  const asked = values.grant ? { grant: values.grant } : { ticket: values.ticket as string };
+  const found = (await fromIndex(cli, asked, signedTopics)) ?? (await fromTopics(cli, asked, signedTopics));
+  if (found === null) {
     console.error(`grantline evidence: no custody events for ${values.grant ? `grant ${values.grant}` : `ticket ${values.ticket}`}`);
     return 2;
   }
-  const events = custody.filter((e) => ticketOf(e)?.connectorId === ticket.connectorId && ticketOf(e)?.ticketId === ticket.ticketId);
+  const { events, messages } = found;
+  const story = buildEvidence(events, messages, jwks, new Date());
+  console.log(values.json ? JSON.stringify(story, null, 2) : formatEvidence(story));
+  return story.verified ? 0 : 1;
+}
 
-  const catalog = await loadCatalog(cli.config.catalog.path);
-  const channels = [...new Set(catalog.entries().map((e) => e.channel))];
+type Asked = { grant: string } | { ticket: string };
+type Found = { events: unknown[]; messages: SignedMessage[] };
+
+/**
+ * The ticket's records through the ticket index: its partition of the index, then exactly the
+ * custody events and signed messages it names. Null when the index does not know the ticket or does
+ * not hold its chain from the first event (written before the index existed).
+ */
+async function fromIndex(cli: CliKafka, asked: Asked, signedTopics: readonly string[]): Promise<Found | null> {
+  const reader = new TicketIndexReader(cli.kafka, cli.topics.ticketIndex, cliGate(cli, cli.topics.ticketIndex));
+  const ticket = await reader.find('grant' in asked ? { grant: asked.grant } : { name: asked.ticket });
+  const indexed = ticket === null ? null : await reader.ticket(ticket);
+  if (indexed === null) return null;
+  // Signed messages in the order the whole-topic reading gave: by topic (channels, then rejections), then as written.
+  const order = (topic: string): number => (signedTopics.includes(topic) ? signedTopics.indexOf(topic) : signedTopics.length);
+  const custody = indexed.records.filter((r) => r.type === 'custody');
+  const signed = indexed.records.filter((r) => r.type !== 'custody').sort((a, b) => order(a.topic) - order(b.topic));
+  const read = await reader.read([...custody, ...signed]);
+  const events = read.slice(0, custody.length).map((m) => json(m?.value ?? null));
+  if ((events[0] as { seq?: unknown } | undefined)?.seq !== 0) {
+    console.error(`grantline evidence: the ticket index does not hold ${indexed.ticketKey}'s custody chain from its first event; reading the whole topics`);
+    return null;
+  }
+  const messages = read.slice(custody.length).flatMap((m, i) => (m === null ? [] : [{ topic: (signed[i] as { topic: string }).topic, type: m.headers?.ce_type?.toString() ?? '', value: json(m.value) }]));
+  return { events, messages };
+}
+
+/** The ticket's records from the whole custody, grant and rejection topics: for tickets the index does not cover. */
+async function fromTopics(cli: CliKafka, asked: Asked, signedTopics: readonly string[]): Promise<Found | null> {
+  const custody = (await readTopic(cli.kafka, cli.topics.custody)).map((m) => json(m.message.value) as Record<string, unknown> | undefined);
+  const ticketOf = (e: Record<string, unknown> | undefined) => e?.ticket as { connectorId: string; ticketId: string; ticketKey: string } | undefined;
+  const anchor = 'grant' in asked
+    ? custody.find((e) => e?.grantId === asked.grant)
+    : custody.find((e) => ticketOf(e)?.ticketKey === asked.ticket || ticketOf(e)?.ticketId === asked.ticket);
+  const ticket = ticketOf(anchor);
+  if (!ticket) return null;
+  const events = custody.filter((e) => ticketOf(e)?.connectorId === ticket.connectorId && ticketOf(e)?.ticketId === ticket.ticketId);
   const messages: SignedMessage[] = [];
-  for (const topic of [...channels.map((c) => cli.topics.grants(c)), cli.topics.rejected]) {
+  for (const topic of signedTopics) {
     for (const { message } of await readTopic(cli.kafka, topic)) {
       const value = json(message.value) as { source?: { connectorId?: string; ticketId?: string } } | undefined;
       if (value?.source?.connectorId !== ticket.connectorId || value.source.ticketId !== ticket.ticketId) continue;
       messages.push({ topic, type: message.headers?.ce_type?.toString() ?? '', value });
     }
   }
-  const story = buildEvidence(events, messages, jwks, new Date());
-  console.log(values.json ? JSON.stringify(story, null, 2) : formatEvidence(story));
-  return story.verified ? 0 : 1;
+  return { events, messages };
 }

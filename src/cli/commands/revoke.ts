@@ -2,18 +2,20 @@ import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'n
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkActivePrincipal, type Directory } from '../../catalog/index.js';
-import { createProducer } from '../../kafka/index.js';
+import { createProducer, follow, TAIL_GROUP_PREFIX } from '../../kafka/index.js';
+import { ticketKey } from '../../model/index.js';
 import { CE_TYPES, encodeCloudEvent } from '../../pipeline/cloudevents.js';
 import type { RevokeCommand } from '../../pipeline/events.js';
-import { StateView } from '../../pipeline/state-view.js';
+import { TicketIndexReader } from '../../pipeline/ticket-index/lookup.js';
 import { directoryInForce, DirectoryUnavailableError } from '../directory-in-force.js';
 import { cliGate, connectCli, openCli } from '../kafka-cli.js';
 import { ed25519PublicKey, signOperatorCommand } from '../../trust/index.js';
 
 const USAGE = `usage: grantline revoke <grantId> --reason TEXT --actor PRINCIPAL --key FILE [--config PATH] [--no-wait] [--timeout SECONDS]
 
-Revokes a grant now. The revocation is published on the grant's own topic (after the grant), signed,
-recorded in custody with you as its actor, and written back on the ticket.
+Revokes a grant now. The grant is found in the ticket index (grantline.ticket-index.v1); the revocation
+is published on the grant's own topic (after the grant), signed, recorded in custody with you as its
+actor, and written back on the ticket.
 
   --reason TEXT     why (kept in the revocation and on the ticket)
   --actor ID        who is revoking: an active principal of the directory in force (directory.path,
@@ -103,28 +105,43 @@ export async function run(argv: string[]): Promise<number> {
     const unreachable = await connectCli('revoke', cli);
     if (unreachable !== null) return unreachable;
   }
-  const view = new StateView(cli.kafka, cli.topics.ticketState, cli.logger, cliGate(cli, cli.topics.ticketState));
-  const producer = createProducer(cli.kafka);
-  try {
-    await view.start();
-    await view.catchUp();
-    const key = view.ticketOfGrant(grantId);
-    const state = key === undefined ? undefined : view.get(key);
-    const grant = state?.grants.find((g) => g.grantId === grantId);
-    if (!state || !grant) {
-      console.error(`grantline revoke: no grant ${grantId} is tracked (unknown, or its revocation is already confirmed)`);
-      return 2;
-    }
-    if (grant.revocation !== null) {
-      console.log(JSON.stringify({ grantId, alreadyRevoked: true, revocationId: grant.revocation.revocationId, trigger: grant.revocation.trigger, revokedAt: grant.revocation.revokedAt }));
+  const reader = new TicketIndexReader(cli.kafka, cli.topics.ticketIndex, cliGate(cli, cli.topics.ticketIndex));
+  const ticket = await reader.find({ grant: grantId });
+  const indexed = ticket === null ? null : await reader.ticket(ticket);
+  const issued = indexed?.records.find((r) => r.type === CE_TYPES.grantIssued && r.grantId === grantId);
+  if (!indexed || !issued) {
+    console.error(`grantline revoke: no grant ${grantId} is known to the ticket index`);
+    return 2;
+  }
+  const earlier = indexed.records.find((r) => r.type === CE_TYPES.grantRevoked && r.grantId === grantId);
+  if (earlier !== undefined) {
+    const [message] = await reader.read([earlier]);
+    const revocation = revocationOf(message?.value ?? null, grantId);
+    if (revocation !== null) {
+      console.log(JSON.stringify({ grantId, alreadyRevoked: true, revocationId: revocation.revocationId, trigger: revocation.trigger, revokedAt: revocation.revokedAt }));
       return 0;
     }
+  }
+  // The revocation is published on the grant's own topic, in the transaction that records it:
+  // followed from now, before the command is sent, so it cannot be missed.
+  const seen: { revocation: Revocation | null } = { revocation: null };
+  const watch = values['no-wait']
+    ? null
+    : await follow(cli.kafka, [issued.topic], {
+        fromBeginning: false,
+        groupPrefix: TAIL_GROUP_PREFIX,
+        onMessage: (_topic, _partition, message) => {
+          if (message.headers?.ce_type?.toString() === CE_TYPES.grantRevoked) seen.revocation ??= revocationOf(message.value, grantId);
+        },
+      });
+  const producer = createProducer(cli.kafka);
+  try {
     const now = new Date().toISOString();
     const unsigned: RevokeCommand = {
       kind: 'revoke',
       commandId: `manual:${grantId}:${randomUUID()}`,
-      connectorId: state.connectorId,
-      ticketId: state.ticketId,
+      connectorId: indexed.connectorId,
+      ticketId: indexed.ticketId,
       grantId,
       trigger: 'manual',
       reason: values.reason as string,
@@ -134,17 +151,17 @@ export async function run(argv: string[]): Promise<number> {
     const command = signOperatorCommand(cli.topics.ticketEvents, unsigned, actor, signer);
     await producer.connect();
     await producer.send(cli.topics.ticketEvents, [
-      encodeCloudEvent(key as string, { id: command.commandId, source: 'urn:grantline:cli', type: CE_TYPES.ticketEvent, time: now, subject: grantId }, command),
+      encodeCloudEvent(ticketKey(indexed.connectorId, indexed.ticketId), { id: command.commandId, source: 'urn:grantline:cli', type: CE_TYPES.ticketEvent, time: now, subject: grantId }, command),
     ]);
-    if (values['no-wait']) {
-      console.log(JSON.stringify({ grantId, requested: true, commandId: command.commandId, ticket: state.ticketKey }));
+    if (watch === null) {
+      console.log(JSON.stringify({ grantId, requested: true, commandId: command.commandId, ticket: indexed.ticketKey }));
       return 0;
     }
     const deadline = Date.now() + timeoutSeconds * 1000;
     while (Date.now() < deadline) {
-      const revocation = view.get(key as string)?.grants.find((g) => g.grantId === grantId)?.revocation;
-      if (revocation) {
-        console.log(JSON.stringify({ grantId, revoked: true, revocationId: revocation.revocationId, actor: revocation.actor, revokedAt: revocation.revokedAt, ticket: state.ticketKey }));
+      const revocation = seen.revocation;
+      if (revocation !== null) {
+        console.log(JSON.stringify({ grantId, revoked: true, revocationId: revocation.revocationId, actor: revocation.actor, revokedAt: revocation.revokedAt, ticket: indexed.ticketKey }));
         return 0;
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -153,7 +170,21 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   } finally {
     await producer.disconnect().catch(() => undefined);
-    await view.stop().catch(() => undefined);
+    await watch?.stop().catch(() => undefined);
+  }
+}
+
+type Revocation = { revocationId: string; trigger: string; actor: string; revokedAt: string };
+
+/** The revocation of `grantId` in a `grant.revoked` message's value; null for anything else. */
+function revocationOf(value: Buffer | null, grantId: string): Revocation | null {
+  try {
+    const v = JSON.parse(value?.toString('utf8') ?? 'null') as Partial<Record<keyof Revocation | 'grantId', unknown>> | null;
+    if (v?.grantId !== grantId) return null;
+    const { revocationId, trigger, actor, revokedAt } = v;
+    return typeof revocationId === 'string' && typeof trigger === 'string' && typeof actor === 'string' && typeof revokedAt === 'string' ? { revocationId, trigger, actor, revokedAt } : null;
+  } catch {
+    return null;
   }
 }
 

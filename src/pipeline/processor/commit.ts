@@ -1,14 +1,15 @@
 import { describeError, GrantlineError } from '../../connector/errors.js';
-import { createProducer, partitionTransactionalId, type GrantlineProducer, type Kafka, type ProducerOptions } from '../../kafka/index.js';
+import { createProducer, partitionCount, partitionOf, partitionTransactionalId, type GrantlineProducer, type GrantlineTransaction, type Kafka, type ProducerOptions } from '../../kafka/index.js';
 import type { TicketState } from '../../model/index.js';
 import { encodeStateRecord } from '../state/record.js';
-import type { Output } from '../cloudevents.js';
+import type { IndexTag, Output } from '../cloudevents.js';
+import { indexMessages, type LocatedRecord } from '../ticket-index/record.js';
 
 /** Bytes of messages per send within a chunk's transaction; a single larger message goes alone. */
 export const TX_SEND_MAX_BYTES = 512 * 1024;
 
 /** A message of the transaction: an output, or a state record (null value: a tombstone). */
-type Message = Omit<Output['message'], 'value'> & { value: string | null };
+type Message = Omit<Output['message'], 'value'> & { value: string | null; partition?: number };
 
 /** Splits the chunk's messages, in order, into `sendBatch` payloads of at most `maxBytes` each. */
 export function chunkTopicMessages(byTopic: ReadonlyMap<string, Message[]>, maxBytes: number): { topic: string; messages: Message[] }[][] {
@@ -65,6 +66,8 @@ export interface ChunkCommit {
  */
 export class TransactionalCommitter {
   private readonly producers = new Map<number, GrantlineProducer>();
+  /** Partitions of each topic the index points into, asked once per process. */
+  private readonly partitionCounts = new Map<string, Promise<number>>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -72,6 +75,8 @@ export class TransactionalCommitter {
       readonly groupId: string;
       readonly inputTopic: string;
       readonly stateTopic: string;
+      /** `grantline.ticket-index.v1`: where the chunk's custody events and signed messages went, per ticket. */
+      readonly indexTopic: string;
       /** Seals what goes to grantline's internal topics (`internalSealer`, src/trust). */
       readonly seal?: ProducerOptions['seal'];
     },
@@ -95,6 +100,17 @@ export class TransactionalCommitter {
     await producer?.disconnect().catch(() => undefined);
   }
 
+  private partitionsOf(topic: string): Promise<number> {
+    let count = this.partitionCounts.get(topic);
+    if (count === undefined) {
+      count = partitionCount(this.kafka, topic);
+      // A failed look-up is asked again by the next chunk.
+      count.catch(() => this.partitionCounts.delete(topic));
+      this.partitionCounts.set(topic, count);
+    }
+    return count;
+  }
+
   async disconnect(): Promise<void> {
     await Promise.all([...this.producers.keys()].map((p) => this.release(p)));
   }
@@ -113,10 +129,18 @@ export class TransactionalCommitter {
   }
 
   private async send(producer: GrantlineProducer, { topic, partition, outputs, states, nextOffset }: ChunkCommit): Promise<void> {
+    // Messages of the topics the index points into get their partition here (the producer's own
+    // partitioner, so the same one), so each one's offset follows from the send's base offsets.
+    const located = new Set(outputs.filter((o) => o.index !== undefined).map((o) => o.topic));
+    const counts = new Map(await Promise.all([...located].map(async (t) => [t, await this.partitionsOf(t)] as const)));
     const byTopic = new Map<string, Message[]>();
+    const tags = new Map<Message, IndexTag>();
     for (const out of outputs) {
       const list = byTopic.get(out.topic) ?? [];
-      list.push(out.message);
+      const count = counts.get(out.topic);
+      const message: Message = count === undefined ? out.message : { ...out.message, partition: partitionOf(out.topic, out.message.key, count) };
+      if (out.index !== undefined) tags.set(message, out.index);
+      list.push(message);
       byTopic.set(out.topic, list);
     }
     const stateTopic = this.options.stateTopic;
@@ -128,9 +152,12 @@ export class TransactionalCommitter {
       // A produce request carries one record batch per partition and the broker refuses one over
       // message.max.bytes (1 MB by default, non-retriable): a large consumer batch (a backlog, a
       // replay) crashed the processor. It goes out in several sends of the same transaction.
+      const records: LocatedRecord[] = [];
       for (const sendChunk of chunkTopicMessages(byTopic, TX_SEND_MAX_BYTES)) {
-        await tx.sendBatch(sendChunk);
+        records.push(...locate(sendChunk, await tx.sendBatch(sendChunk), tags));
       }
+      // The index of what was just written: one more send per chunk, whatever its number of tickets.
+      await sendAll(tx, new Map([[this.options.indexTopic, indexMessages(records, new Date().toISOString())]]));
       await tx.sendOffsets({
         consumerGroupId: this.options.groupId,
         topics: [{ topic, partitions: [{ partition, offset: nextOffset.toString() }] }],
@@ -141,4 +168,36 @@ export class TransactionalCommitter {
       throw error;
     }
   }
+}
+
+/** Sends messages in the transaction, in sends of at most `TX_SEND_MAX_BYTES`. */
+async function sendAll(tx: GrantlineTransaction, byTopic: ReadonlyMap<string, Message[]>): Promise<void> {
+  for (const sendChunk of chunkTopicMessages(byTopic, TX_SEND_MAX_BYTES)) {
+    if (sendChunk.some((t) => t.messages.length > 0)) await tx.sendBatch(sendChunk);
+  }
+}
+
+/**
+ * Where the tagged messages of one send went: the send appends each partition's messages in order
+ * from the base offset the broker returned for that partition (one record batch per partition).
+ */
+export function locate(
+  sent: readonly { topic: string; messages: readonly Message[] }[],
+  metadata: readonly { topicName: string; partition: number; baseOffset?: string }[],
+  tags: ReadonlyMap<Message, IndexTag>,
+): LocatedRecord[] {
+  const out: LocatedRecord[] = [];
+  for (const { topic, messages } of sent) {
+    const next = new Map<number, bigint>();
+    for (const message of messages) {
+      if (message.partition === undefined) continue;
+      const base = metadata.find((m) => m.topicName === topic && m.partition === message.partition)?.baseOffset;
+      if (base === undefined) throw new Error(`the broker returned no offset for ${topic}[${message.partition}]`);
+      const offset = next.get(message.partition) ?? BigInt(base);
+      next.set(message.partition, offset + 1n);
+      const tag = tags.get(message);
+      if (tag !== undefined) out.push({ topic, partition: message.partition, offset: offset.toString(), tag });
+    }
+  }
+  return out;
 }

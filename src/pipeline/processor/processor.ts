@@ -67,7 +67,7 @@ export class Processor {
     this.backoff = new PartitionBackoff('processor', options.backoff, options.metrics);
     this.attempts = new Attempts(options.maxAttempts);
     const { kafka, ports, groupId, logger, metrics } = options;
-    this.committer = new TransactionalCommitter(kafka, { groupId, inputTopic: ports.topics.ticketEvents, stateTopic: ports.topics.ticketState, seal: options.trust.seal });
+    this.committer = new TransactionalCommitter(kafka, { groupId, inputTopic: ports.topics.ticketEvents, stateTopic: ports.topics.ticketState, indexTopic: ports.topics.ticketIndex, seal: options.trust.seal });
     this.states = new PartitionStates({
       acquire: (partition) => this.committer.acquire(partition),
       release: (partition) => this.committer.release(partition),
