@@ -135,6 +135,12 @@ export const KafkaSection = z
     clientId: nonEmpty.default('grantline'),
     topicPrefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'only letters, digits, ".", "_" and "-"').default(''),
     partitions: integer(1, 10_000).default(3),
+    /**
+     * Partitions of `grantline.ticket-index.v1`. A lookup (`grantline evidence`, `revoke`) reads the
+     * one partition a key hashes to, so the more partitions, the less of the index each lookup reads.
+     * Absent: 64 (`DEFAULT_INDEX_PARTITIONS`).
+     */
+    indexPartitions: integer(1, 10_000).optional(),
     /** Replicas of each topic grantline creates; absent: the broker's `default.replication.factor`. */
     replicationFactor: integer(1, 32_767).optional(),
     /** `min.insync.replicas` of each topic grantline creates; absent: the broker's default. */

@@ -15,7 +15,7 @@ export { createProducer } from './producer.js';
 export type { GrantlineProducer, GrantlineTransaction, ProducerOptions } from './producer.js';
 export { createConsumer } from './consumer.js';
 export type { ConsumerOptions } from './consumer.js';
-export { topicNames, grantTopicPrefix, grantlineTopicSpecs, DEFAULT_DECISION_REQUEST_RETENTION_MS, ensureTopics, describeTopicConfig, TopicConfigMismatchError } from './topics.js';
+export { topicNames, grantTopicPrefix, grantlineTopicSpecs, DEFAULT_DECISION_REQUEST_RETENTION_MS, DEFAULT_INDEX_PARTITIONS, ensureTopics, describeTopicConfig, TopicConfigMismatchError } from './topics.js';
 export type { TopicNames, TopicSpec, EnsureTopicsResult, TopicDurability } from './topics.js';
 export { awaitKafka, checkKafka } from './health.js';
 export { PartitionLoop, PIPELINE_CONSUMER_TIMING, chunksOf } from './partition-loop.js';

@@ -105,6 +105,13 @@ export type TopicSpec = {
 export const DEFAULT_DECISION_REQUEST_RETENTION_MS = 400 * 24 * 3600 * 1000;
 
 /**
+ * Partitions of the ticket index when the config says nothing. Kafka has no lookup by key: a lookup
+ * reads the whole partition its key hashes to, so the index is spread wider than the ticket topics
+ * (`bench/results/README.md`, evidence at 100k tickets).
+ */
+export const DEFAULT_INDEX_PARTITIONS = 64;
+
+/**
  * The topics of a grantline deployment: `partitions` each, one grant topic per channel, the state
  * topics compacted, the custody topic kept forever and never compacted, and the decided requests
  * kept `decisionRequestRetentionMs` (-1: forever).
@@ -113,7 +120,7 @@ export function grantlineTopicSpecs(
   names: TopicNames,
   channels: readonly string[],
   partitions: number,
-  options: { decisionRequestRetentionMs?: number } = {},
+  options: { decisionRequestRetentionMs?: number; indexPartitions?: number } = {},
 ): TopicSpec[] {
   return [
     { topic: names.ticketEvents, partitions },
@@ -133,9 +140,11 @@ export function grantlineTopicSpecs(
     { topic: names.breakGlass, partitions: 1, compacted: true },
     // Co-partitioned with the ticket events (keyed by ticket); deleted, never compacted: each decision's request is kept.
     { topic: names.decisionRequests, partitions, compacted: false, retentionMs: options.decisionRequestRetentionMs ?? DEFAULT_DECISION_REQUEST_RETENTION_MS },
-    // Co-partitioned with the ticket events (keyed by ticket); kept forever and never compacted: each
-    // record holds one transaction's locations of a ticket, and evidence outlives the live state.
-    { topic: names.ticketIndex, partitions, compacted: false, retentionMs: -1 },
+    // Keyed by ticket (and by grant id and name), but NOT co-partitioned: written by the ticket's owner
+    // in its transaction, read one key at a time, so spread over more partitions, each a small read.
+    // Kept forever and never compacted: each record holds one transaction's locations of a ticket,
+    // and evidence outlives the live state.
+    { topic: names.ticketIndex, partitions: options.indexPartitions ?? DEFAULT_INDEX_PARTITIONS, compacted: false, retentionMs: -1 },
   ];
 }
 

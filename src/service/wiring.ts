@@ -64,7 +64,10 @@ export async function buildService(
       topics,
       [],
       config.kafka.partitions,
-      config.kafka.decisionRequestRetentionMs === undefined ? {} : { decisionRequestRetentionMs: config.kafka.decisionRequestRetentionMs },
+      {
+        ...(config.kafka.decisionRequestRetentionMs === undefined ? {} : { decisionRequestRetentionMs: config.kafka.decisionRequestRetentionMs }),
+        ...(config.kafka.indexPartitions === undefined ? {} : { indexPartitions: config.kafka.indexPartitions }),
+      },
     ).map((s) => [s.topic, s]));
   // Roles and the HTTP app need the service (to report failures, for readiness) before it exists.
   const late: { service?: Service } = {};
