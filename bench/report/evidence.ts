@@ -28,6 +28,8 @@ export interface EvidenceReport {
   tickets: number;
   machine: { cpuModel: string; memTotalBytes: number; nproc: number; loadAverageAtStart?: number[]; loadAverageAtEnd?: number[]; node: string };
   durationS: number;
+  /** Which build of the index was measured, when it is not the commit the file is in. */
+  measuredWith?: string;
   shape: { partitions: number; custodyEventsPerTicket: number; signedMessagesPerTicket: number; samples: number };
   small: EvidenceRun;
   large: EvidenceRun;
@@ -51,6 +53,7 @@ const sec = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 export function evidenceSection(r: EvidenceReport, machineLine: string, targets: string[]): string[] {
   const { small, large } = r;
   const lines = [`## ${r.name} (evidence lookups, history of ${r.tickets} tickets, ${r.startedAt})`, '', machineLine, ''];
+  if (r.measuredWith !== undefined) lines.push(`Measured with: ${r.measuredWith}.`, '');
   lines.push(
     `Each ticket: ${r.shape.custodyEventsPerTicket} custody events and ${r.shape.signedMessagesPerTicket} signed messages (granted, then revoked), written by grantline's per-ticket processing and transactional committer; ${r.shape.partitions} partitions per topic; ${r.shape.samples} tickets asked about per history, spread over it. Times are of \`grantline evidence\`'s \`run\` in the bench process (connect, read, verify, print), without Node's start-up.`,
     '',
