@@ -119,12 +119,16 @@ export interface HistoryWritten {
 export async function writeHistory(kafka: Kafka, config: GrantlineConfig, run: string, count: number, partitions: number, sampleAt: readonly number[], progress: (done: number) => void): Promise<HistoryWritten> {
   const t = topicNames(config.kafka.topicPrefix);
   const keyring = config.trust.internal === undefined ? null : InternalKeyring.load(config.trust.internal);
+  // The ticket index topic, in a build whose committer writes one (h/evidence): so this bench
+  // measures whichever `evidence` the build has, and compiles on both.
+  const index = 'ticketIndex' in t ? { indexTopic: t.ticketIndex } : {};
   const committer = new TransactionalCommitter(kafka, {
     groupId: `${config.kafka.topicPrefix}bench-evidence`,
     inputTopic: t.ticketEvents,
     stateTopic: t.ticketState,
+    ...index,
     ...(keyring === null ? {} : { seal: internalSealer(keyring, internalTopics(t)) }),
-  });
+  } as ConstructorParameters<typeof TransactionalCommitter>[1]);
   const p = ports(config);
   const evidenceTopics = new Set([t.custody, t.grants(CHANNEL), t.rejected]);
   const samples: HistoryTicket[] = [];
