@@ -10,6 +10,7 @@
 #   bash bench/run.sh --tickets N     any other size; other flags go to bench/main.ts
 #   bash bench/run.sh --history N     only the history bench: N tickets, 90% cancelled and revoked
 #   bash bench/run.sh --adapter [--grants N]   grants/s through the PostgreSQL adapter (bench/adapter.ts)
+#   bash bench/run.sh --evidence [--tickets N] `grantline evidence` at 1,000 and at N tickets (bench/evidence.ts)
 #   GRANTLINE_KEEP_KAFKA_DATA=1       keep the broker's temporary data dir
 set -uo pipefail
 
@@ -27,6 +28,7 @@ large=0
 for a in "$@"; do
   if [[ "$a" == "--large" ]]; then large=1
   elif [[ "$a" == "--adapter" ]]; then script=bench/adapter.ts
+  elif [[ "$a" == "--evidence" ]]; then script=bench/evidence.ts
   else args+=("$a"); fi
 done
 # One invocation of the benchmark per entry, on the same broker.

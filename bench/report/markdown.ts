@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mb } from '../lib.js';
 import { STAGES } from '../source-requests.js';
+import { evidenceSection, type EvidenceReport } from './evidence.js';
 import type { E2eReport, HistoryReport, Target } from './types.js';
 
 const s = (ms: number | null | undefined): string => (ms === null || ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(1)} s`);
@@ -120,8 +121,9 @@ export function resultsReadme(dir: string): string {
     '',
   ];
   for (const f of files) {
-    const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as E2eReport | HistoryReport | { kind?: undefined };
+    const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as E2eReport | HistoryReport | EvidenceReport | { kind?: undefined };
     if (r.kind === 'e2e') lines.push(...e2e(dir, r));
+    else if (r.kind === 'evidence') lines.push(...evidenceSection(r, machineLine(r), targets(r.targets)));
     else if (r.kind === 'history') lines.push(...history(dir, r));
     else lines.push(...legacy(r));
   }
