@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { AssignerProtocol, Partitioners, type Kafka, type PartitionAssigner } from 'kafkajs';
+import { Partitioners, type Kafka } from 'kafkajs';
 import { createConsumer } from './consumer.js';
+import { fixedAssigner } from './partition-reader.js';
 import { TAIL_GROUP_PREFIX } from './names.js';
 import { PIPELINE_CONSUMER_TIMING, type InboundMessage } from './partition-loop.js';
 
@@ -23,21 +24,6 @@ export interface RecordLocation {
   readonly partition: number;
   /** The offset, as a decimal string (Kafka offsets are 64-bit). */
   readonly offset: string;
-}
-
-/** An assigner that gives the group's (only) member exactly the given partitions of several topics. */
-function fixedAssigner(assignment: Record<string, number[]>): PartitionAssigner {
-  const name = 'GrantlineFixedLocations';
-  return () => ({
-    name,
-    version: 1,
-    assign: async ({ members }) =>
-      members.map((m, i) => ({
-        memberId: m.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: i === 0 ? assignment : {}, userData: Buffer.alloc(0) }),
-      })),
-    protocol: ({ topics }) => ({ name, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) }),
-  });
 }
 
 const tp = (topic: string, partition: number): string => `${topic}\u0000${partition}`;

@@ -5,18 +5,20 @@ import { RESTORE_GROUP_PREFIX } from './names.js';
 import { PIPELINE_CONSUMER_TIMING, type InboundMessage } from './partition-loop.js';
 
 /**
- * An assigner that gives the group's (only) member exactly `partitions` of `topic`: kafkajs has no
- * manual `assign()`, so a group of its own with this assigner is how one reads chosen partitions.
+ * An assigner that gives the group's (only) member exactly the given partitions of each topic:
+ * kafkajs has no manual `assign()`, so a group of its own with this assigner is how one reads
+ * chosen partitions.
  */
-function fixedAssigner(topic: string, partitions: readonly number[]): PartitionAssigner {
+export function fixedAssigner(assignment: Readonly<Record<string, readonly number[]>>): PartitionAssigner {
   const name = 'GrantlineFixedPartitions';
+  const copy = Object.fromEntries(Object.entries(assignment).map(([topic, partitions]) => [topic, [...partitions]]));
   return () => ({
     name,
     version: 1,
     assign: async ({ members }) =>
       members.map((m, i) => ({
         memberId: m.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: i === 0 ? { [topic]: [...partitions] } : {}, userData: Buffer.alloc(0) }),
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: i === 0 ? copy : {}, userData: Buffer.alloc(0) }),
       })),
     protocol: ({ topics }) => ({ name, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) }),
   });
@@ -69,7 +71,7 @@ export async function readPartitionsToEnd(
     groupId: `${options.groupPrefix ?? RESTORE_GROUP_PREFIX}-${randomUUID()}`,
     readCommitted: true,
     ...PIPELINE_CONSUMER_TIMING,
-    partitionAssigners: [fixedAssigner(topic, partitions)],
+    partitionAssigners: [fixedAssigner({ [topic]: partitions })],
   });
   const note = (partition: number, lastOffset: bigint): void => {
     const held = consumed.get(partition);
