@@ -2,23 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { TicketState, TrackedGrant } from '../../src/model/index.js';
 import { pack, unpack } from '../../src/pipeline/state/packed.js';
 import { HeldPartition } from '../../src/pipeline/state/partition-states.js';
+import { trackedGrant } from '../fixtures/tracked-grant.js';
 
 function grant(id: string, overrides: Partial<TrackedGrant> = {}): TrackedGrant {
-  return {
-    grantId: id,
-    requestId: `rq_${id}`,
-    topic: 'access.grants.pam.v1',
-    source: { system: 'jira', connectorId: 'jira-main', instanceUrl: 'http://127.0.0.1:1', ticketId: '1', ticketKey: 'ACC-1', url: 'http://127.0.0.1:1/browse/ACC-1' },
-    subject: { type: 'service_account', id: 'svc-orders' },
-    subjectOwnerPrincipalId: 'alice',
-    entitlementId: 'db-orders-prod-readwrite',
-    expiresAt: '2026-11-29T13:00:00.000Z',
-    breakGlass: null,
-    provisionedAt: null,
-    revocation: null,
-    ttlSeconds: 3600,
-    ...overrides,
-  };
+  return trackedGrant(id, { ttlSeconds: 3600, ...overrides });
 }
 
 function state(ticketId: string, version: number, grants: TrackedGrant[], extra: Partial<TicketState> = {}): TicketState {

@@ -1,25 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { TicketState, TrackedGrant } from '../../src/pipeline/events.js';
 import { grantsEndedBy, planLifecycle } from '../../src/pipeline/lifecycle.js';
+import { trackedGrant } from '../fixtures/tracked-grant.js';
 
 const NOW = new Date('2026-11-29T12:00:00.000Z');
 const settings = { revocationConfirmMs: 60_000, directoryCheckMs: 60_000 };
 
 function makeGrant(overrides: Partial<TrackedGrant> = {}): TrackedGrant {
-  return {
-    grantId: 'gr_1',
-    requestId: 'rq_1',
-    topic: 'access.grants.pam.v1',
-    source: { system: 'jira', connectorId: 'jira-main', instanceUrl: 'http://127.0.0.1:1', ticketId: '1', ticketKey: 'ACC-1', url: 'http://127.0.0.1:1/browse/ACC-1' },
-    subject: { type: 'service_account', id: 'svc-orders' },
-    subjectOwnerPrincipalId: 'alice',
-    entitlementId: 'db-orders-prod-readwrite',
-    expiresAt: '2026-11-29T13:00:00.000Z',
-    breakGlass: null,
-    provisionedAt: null,
-    revocation: null,
-    ...overrides,
-  };
+  return trackedGrant('gr_1', { requestId: 'rq_1', ...overrides });
 }
 
 function makeState(grants: TrackedGrant[], ticketId = '1'): TicketState {

@@ -9,26 +9,12 @@ import { createPipelineMetrics } from '../../src/pipeline/metrics.js';
 import { planPartitionCommands } from '../../src/pipeline/processor/partition-commands.js';
 import { HeldPartition } from '../../src/pipeline/state/partition-states.js';
 import pino from 'pino';
+import { trackedGrant } from '../fixtures/tracked-grant.js';
 
 const NOW = new Date('2026-11-29T12:00:00.000Z');
 const settings = { revocationConfirmMs: 60_000, directoryCheckMs: 60_000 };
 
-function grant(id: string, overrides: Partial<TrackedGrant> = {}): TrackedGrant {
-  return {
-    grantId: id,
-    requestId: `rq_${id}`,
-    topic: 'access.grants.pam.v1',
-    source: { system: 'jira', connectorId: 'jira-main', instanceUrl: 'http://127.0.0.1:1', ticketId: '1', ticketKey: 'ACC-1', url: 'http://127.0.0.1:1/browse/ACC-1' },
-    subject: { type: 'service_account', id: 'svc-orders' },
-    subjectOwnerPrincipalId: 'alice',
-    entitlementId: 'db-orders-prod-readwrite',
-    expiresAt: '2026-11-29T13:00:00.000Z',
-    breakGlass: null,
-    provisionedAt: null,
-    revocation: null,
-    ...overrides,
-  };
-}
+const grant = trackedGrant;
 
 function state(ticketId: string, grants: TrackedGrant[]): TicketState {
   return { connectorId: 'jira-main', ticketId, ticketKey: `ACC-${ticketId}`, version: 1, recentDeliveryIds: [], recentCommandIds: [], lastDecision: null, grants, custodyHead: null };
