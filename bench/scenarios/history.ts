@@ -10,7 +10,7 @@
 import type { StubIssue } from '../../dev/stubs/jira-stub.js';
 import { createProducer, type Message } from '../../src/kafka/index.js';
 import { startGrantline, type GrantlineProcess } from '../grantline.js';
-import { watchDecisions, type DecisionWatch } from '../kafka.js';
+import { topicEnds, watchDecisions, type DecisionWatch } from '../kafka.js';
 import { log, runLoad, waitFor } from '../lib.js';
 import { cancel, postDelivery, seedGranted } from '../tickets.js';
 import { CONCURRENCY, settle, type BenchContext } from './context.js';
@@ -80,14 +80,41 @@ function revokedResults(watch: DecisionWatch, issues: StubIssue[]): Message[] {
   );
 }
 
-/** Ticket states a grantline process holds: `grantline_state_tickets` summed over its partitions. */
-async function heldStates(url: string): Promise<number | null> {
+/** One gauge from a grantline process's `/metrics`, summed over its labels (null: not exported). */
+async function gauge(url: string, name: string): Promise<number | null> {
   const text = await fetch(`${url}/metrics`)
     .then((r) => r.text())
     .catch(() => null);
   if (text === null) return null;
-  const lines = text.split('\n').filter((l) => l.startsWith('grantline_state_tickets{'));
+  const lines = text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
   return lines.length === 0 ? null : lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/**
+ * Ticket states a grantline process holds (`grantline_state_tickets` summed over its partitions),
+ * read once it holds every ticket-events partition: its first grant needs only the new ticket's
+ * partition, and the others may still be restoring then.
+ */
+async function heldStates(ctx: BenchContext, url: string, prefix: string): Promise<number | null> {
+  const ends = await topicEnds(ctx.kafka, [`${prefix}grantline.ticket-events.v1`]);
+  const partitions = [...ends.values()][0]?.size ?? 0;
+  await waitFor(async () => (await gauge(url, 'grantline_state_partitions')) === partitions, 120_000, 'every partition state restored');
+  return gauge(url, 'grantline_state_tickets');
+}
+
+/**
+ * The live heap of a process that has finished its start-up work: after a quiet second, the least of
+ * three probes (each after full collections), so a batch in flight or a buffer not yet released does
+ * not count as retained state. Differences of a few MB are what bytes per active grant is made of.
+ */
+async function settledHeap(gl: GrantlineProcess): Promise<number | null> {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const probes: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const heap = await gl.liveHeap();
+    if (heap !== null) probes.push(heap);
+  }
+  return probes.length === 0 ? null : Math.min(...probes);
 }
 
 async function buildAndRestart(ctx: BenchContext, count: number): Promise<HistoryRun> {
@@ -138,9 +165,10 @@ async function buildAndRestart(ctx: BenchContext, count: number): Promise<Histor
   await postDelivery(ctx.agent, again.url, fresh);
   await waitFor(() => watch.granted.has(fresh.key), 120_000, 'the first grant after the restart');
   const grantedAt = watch.granted.get(fresh.key);
+  // Memory is read once every partition's state is held, not while some are still restoring.
+  const heldTickets = await heldStates(ctx, again.url, prefix);
   const restartMem = again.memory();
-  const restartHeap = await again.liveHeap();
-  const heldTickets = await heldStates(again.url);
+  const restartHeap = await settledHeap(again);
   await again.stop();
   await watch.stop();
 
