@@ -28,7 +28,7 @@ export type { AclContext, AclOperation, AclPatternType, AclResourceType, AclRole
 export { applyAcls } from './acl-admin.js';
 export { follow } from './follow.js';
 export type { Follow, FollowOptions } from './follow.js';
-export { readPartitionsToEnd, partitionCount } from './partition-reader.js';
+export { missingTopics, readPartitionsToEnd, partitionCount, TopicMissingError } from './partition-reader.js';
 export type { AwaitKafkaOptions, KafkaCheck } from './health.js';
 export type {
   Admin,

@@ -104,11 +104,32 @@ export async function readPartitionsToEnd(
   }
 }
 
-/** How many partitions a topic has (the lifecycle fans a command out to each). */
+/** A topic grantline expected is not on the cluster (not created yet, or another prefix). */
+export class TopicMissingError extends Error {
+  constructor(readonly topic: string) {
+    super(`topic ${topic} does not exist on the Kafka cluster`);
+    this.name = 'TopicMissingError';
+  }
+}
+
+/** Which of `topics` the cluster does not have (asked once, without the retries an unknown topic's metadata request makes). */
+export async function missingTopics(kafka: Kafka, topics: readonly string[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    return topics.filter((t) => !existing.has(t));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** How many partitions a topic has (the lifecycle fans a command out to each); `TopicMissingError` when it does not exist. */
 export async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
+    if (!(await admin.listTopics()).includes(topic)) throw new TopicMissingError(topic);
     const meta = await admin.fetchTopicMetadata({ topics: [topic] });
     const count = meta.topics[0]?.partitions.length ?? 0;
     if (count === 0) throw new Error(`topic ${topic} has no partitions`);

@@ -38,7 +38,7 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string; stde
   const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
   const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
   try {
-    const code = await evidence([...argv, '--config', configFile]);
+    const code = await evidence(argv.includes('--config') ? argv : [...argv, '--config', configFile]);
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   } finally {
     log.mockRestore();
@@ -87,6 +87,17 @@ describe('grantline evidence through the ticket index', () => {
     const unknown = await cli(['--ticket', 'EV-no-such']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no custody events for ticket EV-no-such');
+  });
+
+  it('names the missing topics when the prefix has none (no processor ran under it): no protocol error, exit 2', async () => {
+    const empty = join(work, 'no-topics.yaml');
+    const other = `evi-none-${randomTopicSuffix()}.`;
+    writeStackConfig({ brokers: brokers().join(','), topicPrefix: other, stubs }, empty);
+    const result = await cli(['--ticket', 'EV-1', '--config', empty]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`topic ${other}grantline.ticket-index.v1 does not exist on the Kafka cluster`);
+    expect(result.stderr).toContain(`topic ${other}access.custody.v1 does not exist on the Kafka cluster`);
+    expect(result.stderr).toContain('no custody events for ticket EV-1');
   });
 
   it('still tells a retired ticket\'s story: retirement tombstones the state, never the index', async () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadCatalog } from '../../catalog/index.js';
 import { Jwks, loadSigningKeys, publicJwks } from '../../custody/index.js';
+import { missingTopics, TopicMissingError } from '../../kafka/index.js';
 import { buildEvidence, formatEvidence, type SignedMessage } from '../../pipeline/evidence.js';
 import { readTopic } from '../../pipeline/state-view.js';
 import { TicketIndexReader } from '../../pipeline/ticket-index/lookup.js';
@@ -95,7 +96,14 @@ type Found = { events: unknown[]; messages: SignedMessage[] };
  */
 async function fromIndex(cli: CliKafka, asked: Asked, signedTopics: readonly string[]): Promise<Found | null> {
   const reader = new TicketIndexReader(cli.kafka, cli.topics.ticketIndex, cliGate(cli, cli.topics.ticketIndex));
-  const ticket = await reader.find('grant' in asked ? { grant: asked.grant } : { name: asked.ticket });
+  let ticket;
+  try {
+    ticket = await reader.find('grant' in asked ? { grant: asked.grant } : { name: asked.ticket });
+  } catch (err) {
+    if (!(err instanceof TopicMissingError)) throw err;
+    console.error(`grantline evidence: ${err.message}: no grantline processor of this version has run under kafka.topicPrefix "${cli.config.kafka.topicPrefix}" yet (it creates the index); reading the whole topics`);
+    return null;
+  }
   const indexed = ticket === null ? null : await reader.ticket(ticket);
   if (indexed === null) return null;
   // Signed messages in the order the whole-topic reading gave: by topic (channels, then rejections), then as written.
@@ -114,6 +122,11 @@ async function fromIndex(cli: CliKafka, asked: Asked, signedTopics: readonly str
 
 /** The ticket's records from the whole custody, grant and rejection topics: for tickets the index does not cover. */
 async function fromTopics(cli: CliKafka, asked: Asked, signedTopics: readonly string[]): Promise<Found | null> {
+  const missing = await missingTopics(cli.kafka, [cli.topics.custody]);
+  if (missing.length > 0) {
+    console.error(`grantline evidence: topic ${cli.topics.custody} does not exist on the Kafka cluster: is kafka.topicPrefix "${cli.config.kafka.topicPrefix}" the deployment's?`);
+    return null;
+  }
   const custody = (await readTopic(cli.kafka, cli.topics.custody)).map((m) => json(m.message.value) as Record<string, unknown> | undefined);
   const ticketOf = (e: Record<string, unknown> | undefined) => e?.ticket as { connectorId: string; ticketId: string; ticketKey: string } | undefined;
   const anchor = 'grant' in asked
