@@ -3,7 +3,8 @@
  * this test's own (it kills processes; the shared broker is never touched). Three processes on 6
  * partitions take 2,000 tickets; one is SIGKILLed mid-run and a fourth starts. At the end every
  * ticket has exactly one grant, every short-TTL grant exactly one revocation, every ticket exactly
- * one decision note, and the live processes hold the state of disjoint partitions covering all six.
+ * one decision note, and each live process holds the state of exactly the partitions the group
+ * coordinator assigned it (disjoint, covering all six).
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackConfig, startStubs, writeStackConfig, type Stubs } from '../../dev/harness.js';
 import { jiraDelivery, jiraWebhookSecret, nhiDualApproval, post, seedJiraTicket } from '../../dev/scenarios.js';
 import type { StubIssue } from '../../dev/stubs/jira-stub.js';
-import { createConsumer, createKafka, type Consumer } from '../../src/kafka/index.js';
+import { clientNames, createConsumer, createKafka, topicNames, type Consumer } from '../../src/kafka/index.js';
+import { groupAssignment } from './helpers/group.js';
 import { spawnGrantline } from './helpers/grantline.js';
 import { randomTopicSuffix, testLogger } from './helpers/kafka.js';
 import { until } from './helpers/wait.js';
@@ -48,11 +50,17 @@ function configFor(i: number): string {
       pipeline: { pollIntervalMs: 0, lifecycleTickMs: 500 },
       edit: (tree) => {
         (tree.kafka as Record<string, unknown>).partitions = PARTITIONS;
+        // One client id per process, so the group coordinator's members can be told apart.
+        (tree.kafka as Record<string, unknown>).clientId = clientIdOf(i);
       },
     },
     file,
   );
   return file;
+}
+
+function clientIdOf(i: number): string {
+  return `multi-${i}`;
 }
 
 function serve(i: number): ChildProcess {
@@ -161,18 +169,26 @@ describe('several grantline processes share the partitions', () => {
       expect(new Set(shortGrantIds())).toEqual(new Set(revoked.keys()));
       expect(issues.filter((i) => decisionNote(i) !== 1).map((i) => i.key)).toEqual([]);
 
-      // Every partition's state is held by exactly one live process (the metric of each).
+      // Every partition's state is held by exactly one live process (the metric of each), and each
+      // holds exactly the partitions the group coordinator assigned it: no state of a partition it
+      // does not own, and none missing.
+      const group = clientNames(prefix, 'grantline').group('processor');
+      const topic = topicNames(prefix).ticketEvents;
       let held: number[][] = [];
-      const disjointCover = async (): Promise<boolean> => {
+      let assigned: number[][] = [];
+      const ownsWhatItHolds = async (): Promise<boolean> => {
         held = await Promise.all(live.map((i) => heldPartitions(i)));
+        const { state, members } = await groupAssignment(kafka, group, topic);
+        assigned = live.map((i) => members.filter((m) => m.clientId === clientIdOf(i)).flatMap((m) => m.partitions).sort((a, b) => a - b));
         const all = held.flat().sort((a, b) => a - b);
-        return all.length === PARTITIONS && all.every((p, k) => p === k);
+        return state === 'Stable' && all.length === PARTITIONS && all.every((p, k) => p === k) && JSON.stringify(held) === JSON.stringify(assigned);
       };
       const deadline = Date.now() + 30_000;
-      while (!(await disjointCover()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
-      process.stdout.write(`multi-instance: ${TICKETS} tickets, ${shortKeys.size} short grants revoked; partitions held by live processes: ${JSON.stringify(held)}\n`);
+      while (!(await ownsWhatItHolds()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+      process.stdout.write(`multi-instance: ${TICKETS} tickets, ${shortKeys.size} short grants revoked; partitions held by live processes: ${JSON.stringify(held)}, assigned by the group: ${JSON.stringify(assigned)}\n`);
       expect(held.flat().sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
       expect(held.every((h) => h.length > 0)).toBe(true);
+      expect(held).toEqual(assigned);
     } finally {
       await consumer?.disconnect();
       for (const c of children) if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
