@@ -3,10 +3,10 @@ import type { Client } from 'jira.js/core';
 import type { createServiceDeskClient } from 'jira.js/serviceDesk';
 import type { z } from 'zod';
 import { NonRetriableError, SourceResponseError } from '../../src/connector/errors.js';
+import { adfText, type JiraCommentBody } from './adf.js';
 import type { JiraConfig } from './config.js';
 import * as dc from './datacenter.js';
 import { call, createJiraTransport, REQUEST_TIMEOUT_MS } from './transport.js';
-import { adfText, type JiraCommentBody } from './writeback.js';
 import type { ChangelogHistory } from './records.js';
 import {
   JiraComment,

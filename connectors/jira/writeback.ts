@@ -1,35 +1,9 @@
 import { markerFor, plainNote, renderNote, type Note } from '../../src/connector/note.js';
 import type { WriteBack, WriteBackOptions, WriteBackResult } from '../../src/connector/contract.js';
+import { adfParagraph as paragraph, adfTextNode as text, type AdfNode, type JiraCommentBody } from './adf.js';
 import type { JiraApi } from './client.js';
 import type { JiraConfig } from './config.js';
 import { plainText } from './records.js';
-
-/** An Atlassian Document Format node, as far as grantline writes them. */
-export type AdfNode = {
-  readonly type: string;
-  readonly text?: string;
-  readonly marks?: readonly { type: string }[];
-  readonly content?: AdfNode[];
-};
-export type AdfDoc = {
-  readonly type: 'doc';
-  readonly version: 1;
-  readonly content: AdfNode[];
-};
-
-/** A Jira comment body in both of Jira's forms: a document for Cloud (v3), text for Data Center and JSM requests. */
-export interface JiraCommentBody {
-  readonly text: string;
-  readonly adf: AdfDoc;
-}
-
-const paragraph = (content: AdfNode[]): AdfNode => ({ type: 'paragraph', content });
-const text = (value: string, strong = false): AdfNode => (strong ? { type: 'text', text: value, marks: [{ type: 'strong' }] } : { type: 'text', text: value });
-
-/** Atlassian Document Format for plain multi-line text: one paragraph a line. */
-export function adfText(value: string): AdfDoc {
-  return { type: 'doc', version: 1, content: value.split('\n').map((line) => paragraph(line === '' ? [] : [text(line)])) };
-}
 
 /** The core's note as Jira writes it: a paragraph a line, the reasons as a bullet list, each code in bold. */
 export function formatNote(note: Note): JiraCommentBody {
