@@ -11,6 +11,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts', 'connectors/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', 'node_modules/**'],
           environment: 'node',
+          // The connector kinds in force, as the service's wiring has them (src/service/connector-types.ts).
+          setupFiles: ['test/setup/connector-kinds.ts'],
         },
       },
       {
@@ -19,6 +21,7 @@ export default defineConfig({
           include: ['test/**/*.int.test.ts', 'connectors/**/*.int.test.ts'],
           exclude: ['node_modules/**'],
           environment: 'node',
+          setupFiles: ['test/setup/connector-kinds.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig, type GrantlineConfig } from '../src/config/index.js';
 import { createLogger, type Logger } from '../src/log/index.js';
+import { wiredConnectorTypes } from '../src/service/connector-types.js';
 import { ROLE_NAMES, type RoleName } from '../src/service/roles.js';
 import type { Service } from '../src/service/service.js';
 import { buildService } from '../src/service/wiring.js';
@@ -101,7 +102,7 @@ export function stackTree(options: StackOptions): Record<string, unknown> {
 export function stackConfig(options: StackOptions): GrantlineConfig {
   const env = { ...process.env };
   delete env.KAFKA_BROKERS; // the brokers given here win
-  return parseConfig(stackTree(options), { baseDir: EXAMPLES, env, source: 'examples/grantline.yaml (harness)' });
+  return parseConfig(stackTree(options), { baseDir: EXAMPLES, env, source: 'examples/grantline.yaml (harness)', connectorTypes: wiredConnectorTypes() });
 }
 
 /** Writes the stack's config as a YAML file, for running `grantline serve --config FILE` as a process. */

@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { registeredKinds } from '../src/connector/kinds.js';
+import { wiredConnectorTypes } from '../src/service/connector-types.js';
 import { AdapterAlert, ApprovalEvidenceKind, CustodyEvent, DecisionRequestRecord, EntitlementRequest, FulfillmentResult, Grant, GrantAmendment, IdentityLifecycleEvent, LifecycleAlert, PolicyAlert, Rejection, Revocation, SourceIdentityKind, TrustAlert } from '../src/model/index.js';
 
 /** Base of every schema's `$id`. */
@@ -144,6 +145,8 @@ const PUBLISHED: readonly Published[] = [
  */
 export function buildSchemas(): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
+  // The kinds the published schemas list are those of this build's connector types, as the service has them.
+  wiredConnectorTypes();
   const kinds = registeredKinds();
   for (const p of PUBLISHED) {
     const generated = z.toJSONSchema(p.schema, {

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { ConfigError, loadConfig, resolveConfigPath, type GrantlineConfig } from '../config/index.js';
+import { wiredConnectorTypes } from '../service/connector-types.js';
 import { awaitKafka, createKafka, KafkaConnectError, kafkaSettings, topicNames, type Kafka, type TopicNames } from '../kafka/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 import type { Gate } from '../pipeline/refusals.js';
@@ -45,7 +46,7 @@ export function openCli(command: string, configFlag: string | undefined): CliKaf
   const path = resolveConfigPath(configFlag);
   let config: GrantlineConfig;
   try {
-    config = loadConfig(path);
+    config = loadConfig(path, process.env, { connectorTypes: wiredConnectorTypes() });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`grantline ${command}: ${err.message}`);

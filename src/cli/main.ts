@@ -42,6 +42,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`grantline: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
+  // Every command resolves identities and judges approvals with the kinds of this build's connector
+  // types: they are put in force first, as the service's wiring does (src/service/connector-types.ts).
+  const { wiredConnectorTypes } = await import('../service/connector-types.js');
+  wiredConnectorTypes();
   const mod = await command.load();
   return mod.run(rest);
 }

@@ -24,7 +24,8 @@ export interface ParseConfigOptions {
   readonly env?: Env;
   /** Name shown in the error message. */
   readonly source?: string;
-  readonly connectorTypes?: Readonly<Record<string, ConnectorType>>;
+  /** The connector types of this build (`ConfigSchemaOptions.connectorTypes`). */
+  readonly connectorTypes: Readonly<Record<string, ConnectorType>>;
   readonly hostname?: string;
 }
 
@@ -47,10 +48,11 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions): Grantlin
 }
 
 /**
- * Reads, parses and validates a config file. `env` is a parameter so tests pass their own map.
+ * Reads, parses and validates a config file against the build's connector types. `env` is a
+ * parameter so tests pass their own map.
  * Throws `ConfigError` for an unreadable file, bad YAML and every invalid field.
  */
-export function loadConfig(path: string, env: Env = process.env, options: Omit<ParseConfigOptions, 'baseDir' | 'env' | 'source'> = {}): GrantlineConfig {
+export function loadConfig(path: string, env: Env, options: Omit<ParseConfigOptions, 'baseDir' | 'env' | 'source'>): GrantlineConfig {
   return parseConfig(readConfigTree(path), { ...options, baseDir: dirname(resolve(path)), env, source: path });
 }
 

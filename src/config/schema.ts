@@ -2,9 +2,8 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { connectorTypes as registeredConnectorTypes } from '../../connectors/registry.js';
 import type { ConnectorType } from '../connector/contract.js';
-import { kindProblems } from '../connector/kinds.js';
+import { collectKinds, kindProblems, type KindTables } from '../connector/kinds.js';
 import { IDENTITY_FIELDS } from '../catalog/directory.js';
 import { SecretString } from '../connector/secret.js';
 import { integer, nonEmpty } from './fields.js';
@@ -16,8 +15,11 @@ import { TrustSection } from './trust-schema.js';
 export interface ConfigSchemaOptions {
   /** Directory relative paths (`catalog.path`, ...) are resolved against: the config file's directory. */
   readonly baseDir: string;
-  /** Connector types to validate `connectors[]` entries against. Default: `connectors/registry.ts`. */
-  readonly connectorTypes?: Readonly<Record<string, ConnectorType>>;
+  /**
+   * The connector types of this build, to validate `connectors[]` entries and the kinds each type
+   * registers against: the service passes `connectors/registry.ts` (`src/service/connector-types.ts`).
+   */
+  readonly connectorTypes: Readonly<Record<string, ConnectorType>>;
   /** Default for `service.instanceId`. Default: the machine's hostname. */
   readonly hostname?: string;
 }
@@ -80,11 +82,14 @@ const Signing = z
 export const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 export type LogLevel = z.infer<typeof LogLevel>;
 
-/** What is wrong with the kinds a connector type registers (`src/connector/kinds.ts`); empty when nothing. */
-export function sourceKindProblems(connectorType: ConnectorType): string[] {
+/**
+ * What is wrong with the kinds a connector type registers, against the core's and the other types'
+ * of the build (`src/connector/kinds.ts`); empty when nothing.
+ */
+export function sourceKindProblems(connectorType: ConnectorType, known: KindTables): string[] {
   const kinds = (connectorType as Partial<ConnectorType>).kinds;
   if (kinds === undefined) return ['registers no identity or evidence kinds (ConnectorType.kinds)'];
-  const problems = kindProblems(`connector type ${connectorType.type}`, kinds);
+  const problems = kindProblems(known, `connector type ${connectorType.type}`, kinds);
   for (const spec of kinds.identities) {
     if (!(IDENTITY_FIELDS as readonly string[]).includes(spec.directoryField)) {
       problems.push(`identity kind "${spec.kind}" names directory field "${spec.directoryField}", which the directory does not have (known: ${IDENTITY_FIELDS.join(', ')})`);
@@ -98,8 +103,9 @@ export function sourceKindProblems(connectorType: ConnectorType): string[] {
  * relative paths depend on where the file is and connector entries on what is registered.
  */
 export function configSchema(options: ConfigSchemaOptions) {
-  const types: Readonly<Record<string, ConnectorType>> = options.connectorTypes ?? registeredConnectorTypes;
+  const types = options.connectorTypes;
   const knownTypes = Object.keys(types).sort();
+  const knownKinds = collectKinds(types);
   const filePath = nonEmpty.transform((p) => (isAbsolute(p) ? p : resolve(options.baseDir, p)));
 
   const ConnectorEntry = z
@@ -120,7 +126,7 @@ export function configSchema(options: ConfigSchemaOptions) {
         return { id, type, config: undefined as unknown };
       }
       // The kinds it registers must be ones the core can hold: a directory field for each identity kind.
-      for (const message of sourceKindProblems(connectorType)) ctx.addIssue({ code: 'custom', path: ['type'], message: `connector type "${type}": ${message}` });
+      for (const message of sourceKindProblems(connectorType, knownKinds)) ctx.addIssue({ code: 'custom', path: ['type'], message: `connector type "${type}": ${message}` });
       // Validate before anything is built (the connector's own schema, its own paths).
       const parsed = connectorType.configSchema.safeParse(rest);
       if (!parsed.success) {

@@ -1,12 +1,15 @@
-import { connectorTypes } from '../../connectors/registry.js';
-import type { EvidenceKindSpec, IdentityKindSpec, SourceKinds } from './contract.js';
+import type { ConnectorType, EvidenceKindSpec, IdentityKindSpec, SourceKinds } from './contract.js';
 
 /**
  * Identity kinds and approval-evidence kinds are registered by the connector that produces them
- * (`ConnectorType.kinds` of a type in `connectors/registry.ts`), not listed in the core: a new source
- * (GitHub logins, review records) declares its own. Config load reports a bad declaration
- * (`kindProblems`). The core registers what it produces itself: the `email` identity every source
+ * (`ConnectorType.kinds`), not listed in the core: a new source (GitHub logins, review records)
+ * declares its own. The core registers what it produces itself: the `email` identity every source
  * may give, and the `comment` evidence that is never an approval.
+ *
+ * The tables come from the connector types a process runs with, never from a registry imported
+ * here: config load checks a build's types with `collectKinds` and `kindProblems`, and the service's
+ * wiring (`src/service/connector-types.ts`) puts the same types in force once with
+ * `registerConnectorKinds`. A lookup before that throws; it never answers from empty tables.
  */
 
 export type { EvidenceKindSpec, IdentityKindSpec, SourceKinds } from './contract.js';
@@ -19,35 +22,42 @@ const CORE_KINDS: SourceKinds = {
   evidence: [{ kind: 'comment', structured: false }],
 };
 
-interface Tables {
+/** Every known kind with who registered it (`grantline` or `connector type <id>`). */
+export interface KindTables {
+  readonly identities: ReadonlyMap<string, IdentityKindSpec & { readonly owner: string }>;
+  readonly evidence: ReadonlyMap<string, EvidenceKindSpec & { readonly owner: string }>;
+}
+
+interface MutableTables {
   readonly identities: Map<string, IdentityKindSpec & { owner: string }>;
   readonly evidence: Map<string, EvidenceKindSpec & { owner: string }>;
 }
-let built: Tables | undefined;
 
-/** The registered kinds: the core's, then every registered connector type's (built on first use). */
-function tables(): Tables {
-  if (built === undefined) {
-    built = { identities: new Map(), evidence: new Map() };
-    register(built, 'grantline', CORE_KINDS);
-    for (const type of Object.values(connectorTypes)) register(built, `connector type ${type.type}`, type.kinds);
-  }
-  return built;
-}
+const ownerOf = (type: ConnectorType): string => `connector type ${type.type}`;
+/** A type built without `defineConnector` may lack its declaration; config load reports that. */
+const declaredKinds = (type: ConnectorType): SourceKinds | undefined => (type as Partial<ConnectorType>).kinds;
 
-function register(into: Tables, owner: string, kinds: SourceKinds): void {
-  const problems = problemsAgainst(into, owner, kinds);
-  if (problems.length > 0) throw new Error(`${owner}: ${problems.join('; ')}`);
+function add(into: MutableTables, owner: string, kinds: SourceKinds): void {
   for (const spec of kinds.identities) into.identities.set(spec.kind, { kind: spec.kind, directoryField: spec.directoryField, owner });
   for (const spec of kinds.evidence) into.evidence.set(spec.kind, { kind: spec.kind, structured: spec.structured, owner });
 }
 
-/** What is wrong with a declaration, given what is registered; empty when it can be registered. */
-export function kindProblems(owner: string, kinds: SourceKinds): string[] {
-  return problemsAgainst(tables(), owner, kinds);
+/**
+ * The kinds of these connector types as config load checks them: the core's, then each type's
+ * whose declaration has no problem against what came before (`kindProblems` names the others').
+ */
+export function collectKinds(types: Readonly<Record<string, ConnectorType>>): KindTables {
+  const tables: MutableTables = { identities: new Map(), evidence: new Map() };
+  add(tables, 'grantline', CORE_KINDS);
+  for (const type of Object.values(types)) {
+    const kinds = declaredKinds(type);
+    if (kinds !== undefined && kindProblems(tables, ownerOf(type), kinds).length === 0) add(tables, ownerOf(type), kinds);
+  }
+  return tables;
 }
 
-function problemsAgainst(registered: Tables, owner: string, kinds: SourceKinds): string[] {
+/** What is wrong with a declaration, given what is registered; empty when it can be registered. */
+export function kindProblems(registered: KindTables, owner: string, kinds: SourceKinds): string[] {
   const problems: string[] = [];
   for (const [list, what, known] of [
     [kinds.identities, 'identity kind', registered.identities],
@@ -74,21 +84,60 @@ function problemsAgainst(registered: Tables, owner: string, kinds: SourceKinds):
   return problems;
 }
 
+/** The kinds in force in this process and the connector types they came from. */
+let registered: { readonly tables: KindTables; readonly types: ReadonlySet<ConnectorType> } | undefined;
+
+const typeNames = (types: Iterable<ConnectorType>): string => [...types].map((t) => t.type).sort().join(', ') || '(none)';
+
+/**
+ * Puts the kinds of the connector types this process runs with in force: the core's, then each
+ * type's. Called by the service's wiring, once; again with the same types it does nothing. Throws
+ * when a type's declaration cannot be registered, and when other types' kinds are in force already:
+ * one process has one set of connector types.
+ */
+export function registerConnectorKinds(types: Readonly<Record<string, ConnectorType>>): void {
+  const given = new Set(Object.values(types));
+  if (registered !== undefined) {
+    const same = registered.types.size === given.size && [...given].every((t) => registered?.types.has(t));
+    if (same) return;
+    throw new Error(`connector kinds are registered already, from connector types ${typeNames(registered.types)}; they cannot be replaced by those of ${typeNames(given)}`);
+  }
+  const tables: MutableTables = { identities: new Map(), evidence: new Map() };
+  add(tables, 'grantline', CORE_KINDS);
+  for (const type of given) {
+    const kinds = declaredKinds(type);
+    const problems = kinds === undefined ? ['registers no identity or evidence kinds (ConnectorType.kinds)'] : kindProblems(tables, ownerOf(type), kinds);
+    if (kinds === undefined || problems.length > 0) throw new Error(`${ownerOf(type)}: ${problems.join('; ')}`);
+    add(tables, ownerOf(type), kinds);
+  }
+  registered = { tables, types: given };
+}
+
+function inForce(): KindTables {
+  if (registered === undefined) {
+    throw new Error(
+      'no connector kinds are registered: the service registers those of its connector types at wiring (src/service/connector-types.ts) before any identity is resolved or approval judged',
+    );
+  }
+  return registered.tables;
+}
+
 /** Whether approval evidence of this kind is a structured approval record. An unregistered kind never is. */
 export function isStructuredEvidence(kind: string): boolean {
-  return tables().evidence.get(kind)?.structured === true;
+  return inForce().evidence.get(kind)?.structured === true;
 }
 
 /** The directory field holding identities of this kind, or undefined for a kind nobody registered. */
 export function directoryFieldOf(kind: string): string | undefined {
-  return tables().identities.get(kind)?.directoryField;
+  return inForce().identities.get(kind)?.directoryField;
 }
 
 /** Everything registered, sorted by kind (for the published schemas and docs). */
 export function registeredKinds(): { identities: IdentityKindSpec[]; evidence: EvidenceKindSpec[] } {
+  const tables = inForce();
   const byKind = (a: { kind: string }, b: { kind: string }) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
   return {
-    identities: [...tables().identities.values()].map(({ kind, directoryField }) => ({ kind, directoryField })).sort(byKind),
-    evidence: [...tables().evidence.values()].map(({ kind, structured }) => ({ kind, structured })).sort(byKind),
+    identities: [...tables.identities.values()].map(({ kind, directoryField }) => ({ kind, directoryField })).sort(byKind),
+    evidence: [...tables.evidence.values()].map(({ kind, structured }) => ({ kind, structured })).sort(byKind),
   };
 }

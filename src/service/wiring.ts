@@ -1,6 +1,5 @@
 import type { Router } from 'express';
 import type { Logger } from 'pino';
-import { connectorTypes } from '../../connectors/registry.js';
 import type { GrantlineConfig } from '../config/schema.js';
 import { createApp, type Mount, type ReadinessCheck } from '../http/app.js';
 import { cachedCheck } from '../http/ops.js';
@@ -9,6 +8,7 @@ import { listen, type HttpServer } from '../http/server.js';
 import { awaitKafka, checkKafka, createKafka, ensureTopics, grantlineTopicSpecs, kafkaSettings, topicNames, type Kafka, type TopicNames, type TopicSpec } from '../kafka/index.js';
 import { PipelineRuntime } from '../pipeline/runtime.js';
 import type { Registry } from 'prom-client';
+import { wiredConnectorTypes } from './connector-types.js';
 import { roles as registeredRoles, type RoleFactory, type RoleName } from './roles.js';
 import { Service, type Component } from './service.js';
 
@@ -31,11 +31,12 @@ export interface BuildOptions {
 
 /**
  * The pipeline runtime (catalog and directory in force, keys, the configured connectors, the
- * processor's ports) with this build's connector types: the only place the connector registry is
- * read. `buildService` builds one per process; `grantline check` builds one that never connects.
+ * processor's ports) with this build's connector types, their kinds in force (`connector-types.ts`,
+ * the only reader of the connector registry). `buildService` builds one per process; `grantline
+ * check` builds one that never connects.
  */
 export function createPipelineRuntime(config: GrantlineConfig, logger: Logger, kafka: Kafka, topics: TopicNames, registry: Registry): Promise<PipelineRuntime> {
-  return PipelineRuntime.create(config, logger, kafka, topics, registry, connectorTypes);
+  return PipelineRuntime.create(config, logger, kafka, topics, registry, wiredConnectorTypes());
 }
 
 /**

@@ -20,6 +20,7 @@ import { Jwks, verifyMessage } from '../../src/custody/index.js';
 import { awaitKafka, checkKafka, createKafka, kafkaSettings, type Kafka } from '../../src/kafka/index.js';
 import { consumeAll, randomTopicSuffix, testLogger } from './helpers/kafka.js';
 import { grantline, makeStrangerCa, mtlsKafka, scramKafka, secure, serve, trustTestCa, type ServeRun } from './helpers/secure.js';
+import { connectorTypes } from '../../connectors/registry.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 let dir: string;
@@ -43,7 +44,7 @@ afterAll(async () => {
 function clientFor(kafka: Record<string, unknown>, env: Record<string, string> = {}): Kafka {
   const config = parseConfig(
     { kafka, catalog: { path: 'c' }, directory: { path: 'd' }, signing: { activeKid: 'k', keys: [{ kid: 'k', privateKeyPem: '${file:examples/keys/dev-signing-key.pem}' }] }, trust: { internal: { activeKid: 'i1', keys: [{ kid: 'i1', secret: 'dGVzdC1pbnRlcm5hbC1tYWMta2V5LTMyLWJ5dGVzLSE=' }] } }, policy: { version: 'it' } },
-    { baseDir: repo, env: { ...process.env, ...env, KAFKA_BROKERS: '' } as Record<string, string>, source: 'test' },
+    { connectorTypes, baseDir: repo, env: { ...process.env, ...env, KAFKA_BROKERS: '' } as Record<string, string>, source: 'test' },
   );
   return createKafka(kafkaSettings(config.kafka, { clientIdSuffix: '-it-reader' }), testLogger());
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/index.js';
+import { connectorTypes } from '../../connectors/registry.js';
 
 let dir: string;
 beforeAll(() => {
@@ -21,7 +22,7 @@ function parse(http: unknown) {
       policy: { version: '2026-01' },
       http,
     },
-    { baseDir: dir, env: {} },
+    { connectorTypes, baseDir: dir, env: {} },
   );
 }
 

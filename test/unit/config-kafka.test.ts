@@ -7,6 +7,7 @@ import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, Secret } from '../../src/config/index.js';
 import { grantlineTopicSpecs, kafkaSettings, topicNames } from '../../src/kafka/index.js';
+import { connectorTypes } from '../../connectors/registry.js';
 
 // Test certificates made per run with openssl (as dev/kafka/secure-material.sh does), never kept.
 let dir: string;
@@ -35,7 +36,7 @@ function tree(kafka: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-const parse = (kafka: Record<string, unknown>, env: Record<string, string> = {}) => parseConfig(tree(kafka), { baseDir: dir, env });
+const parse = (kafka: Record<string, unknown>, env: Record<string, string> = {}) => parseConfig(tree(kafka), { connectorTypes, baseDir: dir, env });
 
 function issuesOf(kafka: Record<string, unknown>, env: Record<string, string> = {}): string[] {
   try {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, Secret } from '../../src/config/index.js';
+import { connectorTypes } from '../../connectors/registry.js';
 
 let dir: string;
 beforeAll(() => {
@@ -25,7 +26,7 @@ function parse(scim: unknown, env: Record<string, string> = {}) {
       policy: { version: 'v1' },
       ...(scim === undefined ? {} : { scim }),
     },
-    { baseDir: dir, env },
+    { connectorTypes, baseDir: dir, env },
   );
 }
 

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ConfigError, loadConfig, parseConfig, resolveConfigPath, Secret } from '../../src/config/index.js';
 import { defineConnector, type ConnectorType } from '../../src/connector/contract.js';
 import { SecretString } from '../../src/connector/secret.js';
+import { connectorTypes } from '../../connectors/registry.js';
 
 const privatePem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const rsaPem = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -74,7 +75,7 @@ describe('config', () => {
     );
     let error: unknown;
     try {
-      loadConfig(file, {});
+      loadConfig(file, {}, { connectorTypes });
     } catch (err) {
       error = err;
     }
@@ -87,7 +88,7 @@ describe('config', () => {
   });
 
   it('applies defaults and resolves relative paths against the config directory', () => {
-    const config = parseConfig(base(), { baseDir: dir, env: {}, hostname: 'host-a' });
+    const config = parseConfig(base(), { connectorTypes, baseDir: dir, env: {}, hostname: 'host-a' });
     expect(config.service).toEqual({ name: 'grantline', instanceId: 'host-a', shutdownTimeoutMs: 25_000 });
     expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'grantline', topicPrefix: '', partitions: 3 });
     expect(config.http).toEqual({
@@ -135,7 +136,7 @@ describe('config', () => {
         throw new Error('not used');
       },
     } as unknown as ConnectorType;
-    const issues = issuesOf(() => parseConfig(base({ connectors: [{ id: 'odd-1', type: 'odd' }] }), { baseDir: dir, env: {}, connectorTypes: { odd } }));
+    const issues = issuesOf(() => parseConfig(base({ connectors: [{ id: 'odd-1', type: 'odd' }] }), { baseDir: dir, env: {}, connectorTypes: { ...connectorTypes, odd } }));
     expect(issues.filter((i) => i.path === 'connectors[0].type').map((i) => i.problem).sort()).toEqual([
       'connector type "odd": evidence kind "Review" must match /^[a-z][a-z0-9_-]{0,63}$/',
       'connector type "odd": evidence kind "jsm-approval" is already registered by connector type jira with another meaning',
@@ -177,7 +178,7 @@ describe('config', () => {
   it('does not echo a rejected secret in the error message', () => {
     const error = (() => {
       try {
-        parseConfig(base({ signing: { activeKid: 'k1', keys: [{ kid: 'k1', privateKeyPem: '${env:KEY}' }] } }), { baseDir: dir, env: { KEY: rsaPem } });
+        parseConfig(base({ signing: { activeKid: 'k1', keys: [{ kid: 'k1', privateKeyPem: '${env:KEY}' }] } }), { connectorTypes, baseDir: dir, env: { KEY: rsaPem } });
       } catch (err) {
         return err as ConfigError;
       }
@@ -190,11 +191,11 @@ describe('config', () => {
 
   it('lets KAFKA_BROKERS override kafka.brokers, even when the file names none', () => {
     const env = { KAFKA_BROKERS: '10.0.0.1:9092, 10.0.0.2:9092' };
-    expect(parseConfig(base(), { baseDir: dir, env }).kafka.brokers).toEqual(['10.0.0.1:9092', '10.0.0.2:9092']);
+    expect(parseConfig(base(), { connectorTypes, baseDir: dir, env }).kafka.brokers).toEqual(['10.0.0.1:9092', '10.0.0.2:9092']);
     const withoutKafka = base();
     delete withoutKafka.kafka;
-    expect(parseConfig(withoutKafka, { baseDir: dir, env }).kafka.brokers).toEqual(['10.0.0.1:9092', '10.0.0.2:9092']);
-    expect(issuesOf(() => parseConfig(withoutKafka, { baseDir: dir, env: {} })).map((i) => i.path)).toEqual(['kafka']);
+    expect(parseConfig(withoutKafka, { connectorTypes, baseDir: dir, env }).kafka.brokers).toEqual(['10.0.0.1:9092', '10.0.0.2:9092']);
+    expect(issuesOf(() => parseConfig(withoutKafka, { connectorTypes, baseDir: dir, env: {} })).map((i) => i.path)).toEqual(['kafka']);
   });
 
   it('checks connector entries with their type schema, rejects unknown types listing the known ones, and duplicate ids', () => {
@@ -246,7 +247,11 @@ describe('config', () => {
         variables: { subject: 'subject', resource: 'resource', environment: 'environment', justification: 'why' },
       },
     };
-    expect(parseConfig(base({ connectors: [jira, servicenow] }), { baseDir: dir, env: {} }).connectors.map((c) => c.id)).toEqual(['jira-main', 'servicenow-main']);
+    expect(parseConfig(base({ connectors: [jira, servicenow] }), { connectorTypes, baseDir: dir, env: {} }).connectors.map((c) => c.id)).toEqual(['jira-main', 'servicenow-main']);
+    // Only the connector types the caller gives count: none given, none known.
+    expect(issuesOf(() => parseConfig(base({ connectors: [jira] }), { connectorTypes: {}, baseDir: dir, env: {} }))).toEqual([
+      { path: 'connectors[0].type', problem: 'unknown connector type "jira"; known types: (none registered)' },
+    ]);
 
     const issues = issuesOf(() =>
       parseConfig(
@@ -264,7 +269,7 @@ describe('config', () => {
             { ...servicenow, webhok: {}, mapping: { ...servicenow.mapping, variables: { ...servicenow.mapping.variables, subjct: 'x' } } },
           ],
         }),
-        { baseDir: dir, env: {} },
+        { connectorTypes, baseDir: dir, env: {} },
       ),
     );
     expect(issues.every((i) => i.problem === 'unknown field')).toBe(true);
@@ -279,12 +284,13 @@ describe('config', () => {
       'connectors[2].webhok',
     ]);
     // What `grantline serve` prints on stderr before exiting 2.
-    expect(() => parseConfig(base({ connectors: [{ ...jira, webhok: {} }] }), { baseDir: dir, env: {} })).toThrow(/\n {2}connectors\[0\]\.webhok: unknown field$/);
+    expect(() => parseConfig(base({ connectors: [{ ...jira, webhok: {} }] }), { connectorTypes, baseDir: dir, env: {} })).toThrow(/\n {2}connectors\[0\]\.webhok: unknown field$/);
   });
 
   it('reports unknown fields, a wrong active kid and bad YAML', () => {
     const issues = issuesOf(() =>
       parseConfig(base({ http: { prot: 8080 }, signing: { activeKid: 'k9', keys: [{ kid: 'k1', privateKeyPem: '${file:signing.pem}' }] } }), {
+        connectorTypes,
         baseDir: dir,
         env: {},
       }),
@@ -296,20 +302,20 @@ describe('config', () => {
     const bad = join(dir, 'bad.yaml');
     // A broken line holding an inline secret: the syntax error must say where, not what.
     writeFileSync(bad, 'kafka: { brokers: [127.0.0.1:9092] }\nhttp:\n  port: 8080\n   token: "inline-s3cret-value"\n  oops\n');
-    const yamlIssues = issuesOf(() => loadConfig(bad, {}));
+    const yamlIssues = issuesOf(() => loadConfig(bad, {}, { connectorTypes }));
     expect(yamlIssues.length).toBeGreaterThan(0);
     expect(yamlIssues.every((i) => i.path === '(yaml)')).toBe(true);
     expect(yamlIssues[0]?.problem).toMatch(/ at line \d+, column \d+$/);
     expect(JSON.stringify(yamlIssues)).not.toContain('inline-s3cret-value');
-    expect(issuesOf(() => loadConfig(join(dir, 'absent.yaml'), {}))).toEqual([{ path: '(file)', problem: 'cannot read config file (ENOENT)' }]);
+    expect(issuesOf(() => loadConfig(join(dir, 'absent.yaml'), {}, { connectorTypes }))).toEqual([{ path: '(file)', problem: 'cannot read config file (ENOENT)' }]);
   });
 
   it('validates every pipeline knob: a misspelt or out-of-range one is named, never read as NaN', () => {
     const issues = issuesOf(() =>
-      parseConfig(base({ pipeline: { fetchConcurency: 8, revocationConfirmMs: 'soon', batchSize: 0, pollIntervalMs: 10 } }), { baseDir: dir, env: {} }),
+      parseConfig(base({ pipeline: { fetchConcurency: 8, revocationConfirmMs: 'soon', batchSize: 0, pollIntervalMs: 10 } }), { connectorTypes, baseDir: dir, env: {} }),
     );
     expect(issues.map((i) => i.path).sort()).toEqual(['pipeline.batchSize', 'pipeline.fetchConcurency', 'pipeline.pollIntervalMs', 'pipeline.revocationConfirmMs']);
-    const ok = parseConfig(base({ pipeline: { pollIntervalMs: 0 } }), { baseDir: dir, env: {} });
+    const ok = parseConfig(base({ pipeline: { pollIntervalMs: 0 } }), { connectorTypes, baseDir: dir, env: {} });
     expect(ok.pipeline).toMatchObject({ pollIntervalMs: 0, batchSize: 100, fetchConcurrency: 8, revocationConfirmMs: 900_000 });
   });
 

@@ -15,6 +15,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { EXAMPLE_CATALOG_PATH, EXAMPLE_DIRECTORY_PATH } from '../fixtures/requests/factory.js';
 import { InternalKeyring, internalSealer, MAC_HEADER } from '../../src/trust/index.js';
+import { connectorTypes } from '../../connectors/registry.js';
 
 const secretA = randomBytes(32).toString('base64');
 const secretB = randomBytes(32).toString('base64');
@@ -102,7 +103,7 @@ describe('trust config', () => {
     ...(trust === undefined ? {} : { trust }),
   });
   it('is optional for the CLI (an operator holds no internal key); serve requires trust.internal (PipelineRuntime)', async () => {
-    const config = parseConfig({ ...base(undefined), catalog: { path: EXAMPLE_CATALOG_PATH }, directory: { path: EXAMPLE_DIRECTORY_PATH } }, { baseDir: dir });
+    const config = parseConfig({ ...base(undefined), catalog: { path: EXAMPLE_CATALOG_PATH }, directory: { path: EXAMPLE_DIRECTORY_PATH } }, { connectorTypes, baseDir: dir });
     expect(config.trust).toEqual({ operators: [], adapters: [], identityFeeds: [] });
     const logger = pino({ level: 'silent' });
     const kafka = createKafka(kafkaSettings(config.kafka), logger);
@@ -113,7 +114,7 @@ describe('trust config', () => {
 
   const issues = (trust: unknown) => {
     try {
-      parseConfig(base(trust), { baseDir: dir });
+      parseConfig(base(trust), { connectorTypes, baseDir: dir });
     } catch (err) {
       if (err instanceof ConfigError) return err;
       throw err;
@@ -150,7 +151,7 @@ describe('trust config', () => {
     const secret = readFileSync(path, 'utf8').trim();
     expect(out.join('\n')).not.toContain(secret);
     expect(out.join('\n')).toContain(`secret: \${file:${path}}`);
-    const config = parseConfig(base({ internal: { activeKid: 'int-1', keys: [{ kid: 'int-1', secret: `\${file:${path}}` }] } }), { baseDir: dir });
+    const config = parseConfig(base({ internal: { activeKid: 'int-1', keys: [{ kid: 'int-1', secret: `\${file:${path}}` }] } }), { connectorTypes, baseDir: dir });
     if (config.trust.internal === undefined) throw new Error('trust.internal was given');
     const keyring = InternalKeyring.load(config.trust.internal);
     expect(keyring.activeKid).toBe('int-1');

@@ -13,6 +13,7 @@ import type { ProcessorPorts } from '../../pipeline/ports.js';
 import { plainNote, renderNote } from '../../connector/note.js';
 import { renderPendingNote } from '../../policy/index.js';
 import type { CanonicalMapped } from '../../pipeline/ticket/decide.js';
+import { wiredConnectorTypes } from '../../service/connector-types.js';
 import { createPipelineRuntime } from '../../service/wiring.js';
 import { formatCheck, type CheckReport } from '../check-view.js';
 import { readFlags, type CliIo } from '../flags.js';
@@ -106,7 +107,7 @@ export async function run(argv: string[], io: CheckIo = defaultIo): Promise<numb
   }
   let config: GrantlineConfig;
   try {
-    config = loadConfig(resolveConfigPath(values.config));
+    config = loadConfig(resolveConfigPath(values.config), process.env, { connectorTypes: wiredConnectorTypes() });
   } catch (err) {
     if (err instanceof ConfigError) {
       io.err(`grantline check: ${err.message}`);

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, resolveConfigPath } from '../../config/index.js';
 import { createLogger } from '../../log/index.js';
+import { wiredConnectorTypes } from '../../service/connector-types.js';
 import { ROLE_NAMES, selectRoles } from '../../service/roles.js';
 import { ComponentStartError } from '../../service/service.js';
 import { buildService } from '../../service/wiring.js';
@@ -68,7 +69,7 @@ export async function run(argv: string[]): Promise<number> {
     const path = resolveConfigPath(values.config);
     let config;
     try {
-      config = loadConfig(path);
+      config = loadConfig(path, process.env, { connectorTypes: wiredConnectorTypes() });
     } catch (err) {
       if (err instanceof ConfigError) {
         console.error(err.message);
