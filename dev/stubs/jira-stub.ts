@@ -109,6 +109,8 @@ function textOfBody(body: unknown): string {
 /** The stub's data. Tests seed it and read what the connector wrote. */
 export class JiraStubState {
   readonly issues = new Map<string, StubIssue>();
+  /** Issue id by key: grantline addresses issues by key, and a scan per request grows with the history. */
+  readonly #idByKey = new Map<string, string>();
   #nextId = 20000;
   #nextKey = new Map<string, number>();
   #nextRecord = 50000;
@@ -161,6 +163,7 @@ export class JiraStubState {
       links: [],
     };
     this.issues.set(id, issue);
+    this.#idByKey.set(key, id);
     for (const c of seed.comments ?? []) this.addComment(id, c.author, c.text, c.created ?? created);
     return issue;
   }
@@ -177,7 +180,10 @@ export class JiraStubState {
   }
 
   issue(idOrKey: string): StubIssue | undefined {
-    return this.issues.get(idOrKey) ?? [...this.issues.values()].find((i) => i.key === idOrKey);
+    const byId = this.issues.get(idOrKey);
+    if (byId !== undefined) return byId;
+    const byKey = this.issues.get(this.#idByKey.get(idOrKey) ?? '');
+    return byKey?.key === idOrKey ? byKey : [...this.issues.values()].find((i) => i.key === idOrKey);
   }
 
   /** Records a change the way Jira does: a changelog entry and a new `updated`. */
