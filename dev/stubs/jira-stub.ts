@@ -163,7 +163,8 @@ export class JiraStubState {
       links: [],
     };
     this.issues.set(id, issue);
-    this.#idByKey.set(key, id);
+    // As a scan would: a key seeded twice names the first issue seeded with it.
+    if (!this.#idByKey.has(key)) this.#idByKey.set(key, id);
     for (const c of seed.comments ?? []) this.addComment(id, c.author, c.text, c.created ?? created);
     return issue;
   }
