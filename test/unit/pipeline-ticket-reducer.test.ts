@@ -1,26 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { TicketState, TrackedGrant } from '../../src/model/index.js';
+import { trackedGrant } from '../fixtures/tracked-grant.js';
 import { RECENT_IDS, emptyState, isActive, nextVersion, reduce, type TicketChange } from '../../src/pipeline/ticket/index.js';
 
 const AT = '2026-11-29T12:00:00.000Z';
 const LATER = '2026-11-29T13:00:00.000Z';
 
-function grant(id: string, overrides: Partial<TrackedGrant> = {}): TrackedGrant {
-  return {
-    grantId: id,
-    requestId: `rq_${id}`,
-    topic: 'access.grants.pam.v1',
-    source: { system: 'jira', connectorId: 'jira-main', instanceUrl: 'https://jira.example', ticketId: '10001', ticketKey: 'ACC-1', url: 'https://jira.example/browse/ACC-1' },
-    subject: { type: 'service_account', id: 'svc-orders' },
-    subjectOwnerPrincipalId: 'alice',
-    entitlementId: 'db-orders-prod-readwrite',
-    expiresAt: '2026-11-29T16:00:00.000Z',
-    breakGlass: null,
-    provisionedAt: null,
-    revocation: null,
-    ...overrides,
-  };
-}
+/** The shared tracked grant, expiring after every time these tests use. */
+const grant = (id: string, overrides: Partial<TrackedGrant> = {}): TrackedGrant => trackedGrant(id, { expiresAt: '2026-11-29T16:00:00.000Z', ...overrides });
 
 const revocation = (overrides: Partial<NonNullable<TrackedGrant['revocation']>> = {}): NonNullable<TrackedGrant['revocation']> => ({
   revocationId: 'rv_1',
