@@ -99,6 +99,27 @@ export type TopicSpec = {
   compacted?: boolean;
   /** `retention.ms`; -1 keeps messages forever. Broker default when absent. */
   retentionMs?: number;
+  /**
+   * Further topic settings grantline creates the topic with. Unlike the cleanup policy and the
+   * retention they are tuning, not correctness: an existing topic that differs is reported
+   * (`EnsureTopicsResult.untuned`), never refused, and never altered.
+   */
+  tuning?: Readonly<Record<string, string>>;
+};
+
+/**
+ * How a compacted topic that a process reads from its beginning at start (a partition's ticket
+ * states, the directory, the break-glass ledger, the poller's cursors) is created. The log cleaner
+ * never touches a partition's active segment, and at the broker defaults (1 GiB segments, rolled
+ * after 7 days) the active segment is the whole topic for a week: every version and tombstone of
+ * every ticket is read back on each restore, so start-up grows with all history (issue 15's 100k
+ * bench). Segments of at most 16 MiB or one hour, cleaned once a tenth of the log is dirty, bound
+ * what a restore reads to the live records plus about one segment and a tenth.
+ */
+export const RESTORED_TOPIC_TUNING: Readonly<Record<string, string>> = {
+  'segment.bytes': String(16 * 1024 * 1024),
+  'segment.ms': String(3600 * 1000),
+  'min.cleanable.dirty.ratio': '0.1',
 };
 
 /** How long the canonical requests of decisions are kept when the config says nothing: 400 days, a yearly policy review and its slack. */
@@ -130,14 +151,14 @@ export function grantlineTopicSpecs(
     { topic: names.fulfillmentResults, partitions },
     { topic: names.lifecycle, partitions },
     { topic: names.dlq, partitions },
-    { topic: names.ticketState, partitions, compacted: true },
+    { topic: names.ticketState, partitions, compacted: true, tuning: RESTORED_TOPIC_TUNING },
     { topic: names.writeback, partitions },
-    { topic: names.pollerState, partitions: 1, compacted: true },
+    { topic: names.pollerState, partitions: 1, compacted: true, tuning: RESTORED_TOPIC_TUNING },
     { topic: names.alerts, partitions },
     // One partition: every process reads all of it, and one order for all of it keeps the view simple.
-    { topic: names.directory, partitions: 1, compacted: true },
+    { topic: names.directory, partitions: 1, compacted: true, tuning: RESTORED_TOPIC_TUNING },
     // One partition, compacted: break-glass grants are few, and every processor reads all of them.
-    { topic: names.breakGlass, partitions: 1, compacted: true },
+    { topic: names.breakGlass, partitions: 1, compacted: true, tuning: RESTORED_TOPIC_TUNING },
     // Co-partitioned with the ticket events (keyed by ticket); deleted, never compacted: each decision's request is kept.
     { topic: names.decisionRequests, partitions, compacted: false, retentionMs: options.decisionRequestRetentionMs ?? DEFAULT_DECISION_REQUEST_RETENTION_MS },
     // Keyed by ticket (and by grant id and name), but NOT co-partitioned: written by the ticket's owner
@@ -160,7 +181,10 @@ export class TopicConfigMismatchError extends GrantlineError {
   }
 }
 
-export type EnsureTopicsResult = { created: string[]; existing: string[] };
+/** A setting of an existing topic that differs from the tuning grantline would create it with. */
+export type UntunedSetting = { topic: string; name: string; actual: string | null; wanted: string };
+
+export type EnsureTopicsResult = { created: string[]; existing: string[]; untuned: UntunedSetting[] };
 
 /** Durability for every topic `ensureTopics` handles (`kafka.replicationFactor`, `kafka.minInsyncReplicas`). */
 export type TopicDurability = {
@@ -174,6 +198,7 @@ function configEntries(spec: TopicSpec, durability: TopicDurability): { name: st
   const entries = [{ name: 'cleanup.policy', value: spec.compacted === true ? 'compact' : 'delete' }];
   if (spec.retentionMs !== undefined) entries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
   if (durability.minInsyncReplicas !== undefined) entries.push({ name: 'min.insync.replicas', value: String(durability.minInsyncReplicas) });
+  for (const [name, value] of Object.entries(spec.tuning ?? {})) entries.push({ name, value });
   return entries;
 }
 
@@ -213,10 +238,12 @@ async function replicaCounts(admin: Admin, topics: string[]): Promise<Map<string
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-async function verifyExisting(admin: Admin, specs: TopicSpec[], durability: TopicDurability): Promise<void> {
-  if (specs.length === 0) return;
+async function verifyExisting(admin: Admin, specs: TopicSpec[], durability: TopicDurability): Promise<UntunedSetting[]> {
+  if (specs.length === 0) return [];
   const topics = specs.map((s) => s.topic);
-  const configs = await readTopicConfigs(admin, topics, ['cleanup.policy', 'retention.ms', 'min.insync.replicas']);
+  const tuned = [...new Set(specs.flatMap((s) => Object.keys(s.tuning ?? {})))];
+  const configs = await readTopicConfigs(admin, topics, ['cleanup.policy', 'retention.ms', 'min.insync.replicas', ...tuned]);
+  const untuned: UntunedSetting[] = [];
   const replicas = await replicaCounts(admin, topics);
   for (const spec of specs) {
     const config = configs.get(spec.topic) ?? {};
@@ -243,7 +270,12 @@ async function verifyExisting(admin: Admin, specs: TopicSpec[], durability: Topi
     if (Number.isFinite(minIsr) && count !== undefined && minIsr > count) {
       throw new TopicConfigMismatchError(spec.topic, `min.insync.replicas is ${minIsr} but it has ${plural(count, 'replica')}: no write could be acknowledged`);
     }
+    for (const [name, wanted] of Object.entries(spec.tuning ?? {})) {
+      const actual = config[name] ?? null;
+      if (actual !== wanted) untuned.push({ topic: spec.topic, name, actual, wanted });
+    }
   }
+  return untuned;
 }
 
 const LEADER_WAIT_MS = 30_000;
@@ -276,7 +308,8 @@ function replicationRefusal(err: unknown): string | undefined {
  * Creates the topics that are missing and waits until their partitions have leaders. Topics that
  * exist are left as they are, but their cleanup policy (and retention, where the spec names one)
  * must match the spec, and their replicas and `min.insync.replicas` must reach `durability`, or
- * `TopicConfigMismatchError` is thrown naming the topic. Safe to call on every start and from
+ * `TopicConfigMismatchError` is thrown naming the topic; tuning that differs is returned in
+ * `untuned` (it may have been set so on purpose). Safe to call on every start and from
  * several instances at once. kafkajs errors pass through with their `retriable` flag.
  */
 export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], durability: TopicDurability = {}): Promise<EnsureTopicsResult> {
@@ -314,8 +347,8 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], durability:
     }
     const existing = specs.filter((s) => present.has(s.topic));
     // Verified whoever created them: a racing instance may have used other settings.
-    await verifyExisting(admin, specs, durability);
-    return { created: missing.map((s) => s.topic), existing: existing.map((s) => s.topic) };
+    const untuned = await verifyExisting(admin, specs, durability);
+    return { created: missing.map((s) => s.topic), existing: existing.map((s) => s.topic), untuned };
   } finally {
     await admin.disconnect();
   }

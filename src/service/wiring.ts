@@ -105,6 +105,12 @@ export async function buildService(
       await awaitKafka(kafka);
       const result = await ensureTopics(kafka, [...topicSpecs.values()], { replicationFactor: settings.replicationFactor, minInsyncReplicas: settings.minInsyncReplicas });
       logger.info({ created: result.created, existing: result.existing.length }, 'kafka topics ready');
+      // Not refused: an operator may have tuned them on purpose. Said once per start, per topic.
+      const untuned = new Map<string, Record<string, { actual: string | null; recommended: string }>>();
+      for (const u of result.untuned) untuned.set(u.topic, { ...untuned.get(u.topic), [u.name]: { actual: u.actual, recommended: u.wanted } });
+      for (const [topic, settings] of untuned) {
+        logger.warn({ topic, settings }, 'existing topic is not tuned as grantline creates it: a restore reads more of its history than needed (docs/architecture.md, "Restore and compaction")');
+      }
     },
     stop: async () => undefined,
   };

@@ -5,6 +5,7 @@ import {
   describeTopicConfig,
   ensureTopics,
   grantlineTopicSpecs,
+  RESTORED_TOPIC_TUNING,
   topicNames,
   TopicConfigMismatchError,
 } from '../../src/kafka/index.js';
@@ -166,7 +167,12 @@ describe('ensureTopics', () => {
     const custody = await describeTopicConfig(kafka, names.custody);
     expect(custody['cleanup.policy']).toBe('delete');
     expect(custody['retention.ms']).toBe('-1');
-    expect((await describeTopicConfig(kafka, names.ticketState))['cleanup.policy']).toBe('compact');
+    const state = await describeTopicConfig(kafka, names.ticketState);
+    expect(state['cleanup.policy']).toBe('compact');
+    // Restored from the beginning at each assignment: small segments, cleaned early (RESTORED_TOPIC_TUNING).
+    expect({ bytes: state['segment.bytes'], ms: state['segment.ms'], dirty: state['min.cleanable.dirty.ratio'] }).toEqual({ bytes: '16777216', ms: '3600000', dirty: '0.1' });
+    expect(first.untuned).toEqual([]);
+    expect(second.untuned).toEqual([]);
     expect((await describeTopicConfig(kafka, names.pollerState))['cleanup.policy']).toBe('compact');
     expect((await describeTopicConfig(kafka, names.writeback))['cleanup.policy']).toBe('delete');
 
@@ -178,6 +184,21 @@ describe('ensureTopics', () => {
     } finally {
       await admin.disconnect();
     }
+  });
+
+  it('accepts an existing state topic at the broker\'s default segments, and reports each setting that differs from its tuning', async () => {
+    const names = topicNames(`it${randomTopicSuffix()}.`);
+    await ensureTopics(kafka, [{ topic: names.ticketState, partitions: 1, compacted: true }]);
+
+    const result = await ensureTopics(kafka, grantlineTopicSpecs(names, ['pam'], 1));
+
+    expect(result.existing).toEqual([names.ticketState]);
+    expect(result.untuned.filter((u) => u.topic === names.ticketState).map((u) => [u.name, u.wanted])).toEqual(
+      Object.entries(RESTORED_TOPIC_TUNING),
+    );
+    expect(result.untuned.every((u) => u.topic === names.ticketState && u.actual !== u.wanted)).toBe(true);
+    // Left as the operator made it.
+    expect((await describeTopicConfig(kafka, names.ticketState))['segment.bytes']).not.toBe(RESTORED_TOPIC_TUNING['segment.bytes']);
   });
 
   it('refuses an existing custody topic that is compacted instead of silently accepting it', async () => {
