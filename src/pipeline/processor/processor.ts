@@ -2,10 +2,9 @@ import type { Logger } from 'pino';
 import { PartitionLoop, readPartitionsToEnd, type InboundMessage, type Kafka, type PartitionBatch } from '../../kafka/index.js';
 import { PartitionBackoff } from '../backoff.js';
 import type { PipelineMetrics } from '../metrics.js';
-import type { TicketState } from '../../model/index.js';
 import type { ProcessorPorts } from '../ports.js';
 import { PartitionStates, type HeldPartition, type PartitionStatesDeps } from '../state/partition-states.js';
-import { readStateRecord } from '../state/record.js';
+import { restorePartition } from '../state/restore.js';
 import type { Gate, Refusals } from '../refusals.js';
 import type { MessageBytes, Opened } from '../../trust/index.js';
 import type { ProducerOptions } from '../../kafka/index.js';
@@ -86,21 +85,14 @@ export class Processor {
 
   /** Reads the partition's records of the state topic, committed ones, up to its end. */
   private async restore(held: HeldPartition): Promise<void> {
-    const { kafka, ports, logger } = this.options;
-    // Compaction keeps the latest record per key; before it runs, later records replace earlier ones
-    // (a state only by a newer version, as `HeldPartition.set`). Packed once read to the end.
-    const latest = new Map<string, TicketState>();
-    await readPartitionsToEnd(kafka, ports.topics.ticketState, [held.partition], (message) => {
-      const record = readStateRecord(message, (m) => this.options.trust.state.open(held.partition, m));
-      if (record.kind === 'refused') return;
-      if (record.kind === 'invalid') {
-        logger.error({ topic: ports.topics.ticketState, partition: held.partition, offset: message.offset, reason: record.reason }, 'invalid state record skipped');
-        return;
-      }
-      if (record.kind !== 'state') latest.delete(record.key);
-      else if ((latest.get(record.key)?.version ?? -1) < record.state.version) latest.set(record.key, record.state);
-    }, { groupPrefix: `${this.options.groupId}-restore` });
-    for (const [key, state] of latest) held.load(key, state);
+    const { kafka, ports, logger, groupId, trust } = this.options;
+    const topic = ports.topics.ticketState;
+    await restorePartition(held, {
+      read: (onMessage) => readPartitionsToEnd(kafka, topic, [held.partition], onMessage, { groupPrefix: `${groupId}-restore` }),
+      open: (message) => trust.state.open(held.partition, message),
+      topic,
+      logger,
+    });
   }
 
   async start(): Promise<void> {
