@@ -14,6 +14,7 @@ import { topicEnds, watchDecisions, type DecisionWatch } from '../kafka.js';
 import { log, runLoad, waitFor } from '../lib.js';
 import { cancel, postDelivery, seedGranted } from '../tickets.js';
 import { CONCURRENCY, settle, type BenchContext } from './context.js';
+import { stateCensus, type StateCensus } from '../state-census.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadSigningKeys, sign } from '../../src/custody/index.js';
@@ -42,7 +43,16 @@ export interface HistoryRun {
   activeGrants: number;
   buildMs: number;
   /** The process that built the history. */
-  build: { readyAfterMs: number; liveHeapEmptyBytes: number | null; liveHeapEndBytes: number | null; peakRssBytes: number | null; rssEndBytes: number | null };
+  build: {
+    readyAfterMs: number;
+    liveHeapEmptyBytes: number | null;
+    liveHeapEndBytes: number | null;
+    peakRssBytes: number | null;
+    rssEndBytes: number | null;
+    /** States the building process held when it stopped, and how long after the last chunk it got there (absent in older files). */
+    heldAtEnd?: number | null;
+    settleMs?: number;
+  };
   /** A new process started on that history. */
   restart: {
     readyAfterMs: number;
@@ -52,6 +62,8 @@ export interface HistoryRun {
     rssBytes: number | null;
     /** Ticket states the new process holds (`grantline_state_tickets`, summed over its partitions); absent in older files. */
     heldTickets?: number | null;
+    /** What the states on the topic wait for, read after the new process stopped (absent in older files). */
+    census?: StateCensus;
   };
   /**
    * Slope of the building process's live heap from its first probe after the first chunk to the
@@ -159,6 +171,14 @@ async function buildAndRestart(ctx: BenchContext, count: number): Promise<Histor
   const t0 = performance.now();
   let done = 0;
   let closed = 0;
+  // Cancelled tickets whose revocation has not been seen yet: an adapter confirms only what it was
+  // asked to revoke (a confirmation sent before the revocation confirms nothing, and the ticket
+  // would wait for one for ever), so these are confirmed in a later chunk.
+  let unconfirmed: StubIssue[] = [];
+  const confirm = async (ready: StubIssue[]): Promise<void> => {
+    const results = revokedResults(watch, ready);
+    for (let i = 0; i < results.length; i += 500) await producer.send(`${prefix}access.fulfillment.results.v1`, results.slice(i, i + 500));
+  };
   for (let c = 0; c < chunks; c += 1) {
     const issues = seedGranted(ctx.stubs, Math.min(chunk, count - done));
     await post(ctx, gl, issues);
@@ -167,8 +187,9 @@ async function buildAndRestart(ctx: BenchContext, count: number): Promise<Histor
     for (const t of closing) cancel(ctx.stubs, t);
     await post(ctx, gl, closing);
     await waitFor(() => closing.every((t) => watch.revoked.has(t.key)), budget(closing.length), 'revocations of cancelled tickets');
-    const results = revokedResults(watch, closing);
-    for (let i = 0; i < results.length; i += 500) await producer.send(`${prefix}access.fulfillment.results.v1`, results.slice(i, i + 500));
+    const waiting = [...unconfirmed, ...closing];
+    unconfirmed = waiting.filter((t) => !watch.revoked.has(t.key));
+    await confirm(waiting.filter((t) => watch.revoked.has(t.key)));
     // Confirmations go lifecycle → processor → custody, state and a note: done when every topic is quiet.
     await settle(ctx, prefix, () => true, budget(issues.length), 1500);
     done += issues.length;
@@ -177,6 +198,19 @@ async function buildAndRestart(ctx: BenchContext, count: number): Promise<Histor
     samples.push({ tickets: done, rssBytes: gl.memory()?.rssBytes ?? null, liveHeapBytes: probe ? await gl.liveHeap() : null });
     if (probe) log(`history ${count}: ${done} tickets, RSS ${samples.at(-1)?.rssBytes} B, live heap ${samples.at(-1)?.liveHeapBytes} B`);
   }
+  if (unconfirmed.length > 0) {
+    await waitFor(() => unconfirmed.every((t) => watch.revoked.has(t.key)), budget(unconfirmed.length) * 5, 'the last revocations');
+    await confirm(unconfirmed.filter((t) => watch.revoked.has(t.key)));
+  }
+  // The history is built when every closed ticket is retired: confirmations, their notes and the
+  // retirements go on after the last chunk's topics fall quiet (a write-back backing off is quiet).
+  // The new process must start on that history, not on one still being worked through.
+  const settleStart = performance.now();
+  const active = count - closed;
+  await waitFor(async () => (await gauge(gl.url, 'grantline_state_tickets')) === active, Math.max(300_000, count * 10), `${active} held states (the active tickets)`);
+  const heldAtEnd = await gauge(gl.url, 'grantline_state_tickets');
+  const settleMs = Math.round(performance.now() - settleStart);
+  log(`history ${count}: the building process holds ${heldAtEnd} states (${active} active) ${settleMs} ms after the last chunk`);
   const buildMs = Math.round(performance.now() - t0);
   const liveHeapEnd = samples.at(-1)?.liveHeapBytes ?? null;
   const buildMem = gl.memory();
@@ -196,8 +230,10 @@ async function buildAndRestart(ctx: BenchContext, count: number): Promise<Histor
   const restartHeap = await settledHeap(again);
   await again.stop();
   await watch.stop();
+  // What the held states are waiting for, as the state topic has them once the new process stopped.
+  const census = await stateCensus(ctx.kafka, prefix);
+  log(`history ${count}: state topic census ${JSON.stringify(census)}`);
 
-  const active = count - closed;
   const activeAt = (tickets: number): number => Math.ceil(tickets / ACTIVE_EVERY);
   const probes = samples.filter((p) => p.tickets > 0 && p.liveHeapBytes !== null);
   const [a, b] = [probes[0], probes.at(-1)];
@@ -208,7 +244,15 @@ async function buildAndRestart(ctx: BenchContext, count: number): Promise<Histor
     closedAndRevoked: closed,
     activeGrants: active,
     buildMs,
-    build: { readyAfterMs: gl.readyAfterMs, liveHeapEmptyBytes: liveHeapEmpty, liveHeapEndBytes: liveHeapEnd, peakRssBytes: buildMem?.peakRssBytes ?? null, rssEndBytes: buildMem?.rssBytes ?? null },
+    build: {
+      readyAfterMs: gl.readyAfterMs,
+      liveHeapEmptyBytes: liveHeapEmpty,
+      liveHeapEndBytes: liveHeapEnd,
+      peakRssBytes: buildMem?.peakRssBytes ?? null,
+      rssEndBytes: buildMem?.rssBytes ?? null,
+      heldAtEnd,
+      settleMs,
+    },
     restart: {
       readyAfterMs: again.readyAfterMs,
       firstGrantAfterMs: grantedAt === undefined ? null : Math.round(grantedAt - again.spawnedAt),
@@ -216,6 +260,7 @@ async function buildAndRestart(ctx: BenchContext, count: number): Promise<Histor
       peakRssBytes: restartMem?.peakRssBytes ?? null,
       rssBytes: restartMem?.rssBytes ?? null,
       heldTickets,
+      census,
     },
     buildSlope: { perActiveGrantBytes: slope((p) => activeAt(p.tickets)), perTicketBytes: slope((p) => p.tickets) },
     samples,
