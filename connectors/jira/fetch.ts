@@ -2,6 +2,7 @@ import type { TicketSnapshot } from '../../src/connector/contract.js';
 import type { JiraApi } from './client.js';
 import type { JiraConfig } from './config.js';
 import type { JiraSnapshotRaw } from './map.js';
+import { toIso } from './records.js';
 
 /**
  * Reads the authoritative state of one issue: the issue with its changelog, all its comments and,
@@ -12,5 +13,7 @@ export async function fetchIssue(api: JiraApi, config: Pick<JiraConfig, 'deploym
   const issue = await api.getIssue(ticketId);
   const [comments, approvals] = await Promise.all([api.getAllComments(issue), config.approvals.mode === 'jsm' ? api.getApprovals(issue.id) : Promise.resolve(null)]);
   const raw: JiraSnapshotRaw = { deployment: config.deployment, issue, comments, approvals };
-  return { ticketId: issue.id, ticketKey: issue.key, fetchedAt: new Date().toISOString(), raw };
+  // The form poll.ts gives the same `updated` (toIso), so the poller's sighting of it is recognised.
+  const updatedAt = toIso(issue.fields.updated);
+  return { ticketId: issue.id, ticketKey: issue.key, fetchedAt: new Date().toISOString(), ...(updatedAt === null ? {} : { updatedAt }), raw };
 }

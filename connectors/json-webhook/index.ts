@@ -36,7 +36,8 @@ export function createJsonWebhookConnector(config: JsonWebhookConfig, deps: Conn
 
     async fetchTicket(ticketId: string): Promise<TicketSnapshot> {
       const raw = await fetchRaw(ticketId);
-      return { ticketId: raw.id, ticketKey: raw.key ?? raw.id, fetchedAt: new Date().toISOString(), raw };
+      // Normalised as `poll` normalises the change feed's `updatedAt`.
+      return { ticketId: raw.id, ticketKey: raw.key ?? raw.id, fetchedAt: new Date().toISOString(), updatedAt: new Date(raw.updatedAt).toISOString(), raw };
     },
 
     map: (snapshot) => mapJsonTicket(snapshot, { connectorId: deps.connectorId, config, directory: deps.directory, ticketUrl }),

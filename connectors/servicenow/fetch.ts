@@ -2,7 +2,7 @@ import { NonRetriableError } from '../../src/connector/errors.js';
 import type { TicketSnapshot } from '../../src/connector/contract.js';
 import type { ServiceNowClient } from './client.js';
 import { SYS_ID } from './config.js';
-import { Field, type ServiceNowRawInput } from './records.js';
+import { Field, snTimeToIso, type ServiceNowRawInput } from './records.js';
 
 /** User names safe to put into an encoded query (no `^`, `,` or `=`). */
 const USER_NAME = /^[\w.@+-]{1,100}$/;
@@ -84,10 +84,14 @@ export async function fetchRequestedItem(
     audit: audit.records as ServiceNowRawInput['audit'],
   };
   const number = Field.parse(ritm['number']).value;
+  // The RITM's own update time, in the form poll.ts reports a RITM sighting (an approval's sighting
+  // carries the approval's time, and is read).
+  const updatedAt = snTimeToIso(Field.parse(ritm['sys_updated_on']).value);
   return {
     ticketId: sysId,
     ticketKey: number === '' ? sysId : number,
     fetchedAt: (opts.now?.() ?? new Date()).toISOString(),
+    ...(updatedAt === null ? {} : { updatedAt }),
     raw,
   };
 }

@@ -47,6 +47,13 @@ export interface TicketSnapshot {
   readonly ticketId: string;
   readonly ticketKey: string;
   readonly fetchedAt: IsoDateTime;
+  /**
+   * The ticket's last-updated time as the source gave it with this read, in the very form `poll`
+   * reports it (`PollPage.tickets[].updatedAt`), when the source gives one. The processor takes the
+   * poller's sighting of the ticket at this time as seen: it would read the same ticket again
+   * (issue 16, source requests). Absent: every sighting is read.
+   */
+  readonly updatedAt?: IsoDateTime;
   /** Everything the mapping reads, JSON-serializable. Its SHA-256 goes into custody as `snapshotSha256`. */
   readonly raw: unknown;
 }

@@ -213,6 +213,34 @@ export function describeConformance<Seed>(options: ConformanceOptions<Seed>): vo
       });
     });
 
+    describe('update time', () => {
+      // A stub of its own: the polling checks above count every ticket in the window.
+      let own: KitStub<Seed>;
+      let reader: Connector;
+      beforeAll(async () => {
+        own = await options.startStub();
+        reader = options.createConnector(own.baseUrl);
+      });
+      afterAll(async () => {
+        await own.close();
+      });
+
+      it('reads a ticket with the update time its poll sighting reports, so the processor does not read it twice', async () => {
+        const { ticketId } = own.seed(options.polling.first[0] as Seed);
+        const sighted = new Map<string, string>();
+        let watermark: string | null = null;
+        for (let i = 0; i < 50 && !sighted.has(ticketId); i += 1) {
+          const page = await reader.poll(watermark, options.polling.since);
+          for (const t of page.tickets) sighted.set(t.ticketId, t.updatedAt);
+          watermark = page.watermark;
+          if (page.tickets.length === 0 || page.hasMore === false) break;
+        }
+        expect(sighted.get(ticketId)).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+        const snapshot = await reader.fetchTicket(ticketId);
+        expect(snapshot.updatedAt).toBe(sighted.get(ticketId));
+      });
+    });
+
     describe('payload URLs', () => {
       it('never fetches a URL from a payload; every call goes to the configured base URL', async () => {
         const trap = await startTrap();

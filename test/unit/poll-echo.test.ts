@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { MapResult } from '../../src/connector/contract.js';
 import { pollDeliveryId, recordCommand, type DeliveryEvent, type RecordCommand, type TicketState } from '../../src/model/index.js';
 import { needsFetch, type TicketGroup } from '../../src/pipeline/processor/prefetch.js';
-import { approval, delivery, makeRequest, NOW, on, run } from '../fixtures/ticket-pipeline.js';
+import { processTicket } from '../../src/pipeline/ticket/index.js';
+import { approval, delivery, makePorts, makeRequest, NOW, on, run, snapshot } from '../fixtures/ticket-pipeline.js';
 
 /**
  * Issue 16: grantline's own note moves the ticket's `updated`, and the poller then sees the ticket
@@ -62,5 +63,28 @@ describe("the poller's sighting of grantline's own note", () => {
     const custody = on(result.outputs, 'custody').map((c) => c.data);
     expect(custody.map((c) => c.kind)).toEqual(['ticket.written-back']);
     expect(custody[0]?.data).toMatchObject({ ticketUpdatedAt: NOTE_AT });
+  });
+});
+
+describe("the poller's sighting of the ticket the processor has just read", () => {
+  const UPDATED = '2026-11-29T11:59:58.000Z';
+  const read = (updatedAt?: string) =>
+    processTicket(
+      { connectorId: 'fake-main', ticketId: '10001', state: null, events: [delivery()], snapshot: { ...snapshot, ...(updatedAt === undefined ? {} : { updatedAt }) }, now: NOW },
+      makePorts(ticket),
+    );
+
+  it('is not fetched after a webhook when the read told the ticket\'s update time: it would read the same ticket', () => {
+    const { state } = read(UPDATED);
+    const sighting = poll(UPDATED);
+    expect(needsFetch(group(sighting), state)).toBe(false);
+    const again = run(state, ticket, [sighting]);
+    expect(again.outputs).toEqual([]);
+    expect(again.counts.duplicates).toBe(1);
+  });
+
+  it('is fetched when the ticket changed after that read, and when the source did not tell the time', () => {
+    expect(needsFetch(group(poll('2026-11-29T12:00:03.000Z')), read(UPDATED).state)).toBe(true);
+    expect(needsFetch(group(poll(UPDATED)), read(undefined).state)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import type { TicketSnapshot } from '../../connector/contract.js';
-import type { DeliveryEvent, TicketEvent, TicketState } from '../../model/index.js';
+import { pollDeliveryId, type DeliveryEvent, type TicketEvent, type TicketState } from '../../model/index.js';
 import type { Output } from '../cloudevents.js';
 import type { ProcessorPorts } from '../ports.js';
 import { record, revokeByCommand } from './commands.js';
@@ -86,7 +86,14 @@ export function processTicket(input: TicketInput, ports: ProcessorPorts): Ticket
         break;
     }
   }
-  if (pendingDelivery !== null && input.snapshot !== null) evaluate(ctx, input.snapshot, pendingDelivery);
+  if (pendingDelivery !== null && input.snapshot !== null) {
+    // The snapshot is the ticket as of its `updated` time: the poller's sighting of that same time
+    // would read the very same ticket again (after a webhook, about one read in four: issue 16).
+    const { updatedAt } = input.snapshot;
+    const sighting = updatedAt === undefined ? null : pollDeliveryId(input.ticketId, updatedAt);
+    if (sighting !== null && !ctx.state.recentDeliveryIds.includes(sighting)) ctx.apply({ type: 'delivery-seen', deliveryId: sighting });
+    evaluate(ctx, input.snapshot, pendingDelivery);
+  }
   return { state: ctx.finalState(), retired: ctx.retired, outputs: ctx.emit.outputs, counts: ctx.counts };
 }
 
