@@ -33,7 +33,7 @@ async function restore(records: InboundMessage[]) {
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
   let opened = 0;
   let reads = 0;
-  await restorePartition(held, {
+  const loaded = await restorePartition(held, {
     read: async (onMessage) => {
       reads += 1;
       for (const r of records) onMessage(r);
@@ -45,6 +45,9 @@ async function restore(records: InboundMessage[]) {
     topic: TOPIC,
     logger,
   });
+  // What it returns is what it holds, parsed.
+  expect([...loaded.keys()].sort()).toEqual([...held.keys()].sort());
+  for (const [key, state] of loaded) expect(held.get(key)).toEqual(state);
   return { held, opened, reads, lines };
 }
 
@@ -74,6 +77,13 @@ describe('restoring a partition of the ticket-state topic', () => {
     ]);
     expect([...held.keys()]).toEqual([keyOf('2')]);
     expect(held.get(keyOf('2'))?.version).toBe(2);
+  });
+
+  it('does not authenticate a tombstone that follows nothing (its state compacted away): there is nothing for it to delete', async () => {
+    const records = [...Array.from({ length: 50 }, (_, i) => record(keyOf(`old-${i}`), null)), record(keyOf('1'), state('1', 1))];
+    const { held, opened } = await restore(records);
+    expect([...held.keys()]).toEqual([keyOf('1')]);
+    expect(opened).toBe(1);
   });
 
   it('ignores a tombstone grantline did not seal: the ticket it names keeps its state', async () => {

@@ -72,11 +72,14 @@ export class OwnerLifecycle {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** A partition's state was restored: its schedule is rebuilt from it. */
-  restored(held: HeldPartition): void {
+  /**
+   * A partition's state was restored: its schedule is rebuilt from it, from the states as the
+   * restore parsed them when given (unpacking each again costs about 20 us a ticket at start-up).
+   */
+  restored(held: HeldPartition, states: Iterable<[string, TicketState]> = held.entries()): void {
     const schedule: PartitionSchedule = { due: new DueQueue(), openReviews: new Set(), reviewsPending: new Set(), unchecked: new Set() };
     this.schedules.set(held.partition, schedule);
-    for (const [key, state] of held.entries()) this.track(schedule, key, state);
+    for (const [key, state] of states) this.track(schedule, key, state);
   }
 
   /** A held state changed (this processor committed it). */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { PartitionLoop, readPartitionsToEnd, type InboundMessage, type Kafka, type PartitionBatch } from '../../kafka/index.js';
 import { PartitionBackoff } from '../backoff.js';
 import type { PipelineMetrics } from '../metrics.js';
+import type { TicketState } from '../../model/index.js';
 import type { ProcessorPorts } from '../ports.js';
 import { PartitionStates, type HeldPartition, type PartitionStatesDeps } from '../state/partition-states.js';
 import { restorePartition } from '../state/restore.js';
@@ -73,7 +74,7 @@ export class Processor {
       restore: (held) => this.restore(held),
       ...(options.stateListener
         ? {
-            restored: (held: HeldPartition) => options.stateListener?.restored?.(held),
+            restored: (held: HeldPartition, states: ReadonlyMap<string, TicketState>) => options.stateListener?.restored?.(held, states),
             changed: (held: HeldPartition, key: string) => options.stateListener?.changed?.(held, key),
             dropped: (partition: number) => options.stateListener?.dropped?.(partition),
           }
@@ -84,10 +85,10 @@ export class Processor {
   }
 
   /** Reads the partition's records of the state topic, committed ones, up to its end. */
-  private async restore(held: HeldPartition): Promise<void> {
+  private async restore(held: HeldPartition): Promise<ReadonlyMap<string, TicketState>> {
     const { kafka, ports, logger, groupId, trust } = this.options;
     const topic = ports.topics.ticketState;
-    await restorePartition(held, {
+    return restorePartition(held, {
       read: (onMessage) => readPartitionsToEnd(kafka, topic, [held.partition], onMessage, { groupPrefix: `${groupId}-restore` }),
       open: (message) => trust.state.open(held.partition, message),
       topic,

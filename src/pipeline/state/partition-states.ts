@@ -99,12 +99,12 @@ export interface PartitionStatesDeps {
   readonly acquire: (partition: number) => Promise<void>;
   /** Closes what `acquire` opened once the partition is revoked. */
   readonly release: (partition: number) => Promise<void>;
-  /** Reads the partition of the state topic to its end into `held` (read committed). */
-  readonly restore: (held: HeldPartition) => Promise<void>;
+  /** Reads the partition of the state topic to its end into `held` (read committed); returns the states it loaded, parsed. */
+  readonly restore: (held: HeldPartition) => Promise<ReadonlyMap<string, TicketState>>;
   /** Told of every held state that changed (restored, committed, dropped with its partition). */
   readonly changed?: (held: HeldPartition, key: string) => void;
-  /** Told when a partition's state is restored, or dropped. */
-  readonly restored?: (held: HeldPartition) => void;
+  /** Told when a partition's state is restored (with the restored states, parsed: none needs unpacking), or dropped. */
+  readonly restored?: (held: HeldPartition, states: ReadonlyMap<string, TicketState>) => void;
   readonly dropped?: (partition: number) => void;
   readonly metrics: PipelineMetrics;
   readonly logger: Logger;
@@ -140,13 +140,13 @@ export class PartitionStates {
     this.tokens.set(partition, token);
     const promise = (async () => {
       await this.deps.acquire(partition);
-      await this.deps.restore(entry);
+      const states = await this.deps.restore(entry);
       if (this.tokens.get(partition) !== token) return entry; // dropped while restoring
       this.ready.set(partition, entry);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.deps.metrics.stateRestore.observe(seconds);
       this.updateGauges(entry);
-      this.deps.restored?.(entry);
+      this.deps.restored?.(entry, states);
       this.deps.logger.info({ partition, tickets: entry.size, seconds }, 'partition state restored');
       return entry;
     })();

@@ -25,7 +25,8 @@ function copied(message: InboundMessage): InboundMessage {
 }
 
 /**
- * Restores one partition's ticket states into `held`. Until the log cleaner has run, a partition
+ * Restores one partition's ticket states into `held`, and returns them as parsed (so whoever
+ * schedules from them need not unpack each again). Until the log cleaner has run, a partition
  * holds every version of every ticket, most of them superseded (issue 15's 100k history: about
  * nine records per ticket held), so only each key's latest record is authenticated and parsed:
  * a partition's records are written by its one transactional owner, in version order, so the
@@ -35,7 +36,7 @@ function copied(message: InboundMessage): InboundMessage {
  * opens is held, so a forged or broken record hides no genuine state. (A refused record that a
  * later genuine one superseded is no longer opened, so no longer reported: compaction drops it.)
  */
-export async function restorePartition(held: HeldPartition, deps: RestoreDeps): Promise<void> {
+export async function restorePartition(held: HeldPartition, deps: RestoreDeps): Promise<Map<string, TicketState>> {
   // Each key's latest record, copied out of the fetch buffer it was read from.
   const latest = new Map<string, InboundMessage>();
   await deps.read((message) => {
@@ -48,27 +49,34 @@ export async function restorePartition(held: HeldPartition, deps: RestoreDeps): 
       latest.set(key, copied(message));
       return;
     }
+    // A tombstone deletes only what this read holds for its key. Once the cleaner has run, most
+    // tombstones follow nothing (their states were compacted away) and need no authentication.
+    if (!latest.has(key)) return;
     const record = readStateRecord(message, deps.open);
     if (record.kind === 'tombstone') latest.delete(key);
   });
   /** Keys to read again, with the offset of the latest record, already opened and reported. */
   const again = new Map<string, string>();
+  const loaded = new Map<string, TicketState>();
   for (const [key, message] of latest) {
     const record = readStateRecord(message, deps.open);
-    if (record.kind === 'state') held.load(key, record.state);
-    else {
+    if (record.kind === 'state') {
+      held.load(key, record.state);
+      loaded.set(key, record.state);
+    } else {
       if (record.kind === 'invalid') deps.logger.error({ topic: deps.topic, partition: held.partition, offset: message.offset, reason: record.reason }, 'invalid state record skipped');
       again.set(key, message.offset);
     }
   }
-  if (again.size > 0) await restoreKeys(held, again, deps);
+  if (again.size > 0) for (const [key, state] of await restoreKeys(held, again, deps)) loaded.set(key, state);
+  return loaded;
 }
 
 /**
  * The older logic, for the few keys whose latest record did not open: their other records read,
  * the newest valid state kept. The latest is not opened twice (a refusal is reported once).
  */
-async function restoreKeys(held: HeldPartition, keys: ReadonlyMap<string, string>, deps: RestoreDeps): Promise<void> {
+async function restoreKeys(held: HeldPartition, keys: ReadonlyMap<string, string>, deps: RestoreDeps): Promise<Map<string, TicketState>> {
   const found = new Map<string, TicketState>();
   await deps.read((message) => {
     const key = message.key?.toString('utf8');
@@ -79,4 +87,5 @@ async function restoreKeys(held: HeldPartition, keys: ReadonlyMap<string, string
   });
   for (const [key, state] of found) held.load(key, state);
   deps.logger.warn({ topic: deps.topic, partition: held.partition, keys: keys.size, restored: found.size }, 'state records that did not open were skipped; the newest valid state of each of their tickets is held');
+  return found;
 }
