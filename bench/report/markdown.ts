@@ -81,8 +81,8 @@ function history(dir: string, r: HistoryReport): string[] {
   row('building process: peak RSS', (x) => `${mb(x.build.peakRssBytes)} MB`);
   row('building process: live heap empty → end', (x) => `${mb(x.build.liveHeapEmptyBytes)} → ${mb(x.build.liveHeapEndBytes)} MB`);
   row('building process: live heap slope per active grant, per ticket of history', (x) => `${n(x.buildSlope.perActiveGrantBytes)} B, ${n(x.buildSlope.perTicketBytes)} B`);
-  row('new process on the history: to /readyz 200', (x) => s(x.restart.readyAfterMs));
-  row('new process on the history: to its first grant', (x) => s(x.restart.firstGrantAfterMs));
+  row('new process on the history: to /readyz 200 (median, where timed over several starts)', (x) => s(x.restart.readyAfterMs));
+  row('new process on the history: to its first grant (median, where timed over several starts)', (x) => s(x.restart.firstGrantAfterMs));
   row('new process on the history: peak RSS, live heap', (x) => `${mb(x.restart.peakRssBytes)} MB, ${mb(x.restart.liveHeapBytes)} MB`);
   row('new process on the history: ticket states held (`grantline_state_tickets`)', (x) => n(x.restart.heldTickets ?? null));
   lines.push(`| live heap per active grant: new process on ${large.tickets} minus on ${small.tickets}, over the difference in active grants | | ${n(r.history.bytesPerActiveGrant)} B |`);
