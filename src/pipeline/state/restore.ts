@@ -27,11 +27,12 @@ function copied(message: InboundMessage): InboundMessage {
 /**
  * Restores one partition's ticket states into `held`, and returns them as parsed (so whoever
  * schedules from them need not unpack each again). Until the log cleaner has run, a partition
- * holds every version of every ticket, most of them superseded (issue 15's 100k history: about
- * nine records per ticket held), so only each key's latest record is authenticated and parsed:
+ * holds every version of every ticket, most of them superseded (in issue 15's history a ticket's
+ * grant, revocation, confirmation and notes each write one, then its tombstone), so only each
+ * key's latest record is authenticated and parsed:
  * a partition's records are written by its one transactional owner, in version order, so the
- * latest committed record is the newest state. Tombstones are authenticated as they are read (a
- * refused one deletes nothing). A latest record that is refused or invalid is reported, and its
+ * latest committed record is the newest state. A tombstone is authenticated when it deletes what
+ * was read before it (a refused one deletes nothing; one that follows nothing is skipped). A latest record that is refused or invalid is reported, and its
  * key's records are then read again one by one, as before this shortcut: the newest of them that
  * opens is held, so a forged or broken record hides no genuine state. (A refused record that a
  * later genuine one superseded is no longer opened, so no longer reported: compaction drops it.)
