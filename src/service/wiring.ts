@@ -108,8 +108,8 @@ export async function buildService(
       // Not refused: an operator may have tuned them on purpose. Said once per start, per topic.
       const untuned = new Map<string, Record<string, { actual: string | null; recommended: string }>>();
       for (const u of result.untuned) untuned.set(u.topic, { ...untuned.get(u.topic), [u.name]: { actual: u.actual, recommended: u.wanted } });
-      for (const [topic, settings] of untuned) {
-        logger.warn({ topic, settings }, 'existing topic is not tuned as grantline creates it: a restore reads more of its history than needed (docs/architecture.md, "Restore and compaction")');
+      for (const [topic, differing] of untuned) {
+        logger.warn({ topic, settings: differing }, 'existing topic is not tuned as grantline creates it: a restore reads more of its history than needed (docs/architecture.md, "Restore and compaction")');
       }
     },
     stop: async () => undefined,
