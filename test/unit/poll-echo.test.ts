@@ -88,3 +88,41 @@ describe("the poller's sighting of the ticket the processor has just read", () =
     expect(needsFetch(group(poll(UPDATED)), read(undefined).state)).toBe(true);
   });
 });
+
+describe("a webhook whose verified payload states the ticket's update time", () => {
+  const UPDATED = '2026-11-29T11:59:58.000Z';
+  const webhook = (sourceUpdatedAt?: string): DeliveryEvent => ({ ...delivery(), ...(sourceUpdatedAt === undefined ? {} : { sourceUpdatedAt }) });
+  // The poller saw the ticket first and the processor read it (update time UPDATED) and decided.
+  const polledFirst = () =>
+    processTicket(
+      { connectorId: 'fake-main', ticketId: '10001', state: null, events: [poll(UPDATED)], snapshot: { ...snapshot, updatedAt: UPDATED }, now: NOW },
+      makePorts(ticket),
+    );
+
+  it('is not read again when the ticket was read at that time: no fetch, no output, one duplicate', () => {
+    const { state } = polledFirst();
+    const late = webhook(UPDATED);
+    expect(needsFetch(group(late), state)).toBe(false);
+    const again = run(state, ticket, [late]);
+    expect(again.outputs).toEqual([]);
+    expect(again.counts.duplicates).toBe(1);
+  });
+
+  it("is not read again when it states the time grantline's own note set", () => {
+    const state = afterNote(NOTE_AT);
+    expect(needsFetch(group(webhook(NOTE_AT)), state)).toBe(false);
+  });
+
+  it('is read when it states another time, or none, and its delivery goes into custody', () => {
+    const { state } = polledFirst();
+    const changed = webhook('2026-11-29T12:00:07.000Z');
+    expect(needsFetch(group(changed), state)).toBe(true);
+    expect(needsFetch(group(webhook()), state)).toBe(true);
+    const custody = on(run(state, ticket, [changed]).outputs, 'custody').map((c) => c.data.kind);
+    expect(custody[0]).toBe('delivery.received');
+  });
+
+  it('a first delivery is always read, whatever time it states', () => {
+    expect(needsFetch(group(webhook(UPDATED)), undefined)).toBe(true);
+  });
+});
