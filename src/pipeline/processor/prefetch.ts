@@ -47,6 +47,12 @@ export interface PrefetchDeps {
   readonly fetchConcurrency: number;
   /** Authenticates and parses a ticket-events message (src/trust). */
   readonly open: (message: InboundMessage) => Opened;
+  /**
+   * The chunk being decided while this one is prepared: its tickets are not read before it is
+   * committed (`settled`), since its state may take this chunk's deliveries as seen (a poll that raced
+   * the webhook, a webhook stating the time the poll read). Absent: nothing is in flight.
+   */
+  readonly inFlight?: { readonly keys: ReadonlySet<string>; readonly settled: Promise<void> };
 }
 
 /** Whether the group holds a delivery the ticket's state has not seen (`isDuplicate`): only then is the source read. */
@@ -68,9 +74,16 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return results;
 }
 
-/** Re-reads the ticket when the group holds a delivery not yet seen. Never throws. */
+/**
+ * Re-reads the ticket when the group holds a delivery not yet seen; for a ticket of the chunk in
+ * flight, only once that chunk is committed, against the state it left. Never throws.
+ */
 async function fetchFor(group: TicketGroup, deps: PrefetchDeps): Promise<FetchResult> {
   if (!needsFetch(group, deps.state(group.key))) return { kind: 'none' };
+  if (deps.inFlight?.keys.has(group.key) === true) {
+    await deps.inFlight.settled;
+    if (!needsFetch(group, deps.state(group.key))) return { kind: 'none' };
+  }
   const connector = deps.ports.connector(group.connectorId);
   if (!connector) return { kind: 'failed', error: new GrantlineError(`connector ${group.connectorId} is not configured`, { retriable: false }) };
   try {
@@ -111,6 +124,12 @@ export function prepareChunk(messages: readonly InboundMessage[], deps: Prefetch
     group.items.push(parsed.parsed);
   }
   const list = [...groups.values()];
-  const fetches = mapLimit(list, deps.fetchConcurrency, (g) => fetchFor(g, deps));
+  // Tickets of the chunk in flight go last, so the other reads do not queue behind its commit.
+  const waits = (i: number): boolean => deps.inFlight?.keys.has((list[i] as TicketGroup).key) === true;
+  const order = [...list.keys()].sort((a, b) => Number(waits(a)) - Number(waits(b)) || a - b);
+  const results = new Array<FetchResult>(list.length);
+  const fetches = mapLimit(order, deps.fetchConcurrency, async (i) => {
+    results[i] = await fetchFor(list[i] as TicketGroup, deps);
+  }).then(() => results);
   return { messages, groups: list, poison, commands, fetches };
 }

@@ -12,7 +12,7 @@ import type { ProducerOptions } from '../../kafka/index.js';
 import { Attempts } from './attempts.js';
 import { restartable, TransactionalCommitter } from './commit.js';
 import { planChunk } from './plan-chunk.js';
-import { prepareChunk, type PreparedChunk } from './prefetch.js';
+import { prepareChunk, type PrefetchDeps, type PreparedChunk } from './prefetch.js';
 
 export interface ProcessorOptions {
   readonly kafka: Kafka;
@@ -117,10 +117,10 @@ export class Processor {
     this.loop = null;
   }
 
-  private prepare(held: HeldPartition, messages: readonly InboundMessage[]): PreparedChunk {
+  private prepare(held: HeldPartition, messages: readonly InboundMessage[], inFlight?: PrefetchDeps['inFlight']): PreparedChunk {
     const { ports, metrics, fetchConcurrency, trust } = this.options;
     const topic = ports.topics.ticketEvents;
-    return prepareChunk(messages, { ports, metrics, fetchConcurrency, state: (key) => held.get(key), open: (message) => trust.open(topic, message) });
+    return prepareChunk(messages, { ports, metrics, fetchConcurrency, state: (key) => held.get(key), open: (message) => trust.open(topic, message), ...(inFlight ? { inFlight } : {}) });
   }
 
   private async handleBatch(batch: PartitionBatch): Promise<void> {
@@ -140,8 +140,8 @@ export class Processor {
       next = null;
       if (!batch.active()) return;
       const following = chunks[c + 1];
-      const paused = await this.processChunk(batch, held, current, () => {
-        if (following !== undefined) next = this.prepare(held, following);
+      const paused = await this.processChunk(batch, held, current, (settled) => {
+        if (following !== undefined) next = this.prepare(held, following, { keys: new Set(current.groups.map((g) => g.key)), settled });
       });
       // A prefetch left behind (paused partition, lost assignment) settles on its own: fetches never throw.
       if (paused) return;
@@ -150,9 +150,20 @@ export class Processor {
 
   /**
    * Processes consecutive messages of one partition in one transaction; true when the partition was
-   * paused. `fetchedAll` is called once this chunk's fetches are in, to start the next chunk's.
+   * paused. `fetchedAll` is called once this chunk's fetches are in, to start the next chunk's; the
+   * promise it is given settles when this chunk is committed, or given up.
    */
-  private async processChunk(batch: PartitionBatch, held: HeldPartition, prepared: PreparedChunk, fetchedAll: () => void): Promise<boolean> {
+  private async processChunk(batch: PartitionBatch, held: HeldPartition, prepared: PreparedChunk, fetchedAll: (settled: Promise<void>) => void): Promise<boolean> {
+    let settle = (): void => undefined;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    try {
+      return await this.decideAndCommit(batch, held, prepared, () => fetchedAll(settled));
+    } finally {
+      settle();
+    }
+  }
+
+  private async decideAndCommit(batch: PartitionBatch, held: HeldPartition, prepared: PreparedChunk, fetchedAll: () => void): Promise<boolean> {
     const started = process.hrtime.bigint();
     const { ports, logger, metrics } = this.options;
     const results = await prepared.fetches;
