@@ -158,6 +158,7 @@ export class Ingress {
       // Still queued at timeoutMs: dropped, 503. Handed to Kafka: answered by that write, which the
       // queue sends again until Kafka takes it, but the source is not kept waiting past 2 × timeoutMs.
       const outcome = await within(storing, 2 * timeoutMs);
+      metrics.replayBodies.set(this.replays.size);
       if (outcome === PENDING) {
         storing.catch((error: unknown) => this.noteUnstored(where, error));
         metrics.webhooks.inc({ connector: connectorId, outcome: 'pending' });

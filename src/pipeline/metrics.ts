@@ -10,6 +10,11 @@ export function createPipelineMetrics(registry: Registry) {
       labelNames: ['connector', 'outcome'] as const,
       registers,
     }),
+    replayBodies: new Gauge({
+      name: 'grantline_ingress_replay_bodies',
+      help: 'Webhook bodies ingress remembers to refuse replays (bounded by pipeline.replayMaxEntries; about 430 bytes of heap each).',
+      registers,
+    }),
     ingressLatency: new Histogram({
       name: 'grantline_ingress_seconds',
       help: 'Time from request to durable write in Kafka for accepted deliveries.',

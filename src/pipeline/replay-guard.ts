@@ -32,6 +32,11 @@ export class ReplayGuard {
 
   constructor(private readonly options: ReplayGuardOptions) {}
 
+  /** Bodies remembered (some may have expired and not been dropped yet). */
+  get size(): number {
+    return this.seen.size;
+  }
+
   /**
    * Writes a body not stored inside the window; a copy of one that is (or is being) stored is not
    * written again and gets the first copy's ids instead.

@@ -1,4 +1,6 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
+import { createPipelineMetrics } from '../../src/pipeline/metrics.js';
 import { signJiraBody } from '../../connectors/jira/index.js';
 import { FakeProducer, ingress, issueEvent, now, signed } from '../fixtures/ingress.js';
 
@@ -70,6 +72,17 @@ describe('Ingress: replays of a signed body', () => {
     producer.failWith = undefined;
     expect(await subject.ingest('jira-main', signed(body, { 'x-atlassian-webhook-identifier': 'r1' }))).toMatchObject({ status: 202, body: { status: 'accepted' } });
     expect(producer.sent).toHaveLength(1);
+  });
+
+  it('reports the bodies it remembers as a gauge, which a replay does not raise', async () => {
+    const registry = new Registry();
+    const subject = ingress(new FakeProducer(), { metrics: createPipelineMetrics(registry) });
+    const gauge = async (): Promise<number | undefined> => (await registry.getSingleMetric('grantline_ingress_replay_bodies')?.get())?.values[0]?.value;
+    await subject.ingest('jira-main', signed(issueEvent('10011'), { 'x-atlassian-webhook-identifier': 'a' }));
+    await subject.ingest('jira-main', signed(issueEvent('10012'), { 'x-atlassian-webhook-identifier': 'b' }));
+    expect(await gauge()).toBe(2);
+    await subject.ingest('jira-main', signed(issueEvent('10012'), { 'x-atlassian-webhook-identifier': 'c' }));
+    expect(await gauge()).toBe(2);
   });
 
   it('forgets bodies after the window and past the entry bound (memory stays bounded)', async () => {
