@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { TicketState } from '../../model/index.js';
 import type { PipelineMetrics } from '../metrics.js';
+import { GrantIndex } from './grant-index.js';
 import { pack, unpack } from './packed.js';
 
 /** How many unpacked states a partition keeps at hand: those of the tickets being processed now. */
@@ -14,7 +15,7 @@ const RECENT = 128;
 export class HeldPartition {
   private readonly packed = new Map<string, string>();
   private readonly recent = new Map<string, TicketState>();
-  private readonly grants = new Map<string, string>();
+  private readonly grants = new GrantIndex();
 
   constructor(readonly partition: number) {}
 
@@ -56,22 +57,22 @@ export class HeldPartition {
     return this.grants.size;
   }
 
-  /** The ticket that issued a grant, when it is on this partition. */
+  /** The ticket that issued a grant, when it is on this partition (the index's candidate, confirmed by its state). */
   ticketOfGrant(grantId: string): string | undefined {
-    return this.grants.get(grantId);
+    return this.grants.candidates(grantId).find((key) => this.get(key)?.grants.some((g) => g.grantId === grantId) === true);
   }
 
   /** Holds a ticket's state if it is newer than the one held (null: the ticket was retired). */
   set(key: string, state: TicketState | null): boolean {
     const held = this.get(key);
     if (state !== null && held && held.version >= state.version) return false;
-    if (held) for (const g of held.grants) this.grants.delete(g.grantId);
+    if (held) for (const g of held.grants) this.grants.remove(g.grantId, key);
     if (state === null) {
       this.packed.delete(key);
       this.recent.delete(key);
       return held !== undefined;
     }
-    for (const g of state.grants) this.grants.set(g.grantId, key);
+    for (const g of state.grants) this.grants.add(g.grantId, key);
     this.packed.set(key, pack(state));
     this.recent.delete(key);
     this.keep(key, state);
@@ -80,7 +81,9 @@ export class HeldPartition {
 
   /** Holds a state restored from the state topic (the partition is being restored: nothing else is held for the key). */
   load(key: string, state: TicketState): void {
-    for (const g of state.grants) this.grants.set(g.grantId, key);
+    // Never the case in a restore (one state per key), but the grant index must not count one twice.
+    if (this.packed.has(key)) for (const g of this.get(key)?.grants ?? []) this.grants.remove(g.grantId, key);
+    for (const g of state.grants) this.grants.add(g.grantId, key);
     this.packed.set(key, pack(state));
   }
 
