@@ -15,8 +15,9 @@ function sample(grant: Record<string, unknown>, extra: Record<string, unknown>):
     ticketId: '10',
     ticketKey: 'ACC-1',
     version: 1,
-    recentDeliveryIds: ['jira-main:'],
-    recentCommandIds: [],
+    // grantline's own id forms: a poll sighting, a write-back's record command, an adapter's report.
+    recentDeliveryIds: ['jira-main:', 'poll:10:2026-01-01T00:00:00.000Z'],
+    recentCommandIds: ['ticket.written-back:wb_', 'fulfillment:0:1'],
     lastDecision: { inputSha256: '', requestId: 'rq_', outcome: 'granted', decisionId: 'gr_rq_', decidedAt: '2026-01-01T00:00:00.000Z' },
     grants: [
       {
