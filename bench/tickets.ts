@@ -31,12 +31,9 @@ export function seedGranted(stubs: Stubs, count: number): StubIssue[] {
   return out;
 }
 
-/**
- * Posts one signed `jira:issue_updated` delivery about `issue` to grantline, stating the issue's
- * `updated` as Jira does (the bench changes its issues only through the stub, which moves it); true on 202.
- */
+/** Posts one signed `jira:issue_updated` delivery about `issue` to grantline; true on 202. */
 export function postDelivery(agent: Agent, grantlineUrl: string, issue: StubIssue): Promise<boolean> {
-  const d = jiraDelivery(issue, JIRA_SECRET, { updated: String(issue.fields.updated) });
+  const d = jiraDelivery(issue, JIRA_SECRET);
   return httpCall(agent, `${grantlineUrl}/webhooks/jira-main`, 'POST', d.body, d.headers).then((s) => s === 202);
 }
 

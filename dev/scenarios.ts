@@ -151,8 +151,8 @@ export function serviceNowHmacKey(config: GrantlineConfig, connectorId = 'servic
 }
 
 /** A signed Jira webhook delivery about an issue, as Jira Cloud sends it. */
-export function jiraDelivery(issue: Pick<StubIssue, 'id' | 'key'>, secret: string, opts: { at?: Date; deliveryId?: string; event?: string; updated?: string } = {}) {
-  const body = jiraWebhookBody(issue, { ...(opts.at ? { at: opts.at } : {}), ...(opts.event ? { event: opts.event } : {}), ...(opts.updated === undefined ? {} : { updated: opts.updated }) });
+export function jiraDelivery(issue: Pick<StubIssue, 'id' | 'key'>, secret: string, opts: { at?: Date; deliveryId?: string; event?: string } = {}) {
+  const body = jiraWebhookBody(issue, { ...(opts.at ? { at: opts.at } : {}), ...(opts.event ? { event: opts.event } : {}) });
   const headers: Record<string, string> = {
     ...signJiraWebhook(body, secret),
     'x-atlassian-webhook-identifier': opts.deliveryId ?? `wh-${issue.id}-${Date.now()}-${Math.random().toString(16).slice(2)}`,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Delivery, Identification } from '../../src/connector/contract.js';
 import { isGrantlineNote } from '../../src/connector/note.js';
-import { plainText, toIso, WebhookBody } from './records.js';
+import { plainText, WebhookBody } from './records.js';
 
 /** Events that can change a request's state. Others (deletions, worklogs, ...) are acknowledged and dropped. */
 const RELEVANT_EVENTS = new Set(['jira:issue_created', 'jira:issue_updated', 'comment_created', 'comment_updated']);
@@ -64,11 +64,7 @@ export function identifyJiraDelivery(projects: readonly string[], delivery: Deli
   if (relevant && COMMENT_EVENTS.has(event) && comment !== undefined && isGrantlineNote(plainText(comment.body))) {
     return { ok: true, ticketId, ticketKey, deliveryId, eventType: event, relevant: false, ignoredBecause: `${event} for grantline's own note` };
   }
-  // The issue's `updated` after this change (millisecond times), in the form fetch and poll give it:
-  // when grantline has already read the issue at that time, the processor does not read it again.
-  const updated = body.data.issue?.fields?.updated;
-  const sourceUpdatedAt = typeof updated === 'string' ? toIso(updated) : null;
-  return { ok: true, ticketId, ticketKey, deliveryId, eventType: event, relevant, ...(sourceUpdatedAt === null ? {} : { sourceUpdatedAt }) };
+  return { ok: true, ticketId, ticketKey, deliveryId, eventType: event, relevant };
 }
 
 function safePath(url: string): string {

@@ -148,16 +148,7 @@ export const WebhookBody = z.looseObject({
     .looseObject({
       id: z.union([z.string(), z.number()]).transform(String),
       key: z.string().optional(),
-      fields: z
-        .looseObject({
-          project: z.looseObject({ key: z.string().optional() }).nullable().optional(),
-          /**
-           * The issue's `updated` after the change the event reports (issue events; not comment
-           * events). Unknown: a value that is not a Jira time string only loses the read it could save.
-           */
-          updated: z.unknown().optional(),
-        })
-        .optional(),
+      fields: z.looseObject({ project: z.looseObject({ key: z.string().optional() }).nullable().optional() }).optional(),
     })
     .optional(),
   comment: z.looseObject({ id: z.string().optional(), self: z.string().optional(), body: z.unknown().optional() }).optional(),

@@ -76,28 +76,6 @@ describe('identifyJiraDelivery over every vendored Jira webhook', () => {
     const id = identifyJiraDelivery(['TES', 'KT', 'PRJX'], delivery({ 'x-atlassian-webhook-identifier': `id-${file}` }, raw));
     expect(id).toMatchObject({ ok: true, ticketId: expected, deliveryId: `id-${file}`, relevant: true });
   });
-  it.each([
-    ['jira-cloud-webhook.jira_issue_created.mattermost.json', '2019-08-27T19:43:24.193Z'],
-    ['jira-cloud-webhook.jira_issue_updated.custom-field.mattermost.json', '2019-08-12T01:49:13.412Z'],
-    ['jira-cloud-webhook.jira_issue_updated.resolved.mattermost.json', '2019-02-16T03:15:40.477Z'],
-    ['jira-cloud-webhook.jira_issue_updated.status-todo-to-inprogress.mattermost.json', '2019-02-16T03:14:22.002Z'],
-    ['jira-dc-webhook.jira_issue_updated.issue_commented.mattermost.json', '2019-06-04T00:10:21.326Z'],
-    ['jira-dc-webhook.jira_issue_updated.resolved.mattermost.json', '2019-08-12T23:23:01.993Z'],
-    ['jira-cloud-webhook.comment_created.mattermost.json', undefined],
-    ['jira-dc-webhook.comment_created.mattermost.json', undefined],
-  ])("%s states the issue's `updated` in the form fetch and poll give it (ISO UTC), when the body carries it", (file, expected) => {
-    const id = identifyJiraDelivery(['TES', 'KT', 'PRJX'], delivery({}, readFileSync(new URL(file, dir))));
-    expect(id).toMatchObject({ ok: true });
-    expect(id.ok && id.sourceUpdatedAt).toBe(expected);
-  });
-  it('an issue event whose `updated` is not a Jira time is still identified, without an update time', () => {
-    for (const updated of [1_566_000_000_000, 'yesterday', null]) {
-      const raw = Buffer.from(JSON.stringify({ timestamp: 1, webhookEvent: 'jira:issue_updated', issue: { id: '10040', key: 'TES-41', fields: { project: { key: 'TES' }, updated } } }));
-      const id = identifyJiraDelivery(['TES'], delivery({}, raw));
-      expect(id).toMatchObject({ ok: true, ticketId: '10040', relevant: true });
-      expect(id).not.toHaveProperty('sourceUpdatedAt');
-    }
-  });
   describe("Jira's echo of grantline's own note", () => {
     const self = 'https://acme.atlassian.net/rest/api/2/issue/10040/comment/10082';
     const commentEvent = (event: string, commentBody: unknown) =>

@@ -494,12 +494,9 @@ export function signJiraWebhook(body: Buffer | string, secret: string): Record<s
 
 /**
  * A Cloud-style `jira:issue_updated` webhook body about a stub issue, with `timestamp` = `at`. `selfBase`
- * sets the host inside `self` and user links (a payload whose links point elsewhere). `updated`: the
- * issue's `updated` after the change, as Jira puts it in `issue.fields` (a Jira time string). Left
- * out unless given: the stub does not move `updated` on every change Jira would (an approval
- * decided, say), so a test states it only where the issue's `updated` is true.
+ * sets the host inside `self` and user links (a payload whose links point elsewhere).
  */
-export function jiraWebhookBody(issue: Pick<StubIssue, 'id' | 'key'>, opts: { at?: Date; event?: string; selfBase?: string; updated?: string } = {}): Buffer {
+export function jiraWebhookBody(issue: Pick<StubIssue, 'id' | 'key'>, opts: { at?: Date; event?: string; selfBase?: string } = {}): Buffer {
   const base = opts.selfBase ?? 'https://example.atlassian.net';
   const project = issue.key.split('-')[0];
   return Buffer.from(
@@ -508,12 +505,7 @@ export function jiraWebhookBody(issue: Pick<StubIssue, 'id' | 'key'>, opts: { at
       webhookEvent: opts.event ?? 'jira:issue_updated',
       issue_event_type_name: 'issue_generic',
       user: { self: `${base}/rest/api/2/user?accountId=acc-requester`, accountId: 'acc-requester', displayName: 'Requester' },
-      issue: {
-        id: issue.id,
-        self: `${base}/rest/api/2/issue/${issue.id}`,
-        key: issue.key,
-        fields: { project: { self: `${base}/rest/api/2/project/${project}`, key: project }, ...(opts.updated === undefined ? {} : { updated: opts.updated }) },
-      },
+      issue: { id: issue.id, self: `${base}/rest/api/2/issue/${issue.id}`, key: issue.key, fields: { project: { self: `${base}/rest/api/2/project/${project}`, key: project } } },
       changelog: { id: '1', items: [{ field: 'status', fieldtype: 'jira', fieldId: 'status', from: '1', fromString: 'Open', to: '2', toString: 'In Progress' }] },
     }),
   );

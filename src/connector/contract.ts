@@ -39,14 +39,6 @@ export type Identification =
       readonly relevant: boolean;
       /** Why a delivery of a watched event is not relevant (say, it only reports grantline's own note). */
       readonly ignoredBecause?: string;
-      /**
-       * The ticket's last-updated time the verified payload states, in the very form `fetchTicket`
-       * and `poll` give it (`TicketSnapshot.updatedAt`). Set only when that time tells one version
-       * of the ticket apart from every other (millisecond times, as Jira's): the processor then does
-       * not read the ticket again when it has already read it at that time (issue 16). A source whose
-       * times cannot tell two changes apart (ServiceNow's whole seconds) leaves it out.
-       */
-      readonly sourceUpdatedAt?: IsoDateTime;
     }
   | { readonly ok: false; readonly reason: string };
 

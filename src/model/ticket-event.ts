@@ -30,12 +30,6 @@ export const DeliveryEvent = z.object({
   signatureVerified: z.boolean(),
   /** The verified raw body (UTF-8), kept as evidence; never trusted for decisions. Absent for polls. */
   payload: z.string().optional(),
-  /**
-   * The ticket's update time the verified payload states (`Identification.sourceUpdatedAt`). Used
-   * only to skip a read: a delivery whose time the processor has already read the ticket at is a
-   * duplicate of that read (src/pipeline/ticket/dedup.ts). Never used for a decision.
-   */
-  sourceUpdatedAt: IsoDateTime.optional(),
 });
 export type DeliveryEvent = z.infer<typeof DeliveryEvent>;
 

@@ -145,7 +145,6 @@ export class Ingress {
       payloadSha256: sha256Hex(delivery.rawBody),
       signatureVerified: true,
       payload: delivery.rawBody.toString('utf8'),
-      ...(id.sourceUpdatedAt === undefined ? {} : { sourceUpdatedAt: id.sourceUpdatedAt }),
     };
     const started = process.hrtime.bigint();
     const timeoutMs = this.options.produceTimeoutMs;

@@ -78,28 +78,3 @@ describe("the poller and grantline's own note", () => {
     expect(await waitFor(topic.custody, received(issue.key, (id) => id === sighting))).toBeDefined();
   });
 });
-
-describe('a webhook after the poller has read the ticket', () => {
-  it("is not read again when its payload states the `updated` grantline read; a webhook stating none is", async () => {
-    const issue = seedJiraTicket(stubs.jira, nhiDualApproval());
-    const readAt = new Date(String(issue.fields.updated).replace('+0000', 'Z')).toISOString();
-    // The poller sees the new issue first (inside its look-back) and the processor reads it.
-    expect(await waitFor(topic.custody, received(issue.key, (id) => id === `poll:${issue.id}:${readAt}`))).toBeDefined();
-    expect(await waitFor(topic.custody, (e) => custodyOf(issue.key)(e) && e.kind === 'ticket.written-back')).toBeDefined();
-    const from = stubs.jira.requests.length;
-
-    // Jira's webhook for the change the poller already read, stating that same `updated`; then one
-    // that states none, processed after it on the same partition.
-    const stale = `stale-${issue.id}`;
-    const plain = `plain-${issue.id}`;
-    const secret = jiraWebhookSecret(stack.config);
-    expect((await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, secret, { deliveryId: stale, updated: String(issue.fields.updated) }))).status).toBe(202);
-    expect((await post(`${stack.url}/webhooks/jira-main`, jiraDelivery(issue, secret, { deliveryId: plain }))).status).toBe(202);
-    expect(await waitFor(topic.custody, received(issue.key, (id) => id === plain))).toBeDefined();
-
-    const all = (await consumeAll(kafka, topic.custody, { timeoutMs: 1_000 })).map(data);
-    expect(all.filter(received(issue.key, (id) => id === stale))).toEqual([]);
-    const issueReads = stubs.jira.requests.slice(from).filter((r) => r.method === 'GET' && new RegExp(`/issue/(${issue.id}|${issue.key})$`).test(r.path));
-    expect(issueReads).toHaveLength(1);
-  });
-});

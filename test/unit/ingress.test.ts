@@ -20,15 +20,6 @@ describe('Ingress: verdicts', { timeout: 30_000 }, () => {
     expect((await ingress(producer).ingest('jira-main', signed(issueEvent('10001')))).status).toBe(202);
     expect(producer.sent).toHaveLength(1);
   });
-
-  it("carries the issue's `updated` the verified body states into the delivery, for the processor's read-skip", async () => {
-    const producer = new FakeProducer();
-    const body = JSON.stringify({ timestamp: now.getTime(), webhookEvent: 'jira:issue_updated', issue: { id: '10009', key: 'ACC-9', fields: { project: { key: 'ACC' }, updated: '2026-11-29T13:00:01.250+0100' } } });
-    expect((await ingress(producer).ingest('jira-main', signed(body))).status).toBe(202);
-    expect(String(producer.sent[0]?.value)).toContain('"sourceUpdatedAt":"2026-11-29T12:00:01.250Z"');
-    expect((await ingress(producer).ingest('jira-main', signed(issueEvent('10010')))).status).toBe(202);
-    expect(String(producer.sent[1]?.value)).not.toContain('sourceUpdatedAt');
-  });
 });
 
 describe('Ingress: replays of a signed body', () => {

@@ -10,9 +10,9 @@ import { delivery, makePorts, snapshot } from '../fixtures/ticket-pipeline.js';
 
 /**
  * Issue 16: the next chunk's reads start while the current chunk is decided and committed. A
- * ticket of the current chunk may take the next chunk's delivery as seen once committed (the poll
- * that raced its webhook, or a webhook stating the time the poll read), so its read waits for that
- * commit and is made only if still needed. Other tickets are read at once.
+ * ticket of the current chunk may take the next chunk's delivery as seen once committed (the
+ * poller's sighting of the time the webhook's read gave), so its read waits for that commit and is
+ * made only if still needed. Other tickets are read at once.
  */
 const ports = makePorts({ current: { map: { ok: false, failure: { source: 'jira', requester: null, reasons: [], freeText: '', actionable: true } } as never, cancelled: false } });
 const UPDATED = '2026-11-29T11:59:58.000Z';
@@ -42,8 +42,8 @@ function setup() {
   return { reads, states, deps };
 }
 
-/** A webhook for ticket `id` stating the update time the poll read. */
-const webhook = (id: string): DeliveryEvent => ({ ...delivery(`wh-${id}`), ticketId: id, sourceUpdatedAt: UPDATED });
+/** The poller's sighting of ticket `id` at UPDATED. */
+const sighting = (id: string): DeliveryEvent => ({ ...delivery(pollDeliveryId(id, UPDATED)), ticketId: id, eventType: 'poll', via: 'poll', signatureVerified: false });
 
 describe('the next chunk prepared while a chunk is in flight', () => {
   it("does not read a ticket of the chunk in flight that the commit takes as seen; reads the others at once", async () => {
@@ -51,10 +51,10 @@ describe('the next chunk prepared while a chunk is in flight', () => {
     let commit = (): void => undefined;
     const settled = new Promise<void>((resolve) => (commit = resolve));
     const inFlight = { keys: new Set([ticketKey('fake-main', '10001')]), settled };
-    const prepared = prepareChunk([message(webhook('10001'), 7), message(webhook('10002'), 8)], { ...deps, inFlight });
+    const prepared = prepareChunk([message(sighting('10001'), 7), message(sighting('10002'), 8)], { ...deps, inFlight });
     await new Promise((resolve) => setImmediate(resolve));
     expect(reads).toEqual(['10002']);
-    // The chunk in flight was the poller's sighting of 10001: committed, its state holds the read.
+    // The chunk in flight was 10001's webhook: committed, its state holds the read at UPDATED.
     states.set(ticketKey('fake-main', '10001'), { ...emptyState('fake-main', '10001', 'ACC-1'), recentDeliveryIds: [pollDeliveryId('10001', UPDATED)] });
     commit();
     const results = await prepared.fetches;
@@ -66,7 +66,7 @@ describe('the next chunk prepared while a chunk is in flight', () => {
     const { reads, deps } = setup();
     let commit = (): void => undefined;
     const settled = new Promise<void>((resolve) => (commit = resolve));
-    const prepared = prepareChunk([message(webhook('10001'), 7)], { ...deps, inFlight: { keys: new Set([ticketKey('fake-main', '10001')]), settled } });
+    const prepared = prepareChunk([message(sighting('10001'), 7)], { ...deps, inFlight: { keys: new Set([ticketKey('fake-main', '10001')]), settled } });
     await new Promise((resolve) => setImmediate(resolve));
     expect(reads).toEqual([]);
     commit();

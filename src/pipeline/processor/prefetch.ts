@@ -5,7 +5,6 @@ import type { TicketState } from '../../model/index.js';
 import type { Opened } from '../../trust/index.js';
 import type { PipelineMetrics } from '../metrics.js';
 import type { ProcessorPorts } from '../ports.js';
-import { isDuplicate } from '../ticket/dedup.js';
 import { parseTicketEvent, type ParsedEvent, type ParsedPartitionCommand } from './parse.js';
 
 /** One ticket's events of a chunk, in offset order. */
@@ -55,9 +54,9 @@ export interface PrefetchDeps {
   readonly inFlight?: { readonly keys: ReadonlySet<string>; readonly settled: Promise<void> };
 }
 
-/** Whether the group holds a delivery the ticket's state has not seen (`isDuplicate`): only then is the source read. */
+/** Whether the group holds a delivery the ticket's state has not seen: only then is the source read. */
 export function needsFetch(group: TicketGroup, state: TicketState | undefined): boolean {
-  return group.items.some((i) => i.event.kind === 'delivery' && (state === undefined || !isDuplicate(state, i.event)));
+  return group.items.some((i) => i.event.kind === 'delivery' && !(state?.recentDeliveryIds ?? []).includes(i.event.deliveryId));
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
