@@ -7,31 +7,8 @@ function lcg(seed: number): () => number {
   return () => (s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0) / 2 ** 32;
 }
 
+// The basic cases are in pipeline-owner-lifecycle.test.ts; this one checks every operation against a model.
 describe('the lifecycle due queue', () => {
-  it('gives due tickets earliest first, each once, and keeps later ones', () => {
-    const q = new DueQueue();
-    q.set('c', 30);
-    q.set('a', 10);
-    q.set('b', 20);
-    q.set('d', 40);
-    expect(q.popDue(25)).toEqual(['a', 'b']);
-    expect(q.size).toBe(2);
-    expect(q.get('c')).toBe(30);
-    expect(q.get('a')).toBeUndefined();
-  });
-
-  it('moves a rescheduled ticket and forgets one that needs nothing', () => {
-    const q = new DueQueue();
-    q.set('a', 10);
-    q.set('b', 20);
-    q.set('a', 50);
-    q.set('b', null);
-    expect(q.popDue(30)).toEqual([]);
-    expect(q.size).toBe(1);
-    expect(q.popDue(50)).toEqual(['a']);
-    expect(q.size).toBe(0);
-  });
-
   it('agrees with a plain list over 20,000 random schedules, reschedules, removals and pops', () => {
     const random = lcg(7);
     const q = new DueQueue();
