@@ -48,8 +48,8 @@ export interface PrefetchDeps {
   readonly open: (message: InboundMessage) => Opened;
   /**
    * The chunk being decided while this one is prepared: its tickets are not read before it is
-   * committed (`settled`), since its state may take this chunk's deliveries as seen (a poll that raced
-   * the webhook, a webhook stating the time the poll read). Absent: nothing is in flight.
+   * committed (`settled`), since its state may take this chunk's deliveries as seen (the poller's
+   * sighting of the update time the in-flight chunk's read gave). Absent: nothing is in flight.
    */
   readonly inFlight?: { readonly keys: ReadonlySet<string>; readonly settled: Promise<void> };
 }
