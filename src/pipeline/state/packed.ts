@@ -5,7 +5,7 @@ import type { TicketState } from '../../model/index.js';
  * How a held ticket state is kept in memory: its JSON, deflated with a preset dictionary (the shape
  * every state shares: its field names and common values), as a one-byte string. A parsed state of an
  * active ticket takes about 1.4 KB of heap (every string and object of it on its own); packed, about
- * 220 bytes, so a process's memory follows its active grants, not the size of their JSON (issue 15:
+ * 250-330 bytes (more with more ids in its recent windows), so a process's memory follows its active grants, not the size of their JSON (issue 15:
  * under 500 bytes per active grant). Only this process reads what it packs: the format is not stored
  * anywhere and may change with the code.
  */
